@@ -1,0 +1,28 @@
+//! Exports the RAM figure: the symbol `LIMPET_CLIENT_STATE_BYTES` is an array
+//! of `size_of::<Client<4, 8>>()` bytes, so `nm -S` on the ELF reads the size
+//! of the client state (user buffers excluded) without running anything.
+//!
+//! On the host this is an empty program (the harness only type-checks there).
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+/// Its symbol size is the client state size; its bytes mean nothing.
+#[cfg(target_os = "none")]
+#[used]
+#[no_mangle]
+pub static LIMPET_CLIENT_STATE_BYTES: [u8; harness::CLIENT_STATE_BYTES] =
+    [0; harness::CLIENT_STATE_BYTES];
+
+#[cfg(all(target_arch = "arm", target_os = "none"))]
+#[cortex_m_rt::entry]
+fn main() -> ! {
+    // Referenced, so no linker garbage collection can drop it.
+    core::hint::black_box(&LIMPET_CLIENT_STATE_BYTES);
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
+
+#[cfg(all(target_os = "none", not(target_arch = "arm")))]
+compile_error!("size harness: add this target's entry point (see src/bin/*.rs and build.rs)");
+
+#[cfg(not(target_os = "none"))]
+fn main() {}

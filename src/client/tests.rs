@@ -1,0 +1,458 @@
+//! The client over a scripted in-memory transport: framing, oversize skips,
+//! malformed input, reconnection. Only `core` + heapless, so these also run
+//! on the microcontroller instruction sets.
+
+use super::*;
+use crate::session::Config;
+use crate::wire::{ConnAck, ConnectReturnCode, Packet, Publish, SubAck};
+
+fn at(ms: u32) -> Instant {
+    Instant::from_ticks(ms)
+}
+
+/// A transport whose far end is the test.
+struct Pipe {
+    connected: bool,
+    refuse: bool,
+    to_client: heapless::Deque<u8, 4096>,
+    from_client: heapless::Vec<u8, 4096>,
+    /// Bytes handed out per `recv` (exercises partial reads).
+    chunk: usize,
+    connects: u32,
+}
+
+impl Pipe {
+    fn new() -> Self {
+        Pipe {
+            connected: false,
+            refuse: false,
+            to_client: heapless::Deque::new(),
+            from_client: heapless::Vec::new(),
+            chunk: usize::MAX,
+            connects: 0,
+        }
+    }
+
+    fn push(&mut self, packet: Packet<'_>) {
+        let mut buf = [0u8; 2048];
+        let n = packet.encode(&mut buf).unwrap();
+        self.push_bytes(&buf[..n]);
+    }
+
+    fn push_bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.to_client.push_back(*b).unwrap();
+        }
+    }
+
+    /// Removes and returns the type of each packet the client sent, decoded.
+    fn sent(&mut self, mut each: impl FnMut(Packet<'_>)) -> usize {
+        let bytes = core::mem::take(&mut self.from_client);
+        let mut rest = &bytes[..];
+        let mut count = 0;
+        while !rest.is_empty() {
+            let frame = Frame::parse(rest).unwrap().unwrap();
+            let (one, tail) = rest.split_at(frame.len());
+            each(Packet::decode(one).unwrap());
+            rest = tail;
+            count += 1;
+        }
+        count
+    }
+}
+
+impl Transport for Pipe {
+    type Error = ();
+
+    fn connect(&mut self) -> nb::Result<(), ()> {
+        if self.refuse {
+            return Err(nb::Error::Other(()));
+        }
+        if !self.connected {
+            self.connects += 1;
+        }
+        self.connected = true;
+        Ok(())
+    }
+
+    fn send(&mut self, data: &[u8]) -> nb::Result<usize, ()> {
+        if !self.connected {
+            return Err(nb::Error::Other(()));
+        }
+        self.from_client
+            .extend_from_slice(data)
+            .map_err(|_| nb::Error::WouldBlock)?;
+        Ok(data.len())
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> nb::Result<usize, ()> {
+        if !self.connected {
+            return Err(nb::Error::Other(()));
+        }
+        let mut n = 0;
+        while n < buf.len() && n < self.chunk {
+            match self.to_client.pop_front() {
+                Some(b) => {
+                    buf[n] = b;
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        if n == 0 {
+            Err(nb::Error::WouldBlock)
+        } else {
+            Ok(n)
+        }
+    }
+
+    fn close(&mut self) {
+        self.connected = false;
+        self.to_client.clear();
+    }
+}
+
+struct Buffers {
+    rx: [u8; 64],
+    tx: [u8; 128],
+    store: [u8; 256],
+}
+
+impl Buffers {
+    fn new() -> Self {
+        Buffers {
+            rx: [0; 64],
+            tx: [0; 128],
+            store: [0; 256],
+        }
+    }
+}
+
+fn client(b: &mut Buffers) -> Client<'_, 2, 2> {
+    let options = Options {
+        backoff: Backoff::new(Duration::from_ticks(100), Duration::from_ticks(400), 3),
+        ..Options::default()
+    };
+    Client::new(
+        Config::new("dev"),
+        options,
+        &mut b.rx,
+        &mut b.tx,
+        &mut b.store,
+    )
+    .unwrap()
+}
+
+/// Polls once and returns the first event, reduced to a comparable form.
+fn poll_kind(c: &mut Client<'_, 2, 2>, now: Instant, t: &mut Pipe) -> Option<Event<'static>> {
+    c.poll(now, t).map(|e| match e {
+        Event::Message(_) => panic!("use poll directly for messages"),
+        Event::Up { session_present } => Event::Up { session_present },
+        Event::Down(r) => Event::Down(r),
+        Event::ConnectFailed(r) => Event::ConnectFailed(r),
+        Event::Published(t) => Event::Published(t),
+        Event::Subscribed { qos, .. } => Event::Subscribed { topic: "", qos },
+        Event::SubscribeFailed { .. } => Event::SubscribeFailed { topic: "" },
+        Event::Unsubscribed { .. } => Event::Unsubscribed { topic: "" },
+    })
+}
+
+const ACCEPTED: Packet<'static> = Packet::ConnAck(ConnAck {
+    session_present: false,
+    code: ConnectReturnCode::Accepted,
+});
+
+fn bring_up(c: &mut Client<'_, 2, 2>, t: &mut Pipe) {
+    assert_eq!(poll_kind(c, at(0), t), None);
+    assert_eq!(t.sent(|p| assert!(matches!(p, Packet::Connect(_)))), 1);
+    t.push(ACCEPTED);
+    assert_eq!(
+        poll_kind(c, at(1), t),
+        Some(Event::Up {
+            session_present: false
+        })
+    );
+    assert!(c.is_connected());
+}
+
+#[test]
+fn connects_and_reports_up() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    bring_up(&mut c, &mut t);
+    assert_eq!(c.counters().connects, 1);
+}
+
+#[test]
+fn a_message_is_acknowledged_only_after_it_was_handed_over() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    bring_up(&mut c, &mut t);
+    t.chunk = 3; // arrives in dribs and drabs
+    t.push(Packet::Publish(Publish {
+        dup: false,
+        qos: QoS::AtLeastOnce,
+        retain: false,
+        topic: "a/b",
+        pid: Some(42),
+        payload: b"payload",
+    }));
+    match c.poll(at(2), &mut t) {
+        Some(Event::Message(m)) => assert_eq!((m.topic, m.payload), ("a/b", &b"payload"[..])),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        t.sent(|_| {}),
+        0,
+        "PUBACK before the application had the message"
+    );
+    assert_eq!(poll_kind(&mut c, at(3), &mut t), None);
+    let mut acked = false;
+    t.sent(|p| acked |= p == Packet::PubAck(42));
+    assert!(acked);
+}
+
+#[test]
+fn back_to_back_messages_are_delivered_one_per_poll() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    bring_up(&mut c, &mut t);
+    for payload in [&b"one"[..], b"two", b"three"] {
+        t.push(Packet::Publish(Publish {
+            dup: false,
+            qos: QoS::AtMostOnce,
+            retain: false,
+            topic: "t",
+            pid: None,
+            payload,
+        }));
+    }
+    for want in [&b"one"[..], b"two", b"three"] {
+        match c.poll(at(2), &mut t) {
+            Some(Event::Message(m)) => assert_eq!(m.payload, want),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(c.poll(at(2), &mut t).is_none());
+}
+
+#[test]
+fn a_message_larger_than_the_buffer_is_skipped_counted_and_acked_and_the_link_stays_up() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    bring_up(&mut c, &mut t);
+    t.chunk = 50;
+    let big = [0x55u8; 300];
+    t.push(Packet::Publish(Publish {
+        dup: false,
+        qos: QoS::AtLeastOnce,
+        retain: false,
+        topic: "big",
+        pid: Some(7),
+        payload: &big,
+    }));
+    t.push(Packet::Publish(Publish {
+        dup: false,
+        qos: QoS::AtMostOnce,
+        retain: false,
+        topic: "small",
+        pid: None,
+        payload: b"ok",
+    }));
+    let mut got = None;
+    for _ in 0..20 {
+        if let Some(Event::Message(m)) = c.poll(at(2), &mut t) {
+            got = Some(m.topic == "small" && m.payload == b"ok");
+            break;
+        }
+    }
+    assert_eq!(got, Some(true));
+    assert_eq!(c.counters().oversize, 1);
+    assert!(c.is_connected());
+    let mut acked = false;
+    t.sent(|p| acked |= p == Packet::PubAck(7));
+    assert!(acked, "the skipped QoS 1 message must be acknowledged");
+}
+
+#[test]
+fn malformed_input_is_counted_and_the_client_reconnects() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    bring_up(&mut c, &mut t);
+    // A PUBACK with remaining length 3 (§3.4: it must be 2).
+    t.push_bytes(&[0x40, 0x03, 0x00, 0x01, 0x00]);
+    match poll_kind(&mut c, at(5), &mut t) {
+        Some(Event::Down(Reason::Malformed(_))) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.counters().protocol_errors, 1);
+    assert!(!t.connected);
+    // Backoff: not before 50 ms (half of the 100 ms minimum), by 100 ms at the latest.
+    assert_eq!(poll_kind(&mut c, at(54), &mut t), None);
+    assert_eq!(t.connects, 1);
+    let retry = c.next_deadline().unwrap();
+    assert!(retry <= at(105) && retry >= at(55));
+    assert_eq!(poll_kind(&mut c, retry, &mut t), None);
+    assert_eq!(t.connects, 2);
+    assert_eq!(t.sent(|p| assert!(matches!(p, Packet::Connect(_)))), 1);
+    t.push(ACCEPTED);
+    assert_eq!(
+        poll_kind(&mut c, retry + Duration::from_ticks(1), &mut t),
+        Some(Event::Up {
+            session_present: false
+        })
+    );
+    assert_eq!(c.counters().reconnects, 1);
+}
+
+#[test]
+fn garbage_in_the_fixed_header_is_malformed_not_a_panic() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    bring_up(&mut c, &mut t);
+    // Remaining length with five continuation bytes (§2.2.3 allows four).
+    t.push_bytes(&[0x30, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+    assert!(matches!(
+        poll_kind(&mut c, at(5), &mut t),
+        Some(Event::Down(Reason::Malformed(_)))
+    ));
+}
+
+#[test]
+fn refused_connections_back_off_exponentially_and_never_give_up() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    t.refuse = true;
+    let mut now = at(0);
+    let mut gaps = [0u32; 8];
+    for gap in gaps.iter_mut() {
+        assert_eq!(
+            poll_kind(&mut c, now, &mut t),
+            Some(Event::ConnectFailed(Reason::Transport))
+        );
+        let next = c.next_deadline().unwrap();
+        *gap = (next - now).ticks();
+        now = next;
+    }
+    // 100, 200, 400, 400, ... each with equal jitter.
+    let bounds = [100, 200, 400, 400, 400, 400, 400, 400];
+    for (g, hi) in gaps.iter().zip(bounds) {
+        assert!(
+            *g >= hi / 2 && *g <= hi,
+            "gap {g} outside [{}, {hi}]",
+            hi / 2
+        );
+    }
+    t.refuse = false;
+    assert_eq!(poll_kind(&mut c, now, &mut t), None);
+    t.sent(|_| {});
+    t.push(ACCEPTED);
+    assert_eq!(
+        poll_kind(&mut c, now, &mut t),
+        Some(Event::Up {
+            session_present: false
+        })
+    );
+}
+
+#[test]
+fn a_connack_refusal_is_reported_with_its_code() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    assert_eq!(poll_kind(&mut c, at(0), &mut t), None);
+    t.sent(|_| {});
+    t.push(Packet::ConnAck(ConnAck {
+        session_present: false,
+        code: ConnectReturnCode::NotAuthorized,
+    }));
+    assert_eq!(
+        poll_kind(&mut c, at(1), &mut t),
+        Some(Event::ConnectFailed(Reason::Refused(
+            ConnectReturnCode::NotAuthorized
+        )))
+    );
+    assert_eq!(c.counters().protocol_errors, 0);
+}
+
+#[test]
+fn qos0_needs_a_connection_and_qos1_does_not() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    assert_eq!(
+        c.publish(at(0), "t", b"x", QoS::AtMostOnce, false),
+        Err(RequestError::NotConnected)
+    );
+    let token = c
+        .publish(at(0), "t", b"x", QoS::AtLeastOnce, false)
+        .unwrap()
+        .unwrap();
+    c.subscribe("s", QoS::AtLeastOnce).unwrap();
+    bring_up(&mut c, &mut t);
+    // After CONNACK: the queued PUBLISH, then SUBSCRIBE.
+    assert_eq!(poll_kind(&mut c, at(2), &mut t), None);
+    let mut order = heapless::Vec::<u8, 4>::new();
+    let mut sub_pid = 0;
+    t.sent(|p| {
+        if let Packet::Subscribe(s) = p {
+            sub_pid = s.pid;
+        }
+        order.push(p.packet_type() as u8).unwrap();
+    });
+    assert_eq!(&order[..], &[3, 8]);
+    t.push(Packet::PubAck(token.0));
+    t.push(Packet::SubAck(SubAck {
+        pid: sub_pid,
+        codes: &[1],
+    }));
+    assert_eq!(
+        poll_kind(&mut c, at(3), &mut t),
+        Some(Event::Published(token))
+    );
+    assert_eq!(
+        poll_kind(&mut c, at(3), &mut t),
+        Some(Event::Subscribed {
+            topic: "",
+            qos: QoS::AtLeastOnce
+        })
+    );
+    assert_eq!(
+        c.publish(at(4), "t", b"y", QoS::AtMostOnce, false),
+        Ok(None)
+    );
+    assert_eq!(poll_kind(&mut c, at(4), &mut t), None);
+    assert_eq!(
+        t.sent(|p| assert!(matches!(
+            p,
+            Packet::Publish(Publish {
+                qos: QoS::AtMostOnce,
+                ..
+            })
+        ))),
+        1
+    );
+}
+
+#[test]
+fn a_dead_transport_is_down_with_a_reason() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    bring_up(&mut c, &mut t);
+    t.connected = false; // the peer vanished
+    c.publish(at(3), "t", b"x", QoS::AtLeastOnce, false)
+        .unwrap();
+    assert_eq!(
+        poll_kind(&mut c, at(3), &mut t),
+        Some(Event::Down(Reason::Transport))
+    );
+    assert_eq!(c.session().inflight(), 1);
+}

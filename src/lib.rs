@@ -1,0 +1,25 @@
+//! limpet: resilient MQTT 3.1.1 for tiny devices, with no allocator.
+//!
+//! A Rust re-imagining of Peter Hinch's `mqtt_as`: a client that recovers by
+//! itself from WiFi and broker outages, with true QoS 1 and keepalive pings
+//! that detect dead links. Every part is a plain-data state machine driven by
+//! `poll(now, ...)` from the application's superloop; nothing blocks, reads a
+//! clock or allocates. Capacity is chosen at compile time (const generics) or
+//! given as caller buffers.
+//!
+//! Layers, bottom up:
+//! - [`wire`]: MQTT 3.1.1 bytes ⇄ borrowed packet views.
+//! - [`session`]: MQTT rules (CONNECT, keepalive, in-flight QoS 1, subscriptions), sans-IO.
+//! - [`net`]: the non-blocking [`net::Transport`] trait (+ a std adapter).
+//! - [`client`]: the session over a transport: reconnect with backoff, events, counters.
+#![no_std]
+#![deny(unsafe_code)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod client;
+pub mod net;
+pub mod session;
+pub mod time;
+pub mod wire;

@@ -1,0 +1,30 @@
+//! The transport seam: a non-blocking byte stream to the broker.
+//!
+//! The client needs nothing more than [`Transport`]; boards implement it over
+//! smoltcp or a vendor TCP stack, hosts over `std` ([`std_tcp`], feature `std`).
+
+#[cfg(feature = "std")]
+pub mod std_tcp;
+
+/// A non-blocking TCP connection to one broker (address chosen at construction).
+///
+/// Every method returns at once. `nb::Error::WouldBlock` means "not yet, poll
+/// again"; any other error means the connection is unusable and the caller
+/// will `close` it and, later, `connect` again.
+pub trait Transport {
+    type Error: core::fmt::Debug;
+
+    /// Starts or continues opening a connection. `Ok` once established.
+    /// Each new connection should use a new local port.
+    fn connect(&mut self) -> nb::Result<(), Self::Error>;
+
+    /// Writes some of `data`; returns how many bytes were accepted (≥ 1).
+    fn send(&mut self, data: &[u8]) -> nb::Result<usize, Self::Error>;
+
+    /// Reads into `buf`; returns how many bytes arrived (≥ 1). A connection
+    /// closed by the peer is an error, not `Ok(0)`.
+    fn recv(&mut self, buf: &mut [u8]) -> nb::Result<usize, Self::Error>;
+
+    /// Drops the connection (abortively is fine). Idempotent.
+    fn close(&mut self);
+}

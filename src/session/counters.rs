@@ -1,0 +1,25 @@
+//! Plain counters the application can read and publish.
+
+/// Totals since power-up. They wrap at `u32::MAX`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// CONNACKs accepted (every successful MQTT connection).
+    pub connects: u32,
+    /// Successful connections after the first one.
+    pub reconnects: u32,
+    /// QoS 1 PUBLISH packets sent again with DUP set.
+    pub republishes: u32,
+    /// Received messages dropped because the application's inbox was full
+    /// (see [`crate::client::Inbox`]).
+    pub discards: u32,
+    /// Received packets larger than the receive buffer, skipped whole.
+    pub oversize: u32,
+    /// Links declared dead because a PINGRESP did not come in time.
+    pub ping_timeouts: u32,
+    /// Connections closed because the broker broke the protocol.
+    pub protocol_errors: u32,
+}
+
+pub(crate) fn bump(counter: &mut u32) {
+    *counter = counter.wrapping_add(1);
+}

@@ -1,0 +1,221 @@
+//! The topic filters this client wants, and where each stands with the broker.
+//!
+//! The table is the source of truth: whenever the broker reports no session
+//! (CONNACK session present = 0, §3.2.2.2) every filter is subscribed again,
+//! so an application never has to notice that a broker restarted.
+//! One filter per SUBSCRIBE / UNSUBSCRIBE keeps acknowledgement tracking exact.
+
+use crate::time::{elapsed, Duration, Instant};
+use crate::wire::QoS;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// SUBSCRIBE to be sent.
+    Subscribe,
+    AwaitSubAck {
+        pid: u16,
+        sent_at: Instant,
+    },
+    Active,
+    /// UNSUBSCRIBE to be sent; the entry goes when UNSUBACK arrives.
+    Unsubscribe,
+    AwaitUnsubAck {
+        pid: u16,
+        sent_at: Instant,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry<'a> {
+    topic: &'a str,
+    qos: QoS,
+    state: State,
+}
+
+/// A packet the table wants sent.
+pub(crate) enum Request<'a> {
+    Subscribe {
+        index: usize,
+        topic: &'a str,
+        qos: QoS,
+    },
+    Unsubscribe {
+        index: usize,
+        topic: &'a str,
+    },
+}
+
+/// Outcome of an acknowledgement.
+pub(crate) enum Acked<'a> {
+    Subscribed { topic: &'a str, qos: QoS },
+    Failed { topic: &'a str },
+    Unsubscribed { topic: &'a str },
+}
+
+pub(crate) struct Subscriptions<'a, const S: usize> {
+    entries: heapless::Vec<Entry<'a>, S>,
+}
+
+impl<'a, const S: usize> Subscriptions<'a, S> {
+    pub(crate) const fn new() -> Self {
+        Subscriptions {
+            entries: heapless::Vec::new(),
+        }
+    }
+
+    fn find(&self, topic: &str) -> Option<usize> {
+        self.entries.iter().position(|e| e.topic == topic)
+    }
+
+    /// Adds or updates a filter; it is (re)subscribed on the next send.
+    /// `Err` when the table is full.
+    pub(crate) fn subscribe(&mut self, topic: &'a str, qos: QoS) -> Result<(), ()> {
+        let entry = Entry {
+            topic,
+            qos,
+            state: State::Subscribe,
+        };
+        match self.find(topic) {
+            Some(i) => {
+                self.entries[i] = entry;
+                Ok(())
+            }
+            None => self.entries.push(entry).map_err(|_| ()),
+        }
+    }
+
+    /// Marks a filter for UNSUBSCRIBE (adding it if unknown, since a persistent
+    /// session may hold it from before power-up). `Err` when the table is full.
+    pub(crate) fn unsubscribe(&mut self, topic: &'a str) -> Result<(), ()> {
+        match self.find(topic) {
+            Some(i) => {
+                self.entries[i].state = State::Unsubscribe;
+                Ok(())
+            }
+            None => self
+                .entries
+                .push(Entry {
+                    topic,
+                    qos: QoS::AtMostOnce,
+                    state: State::Unsubscribe,
+                })
+                .map_err(|_| ()),
+        }
+    }
+
+    pub(crate) fn uses_pid(&self, pid: u16) -> bool {
+        self.entries.iter().any(|e| {
+            matches!(e.state, State::AwaitSubAck { pid: p, .. } | State::AwaitUnsubAck { pid: p, .. } if p == pid)
+        })
+    }
+
+    /// The connection ended: requests in flight are sent again next time.
+    pub(crate) fn connection_lost(&mut self) {
+        for e in self.entries.iter_mut() {
+            e.state = match e.state {
+                State::AwaitSubAck { .. } => State::Subscribe,
+                State::AwaitUnsubAck { .. } => State::Unsubscribe,
+                s => s,
+            };
+        }
+    }
+
+    /// The broker has no session for us: subscribe everything again, and
+    /// forget pending unsubscriptions (nothing is left to remove).
+    pub(crate) fn session_lost(&mut self) {
+        self.entries.retain(|e| e.state != State::Unsubscribe);
+        for e in self.entries.iter_mut() {
+            e.state = State::Subscribe;
+        }
+    }
+
+    /// The next SUBSCRIBE or UNSUBSCRIBE to send, if any.
+    pub(crate) fn next_request(&self) -> Option<Request<'a>> {
+        self.entries
+            .iter()
+            .enumerate()
+            .find_map(|(index, e)| match e.state {
+                State::Subscribe => Some(Request::Subscribe {
+                    index,
+                    topic: e.topic,
+                    qos: e.qos,
+                }),
+                State::Unsubscribe => Some(Request::Unsubscribe {
+                    index,
+                    topic: e.topic,
+                }),
+                _ => None,
+            })
+    }
+
+    /// Records that the request for entry `index` went out with `pid`.
+    pub(crate) fn sent(&mut self, index: usize, pid: u16, now: Instant) {
+        if let Some(e) = self.entries.get_mut(index) {
+            e.state = match e.state {
+                State::Subscribe => State::AwaitSubAck { pid, sent_at: now },
+                State::Unsubscribe => State::AwaitUnsubAck { pid, sent_at: now },
+                s => s,
+            };
+        }
+    }
+
+    /// SUBACK with one return code (§3.9.3). `None` if no request has `pid`.
+    pub(crate) fn suback(&mut self, pid: u16, code: u8) -> Option<Acked<'a>> {
+        let i = self
+            .entries
+            .iter()
+            .position(|e| matches!(e.state, State::AwaitSubAck { pid: p, .. } if p == pid))?;
+        let topic = self.entries[i].topic;
+        match QoS::from_bits(code) {
+            Some(qos) => {
+                self.entries[i].state = State::Active;
+                Some(Acked::Subscribed { topic, qos })
+            }
+            None => {
+                self.entries.remove(i);
+                Some(Acked::Failed { topic })
+            }
+        }
+    }
+
+    /// UNSUBACK (§3.11). `None` if no request has `pid`.
+    pub(crate) fn unsuback(&mut self, pid: u16) -> Option<Acked<'a>> {
+        let i = self
+            .entries
+            .iter()
+            .position(|e| matches!(e.state, State::AwaitUnsubAck { pid: p, .. } if p == pid))?;
+        let topic = self.entries.remove(i).topic;
+        Some(Acked::Unsubscribed { topic })
+    }
+
+    /// When the earliest outstanding SUBACK / UNSUBACK becomes overdue.
+    pub(crate) fn deadline(&self, response_ms: u32) -> Option<Instant> {
+        self.entries
+            .iter()
+            .filter_map(|e| match e.state {
+                State::AwaitSubAck { sent_at, .. } | State::AwaitUnsubAck { sent_at, .. } => {
+                    Some(sent_at + Duration::from_ticks(response_ms))
+                }
+                _ => None,
+            })
+            .min()
+    }
+
+    /// True if some SUBACK / UNSUBACK is overdue at `now`.
+    pub(crate) fn overdue(&self, now: Instant, response_ms: u32) -> bool {
+        self.entries.iter().any(|e| match e.state {
+            State::AwaitSubAck { sent_at, .. } | State::AwaitUnsubAck { sent_at, .. } => {
+                elapsed(sent_at, now) >= response_ms
+            }
+            _ => false,
+        })
+    }
+
+    /// Filters the broker has confirmed.
+    pub(crate) fn active(&self) -> impl Iterator<Item = (&'a str, QoS)> + '_ {
+        self.entries
+            .iter()
+            .filter(|e| e.state == State::Active)
+            .map(|e| (e.topic, e.qos))
+    }
+}

@@ -1,0 +1,581 @@
+//! Scenarios against a scripted broker with hand-driven time. Only `core`:
+//! these run unchanged on the microcontroller instruction sets too.
+
+use super::*;
+use crate::wire::{ConnAck, ConnectReturnCode, Packet, Publish, QoS, SubAck, Will};
+
+const T0: u32 = 1_000;
+
+fn at(ms: u32) -> Instant {
+    Instant::from_ticks(T0 + ms)
+}
+
+/// A broker played by the test: it reads what the session sends and answers
+/// with packets the test chooses.
+struct Scripted<'a, const N: usize, const S: usize> {
+    session: Session<'a, N, S>,
+    out: [u8; 256],
+}
+
+impl<'a, const N: usize, const S: usize> Scripted<'a, N, S> {
+    fn new(config: Config<'a>, store: &'a mut [u8]) -> Self {
+        Scripted {
+            session: Session::new(config, store, 256),
+            out: [0; 256],
+        }
+    }
+
+    /// The next packet the session sends at `now`, if any.
+    fn sent(&mut self, now: Instant) -> Result<Option<Packet<'_>>, Reason> {
+        match self.session.poll_transmit(now, &mut self.out)? {
+            Some(n) => Ok(Some(
+                Packet::decode(&self.out[..n]).expect("session sent a malformed packet"),
+            )),
+            None => Ok(None),
+        }
+    }
+
+    fn expect_sent(&mut self, now: Instant) -> Packet<'_> {
+        match self.sent(now) {
+            Ok(Some(p)) => p,
+            other => panic!("expected a packet, got {other:?}"),
+        }
+    }
+
+    fn expect_quiet(&mut self, now: Instant) {
+        let r = self.sent(now);
+        assert!(matches!(r, Ok(None)), "expected nothing, got {r:?}");
+    }
+
+    /// Transport up, CONNECT out, CONNACK in; returns the Up event's flag.
+    fn connect(&mut self, now: Instant, session_present: bool) -> bool {
+        self.session.transport_up(now);
+        assert!(matches!(self.expect_sent(now), Packet::Connect(_)));
+        let ack = Packet::ConnAck(ConnAck {
+            session_present,
+            code: ConnectReturnCode::Accepted,
+        });
+        match self.session.handle(now, ack) {
+            Ok(Handled::Event(Event::Up { session_present })) => session_present,
+            other => panic!("expected Up, got {other:?}"),
+        }
+    }
+
+    fn answer(&mut self, now: Instant, packet: Packet<'_>) -> Result<Option<Event<'a>>, Reason> {
+        match self.session.handle(now, packet)? {
+            Handled::Nothing => Ok(None),
+            Handled::Event(e) => Ok(Some(e)),
+            Handled::Deliver(m) => panic!("unexpected delivery {m:?}"),
+        }
+    }
+}
+
+fn publish_of(p: Packet<'_>) -> Publish<'_> {
+    match p {
+        Packet::Publish(p) => p,
+        other => panic!("expected PUBLISH, got {other:?}"),
+    }
+}
+
+#[test]
+fn connect_carries_identity_keepalive_credentials_and_will() {
+    let mut store = [0u8; 256];
+    let mut config = Config::new("dev-1");
+    config.keepalive = 30;
+    config.username = Some("user");
+    config.password = Some(b"secret");
+    config.will = Some(Will {
+        topic: "dev-1/status",
+        payload: b"gone",
+        qos: QoS::AtLeastOnce,
+        retain: true,
+    });
+    let mut b = Scripted::<2, 2>::new(config, &mut store);
+    b.session.transport_up(at(0));
+    match b.expect_sent(at(0)) {
+        Packet::Connect(c) => {
+            assert_eq!(c.client_id, "dev-1");
+            assert_eq!(c.keep_alive, 30);
+            assert!(c.clean_session);
+            assert_eq!(c.username, Some("user"));
+            assert_eq!(c.password, Some(&b"secret"[..]));
+            assert_eq!(c.will, config.will);
+        }
+        other => panic!("expected CONNECT, got {other:?}"),
+    }
+    // Only one CONNECT per connection.
+    b.expect_quiet(at(1));
+}
+
+#[test]
+fn each_refusal_code_is_a_distinct_reason() {
+    let codes = [
+        ConnectReturnCode::UnacceptableProtocolVersion,
+        ConnectReturnCode::IdentifierRejected,
+        ConnectReturnCode::ServerUnavailable,
+        ConnectReturnCode::BadUserNameOrPassword,
+        ConnectReturnCode::NotAuthorized,
+    ];
+    for code in codes {
+        let mut store = [0u8; 64];
+        let mut b = Scripted::<1, 1>::new(Config::new("c"), &mut store);
+        b.session.transport_up(at(0));
+        b.expect_sent(at(0));
+        let r = b.session.handle(
+            at(5),
+            Packet::ConnAck(ConnAck {
+                session_present: false,
+                code,
+            }),
+        );
+        assert_eq!(r, Err(Reason::Refused(code)));
+        assert!(!b.session.is_connected());
+    }
+}
+
+#[test]
+fn no_connack_within_response_time_is_a_timeout() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 1>::new(Config::new("c"), &mut store);
+    b.session.transport_up(at(0));
+    b.expect_sent(at(0));
+    b.expect_quiet(at(9_999));
+    assert_eq!(b.sent(at(10_000)).map(|_| ()), Err(Reason::ConnAckTimeout));
+}
+
+#[test]
+fn a_packet_before_connack_is_a_protocol_violation() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 1>::new(Config::new("c"), &mut store);
+    b.session.transport_up(at(0));
+    b.expect_sent(at(0));
+    assert_eq!(
+        b.session.handle(at(1), Packet::PingResp),
+        Err(Reason::Unexpected)
+    );
+}
+
+#[test]
+fn clean_init_discards_old_state_then_the_session_persists() {
+    let mut store = [0u8; 64];
+    let mut config = Config::new("c");
+    config.clean_init = true;
+    config.clean = false;
+    let mut b = Scripted::<1, 1>::new(config, &mut store);
+
+    // Power-up: a clean connection...
+    b.session.transport_up(at(0));
+    match b.expect_sent(at(0)) {
+        Packet::Connect(c) => assert!(c.clean_session),
+        other => panic!("{other:?}"),
+    }
+    let ack = ConnAck {
+        session_present: false,
+        code: ConnectReturnCode::Accepted,
+    };
+    assert_eq!(
+        b.session.handle(at(1), Packet::ConnAck(ack)),
+        Ok(Handled::Nothing)
+    );
+    // ...ended at once with DISCONNECT (mqtt_as's hand-over)...
+    assert_eq!(b.expect_sent(at(1)), Packet::Disconnect);
+    assert!(b.session.wants_close());
+    b.session.transport_down();
+    // ...then an unclean one, and every later one unclean too.
+    for t in [2, 50_000] {
+        b.session.transport_up(at(t));
+        match b.expect_sent(at(t)) {
+            Packet::Connect(c) => assert!(!c.clean_session),
+            other => panic!("{other:?}"),
+        }
+        let ack = ConnAck {
+            session_present: true,
+            code: ConnectReturnCode::Accepted,
+        };
+        assert_eq!(
+            b.session.handle(at(t), Packet::ConnAck(ack)),
+            Ok(Handled::Event(Event::Up {
+                session_present: true
+            }))
+        );
+        b.session.transport_down();
+    }
+    assert_eq!(b.session.counters().connects, 2);
+    assert_eq!(b.session.counters().reconnects, 1);
+}
+
+#[test]
+fn clean_applies_to_reconnections_and_clean_init_to_the_first() {
+    let mut store = [0u8; 64];
+    let mut config = Config::new("c");
+    config.clean_init = false;
+    config.clean = true;
+    let mut b = Scripted::<1, 1>::new(config, &mut store);
+    b.session.transport_up(at(0));
+    match b.expect_sent(at(0)) {
+        Packet::Connect(c) => assert!(!c.clean_session),
+        other => panic!("{other:?}"),
+    }
+    b.session.transport_down();
+    // A failed first attempt does not use up clean_init.
+    b.session.transport_up(at(1));
+    match b.expect_sent(at(1)) {
+        Packet::Connect(c) => assert!(!c.clean_session),
+        other => panic!("{other:?}"),
+    }
+    let ack = ConnAck {
+        session_present: true,
+        code: ConnectReturnCode::Accepted,
+    };
+    b.session.handle(at(2), Packet::ConnAck(ack)).unwrap();
+    b.session.transport_down();
+    b.session.transport_up(at(3));
+    match b.expect_sent(at(3)) {
+        Packet::Connect(c) => assert!(c.clean_session),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn pings_when_quiet_and_declares_the_link_dead_without_pingresp() {
+    let mut store = [0u8; 64];
+    let mut config = Config::new("c");
+    config.keepalive = 20; // ping every 5 s
+    let mut b = Scripted::<1, 1>::new(config, &mut store);
+    b.connect(at(0), false);
+    b.expect_quiet(at(4_999));
+    assert_eq!(b.session.next_deadline(), Some(at(5_000)));
+    assert_eq!(b.expect_sent(at(5_000)), Packet::PingReq);
+    // One ping outstanding at a time.
+    b.expect_quiet(at(6_000));
+    b.answer(at(6_000), Packet::PingResp).unwrap();
+    // Received at 6 s, sent at 5 s: the next ping is due 5 s after the older.
+    assert_eq!(b.expect_sent(at(10_000)), Packet::PingReq);
+    assert_eq!(b.session.next_deadline(), Some(at(20_000)));
+    b.expect_quiet(at(19_999));
+    assert_eq!(b.sent(at(20_000)).map(|_| ()), Err(Reason::PingTimeout));
+    assert_eq!(b.session.counters().ping_timeouts, 1);
+}
+
+#[test]
+fn a_client_that_only_sends_still_pings_when_nothing_comes_back() {
+    let mut store = [0u8; 64];
+    let mut config = Config::new("c");
+    config.keepalive = 20;
+    let mut b = Scripted::<1, 1>::new(config, &mut store);
+    b.connect(at(0), false);
+    // The application keeps sending QoS 0 (recorded with `sent`)...
+    for t in (1_000..5_000).step_by(1_000) {
+        b.session.sent(at(t));
+        b.expect_quiet(at(t));
+    }
+    // ...but nothing was received for 5 s: ping anyway.
+    assert_eq!(b.expect_sent(at(5_000)), Packet::PingReq);
+}
+
+#[test]
+fn keepalive_zero_means_no_pings() {
+    let mut store = [0u8; 64];
+    let mut config = Config::new("c");
+    config.keepalive = 0;
+    let mut b = Scripted::<1, 1>::new(config, &mut store);
+    b.connect(at(0), false);
+    b.expect_quiet(at(1_000_000));
+    assert_eq!(b.session.next_deadline(), None);
+}
+
+#[test]
+fn qos1_is_retransmitted_with_dup_and_the_same_id_then_the_link_is_dead() {
+    let mut store = [0u8; 128];
+    let mut config = Config::new("c");
+    config.keepalive = 0; // keep pings out of the way
+    let mut b = Scripted::<2, 1>::new(config, &mut store);
+    b.connect(at(0), false);
+    let token = b.session.publish(at(0), "t/1", b"hello", false).unwrap();
+    let first = publish_of(b.expect_sent(at(0)));
+    assert_eq!(
+        (first.dup, first.pid, first.qos),
+        (false, Some(token.0), QoS::AtLeastOnce)
+    );
+    assert_eq!(first.payload, b"hello");
+    b.expect_quiet(at(9_999));
+    // response_time (10 s) without PUBACK: the same message with DUP, 4 times.
+    for k in 1..=4u32 {
+        let again = publish_of(b.expect_sent(at(10_000 * k)));
+        assert_eq!(
+            (again.dup, again.pid, again.payload),
+            (true, Some(token.0), &b"hello"[..])
+        );
+        assert_eq!(b.session.counters().republishes, k);
+    }
+    assert_eq!(b.sent(at(50_000)).map(|_| ()), Err(Reason::PubAckTimeout));
+    // Still in flight: nothing is dropped because the link died.
+    assert_eq!(b.session.inflight(), 1);
+}
+
+#[test]
+fn puback_completes_the_publish_and_frees_the_slot() {
+    let mut store = [0u8; 128];
+    let mut b = Scripted::<2, 1>::new(Config::new("c"), &mut store);
+    b.connect(at(0), false);
+    let t1 = b.session.publish(at(0), "a", b"1", false).unwrap();
+    let t2 = b.session.publish(at(0), "a", b"2", false).unwrap();
+    assert_eq!(
+        b.session.publish(at(0), "a", b"3", false),
+        Err(RequestError::Full)
+    );
+    assert_ne!(t1, t2);
+    b.expect_sent(at(0));
+    b.expect_sent(at(0));
+    assert_eq!(
+        b.answer(at(5), Packet::PubAck(t2.0)),
+        Ok(Some(Event::Published(t2)))
+    );
+    // A duplicate PUBACK is harmless.
+    assert_eq!(b.answer(at(6), Packet::PubAck(t2.0)), Ok(None));
+    assert_eq!(b.session.inflight(), 1);
+    assert!(b.session.publish(at(7), "a", b"3", false).is_ok());
+}
+
+#[test]
+fn too_large_or_invalid_publishes_are_refused_not_truncated() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<2, 1>::new(Config::new("c"), &mut store);
+    // 32-byte slots: 2 + 1 + 2 + 2 + 26 = 33 bytes does not fit.
+    assert_eq!(
+        b.session.publish(at(0), "a", &[0; 26], false),
+        Err(RequestError::TooLarge)
+    );
+    assert!(b.session.publish(at(0), "a", &[0; 25], false).is_ok());
+    assert_eq!(
+        b.session.publish(at(0), "a/+", b"", false),
+        Err(RequestError::Invalid)
+    );
+    assert_eq!(
+        b.session.publish(at(0), "", b"", false),
+        Err(RequestError::Invalid)
+    );
+}
+
+#[test]
+fn messages_published_offline_go_out_after_connack_in_order() {
+    let mut store = [0u8; 256];
+    let mut b = Scripted::<4, 1>::new(Config::new("c"), &mut store);
+    let ids: [Token; 3] =
+        core::array::from_fn(|i| b.session.publish(at(0), "q", &[i as u8], false).unwrap());
+    b.session.transport_up(at(1));
+    assert!(matches!(b.expect_sent(at(1)), Packet::Connect(_)));
+    // Nothing but CONNECT before CONNACK.
+    b.expect_quiet(at(2));
+    let ack = ConnAck {
+        session_present: false,
+        code: ConnectReturnCode::Accepted,
+    };
+    b.session.handle(at(3), Packet::ConnAck(ack)).unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let p = publish_of(b.expect_sent(at(3)));
+        assert_eq!(
+            (p.pid, p.payload, p.dup),
+            (Some(id.0), &[i as u8][..], false)
+        );
+    }
+}
+
+#[test]
+fn after_reconnecting_unacked_messages_are_resent_first_with_dup() {
+    let mut store = [0u8; 256];
+    let mut b = Scripted::<4, 2>::new(Config::new("c"), &mut store);
+    b.session.subscribe("cmd", QoS::AtLeastOnce).unwrap();
+    b.connect(at(0), false);
+    let token = b.session.publish(at(0), "t", b"x", false).unwrap();
+    // SUBSCRIBE and the PUBLISH both go out, then the link drops.
+    let mut kinds = [0u8; 2];
+    for k in kinds.iter_mut() {
+        *k = b.expect_sent(at(0)).packet_type() as u8;
+    }
+    kinds.sort();
+    assert_eq!(kinds, [3, 8]);
+    b.session.transport_down();
+    // Broker lost the session (restart): PUBLISH again first (DUP, same id), then SUBSCRIBE.
+    assert!(!b.connect(at(100), false));
+    let p = publish_of(b.expect_sent(at(100)));
+    assert_eq!((p.pid, p.dup), (Some(token.0), true));
+    assert!(matches!(b.expect_sent(at(100)), Packet::Subscribe(_)));
+    assert_eq!(b.session.counters().reconnects, 1);
+}
+
+#[test]
+fn subscriptions_are_restored_only_when_the_broker_lost_the_session() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 2>::new(Config::new("c"), &mut store);
+    b.session.subscribe("a/#", QoS::AtLeastOnce).unwrap();
+    b.connect(at(0), false);
+    let pid = match b.expect_sent(at(0)) {
+        Packet::Subscribe(s) => {
+            assert_eq!(s.topics.iter().next(), Some(("a/#", QoS::AtLeastOnce)));
+            s.pid
+        }
+        other => panic!("{other:?}"),
+    };
+    let ack = Packet::SubAck(SubAck { pid, codes: &[1] });
+    assert_eq!(
+        b.answer(at(1), ack),
+        Ok(Some(Event::Subscribed {
+            topic: "a/#",
+            qos: QoS::AtLeastOnce
+        }))
+    );
+    b.session.transport_down();
+    // Session kept by the broker: nothing to resubscribe.
+    assert!(b.connect(at(10), true));
+    b.expect_quiet(at(10));
+    b.session.transport_down();
+    // Session lost: subscribe again without the application asking.
+    assert!(!b.connect(at(20), false));
+    assert!(matches!(b.expect_sent(at(20)), Packet::Subscribe(_)));
+}
+
+#[test]
+fn a_refused_subscription_is_reported_and_forgotten() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 2>::new(Config::new("c"), &mut store);
+    b.session.subscribe("forbidden", QoS::AtLeastOnce).unwrap();
+    b.connect(at(0), false);
+    let pid = match b.expect_sent(at(0)) {
+        Packet::Subscribe(s) => s.pid,
+        other => panic!("{other:?}"),
+    };
+    let ack = Packet::SubAck(SubAck {
+        pid,
+        codes: &[0x80],
+    });
+    assert_eq!(
+        b.answer(at(1), ack),
+        Ok(Some(Event::SubscribeFailed { topic: "forbidden" }))
+    );
+    b.session.transport_down();
+    b.connect(at(5), false);
+    b.expect_quiet(at(5));
+}
+
+#[test]
+fn a_missing_suback_kills_the_link_and_is_retried_next_time() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 1>::new(Config::new("c"), &mut store);
+    b.session.subscribe("x", QoS::AtMostOnce).unwrap();
+    b.connect(at(0), true);
+    assert!(matches!(b.expect_sent(at(0)), Packet::Subscribe(_)));
+    assert_eq!(b.sent(at(10_000)).map(|_| ()), Err(Reason::SubAckTimeout));
+    b.session.transport_down();
+    b.connect(at(20_000), true);
+    assert!(matches!(b.expect_sent(at(20_000)), Packet::Subscribe(_)));
+}
+
+#[test]
+fn unsubscribe_waits_for_unsuback() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 2>::new(Config::new("c"), &mut store);
+    b.session.subscribe("x", QoS::AtMostOnce).unwrap();
+    b.connect(at(0), false);
+    let pid = match b.expect_sent(at(0)) {
+        Packet::Subscribe(s) => s.pid,
+        other => panic!("{other:?}"),
+    };
+    b.answer(at(1), Packet::SubAck(SubAck { pid, codes: &[0] }))
+        .unwrap();
+    b.session.unsubscribe("x").unwrap();
+    let pid = match b.expect_sent(at(2)) {
+        Packet::Unsubscribe(u) => {
+            assert_eq!(u.topics.iter().next(), Some("x"));
+            u.pid
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        b.answer(at(3), Packet::UnsubAck(pid)),
+        Ok(Some(Event::Unsubscribed { topic: "x" }))
+    );
+    assert_eq!(b.session.subscriptions().count(), 0);
+    // Not resubscribed after a session loss.
+    b.session.transport_down();
+    b.connect(at(10), false);
+    b.expect_quiet(at(10));
+}
+
+#[test]
+fn incoming_qos1_is_acknowledged_after_it_is_handed_over() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 1>::new(Config::new("c"), &mut store);
+    b.connect(at(0), false);
+    let msg = Packet::Publish(Publish {
+        dup: true,
+        qos: QoS::AtLeastOnce,
+        retain: true,
+        topic: "in",
+        pid: Some(77),
+        payload: b"data",
+    });
+    match b.session.handle(at(1), msg) {
+        Ok(Handled::Deliver(m)) => {
+            assert_eq!(
+                (m.topic, m.payload, m.qos, m.retain, m.dup),
+                ("in", &b"data"[..], QoS::AtLeastOnce, true, true)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(b.expect_sent(at(2)), Packet::PubAck(77));
+}
+
+#[test]
+fn incoming_qos2_completes_its_handshake() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 1>::new(Config::new("c"), &mut store);
+    b.connect(at(0), false);
+    let msg = Packet::Publish(Publish {
+        dup: false,
+        qos: QoS::ExactlyOnce,
+        retain: false,
+        topic: "in",
+        pid: Some(9),
+        payload: b"",
+    });
+    assert!(matches!(
+        b.session.handle(at(1), msg),
+        Ok(Handled::Deliver(_))
+    ));
+    assert_eq!(b.expect_sent(at(1)), Packet::PubRec(9));
+    assert_eq!(b.answer(at(2), Packet::PubRel(9)), Ok(None));
+    assert_eq!(b.expect_sent(at(2)), Packet::PubComp(9));
+    assert!(b.session.is_connected());
+}
+
+#[test]
+fn packet_ids_skip_zero_and_ids_in_flight() {
+    let mut store = [0u8; 128];
+    let mut b = Scripted::<2, 1>::new(Config::new("c"), &mut store);
+    b.session.pids = PacketIds::at(65_534);
+    let a = b.session.publish(at(0), "t", b"", false).unwrap();
+    assert_eq!(a, Token(65_535));
+    let c = b.session.publish(at(0), "t", b"", false).unwrap();
+    assert_eq!(c, Token(1));
+    b.connect(at(0), false);
+    b.expect_sent(at(0));
+    b.expect_sent(at(0));
+    b.answer(at(1), Packet::PubAck(1)).unwrap();
+    // 65,535 is still in flight: after wrapping round, 1 is free again but 65,535 is not.
+    b.session.pids = PacketIds::at(65_534);
+    assert_eq!(b.session.publish(at(2), "t", b"", false), Ok(Token(1)));
+}
+
+#[test]
+fn oversize_skips_are_counted_and_acknowledged() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 1>::new(Config::new("c"), &mut store);
+    b.connect(at(0), false);
+    b.session.skipped(Some(QoS::AtLeastOnce), Some(5));
+    b.session.skipped(Some(QoS::AtMostOnce), None);
+    assert_eq!(b.session.counters().oversize, 2);
+    assert_eq!(b.expect_sent(at(1)), Packet::PubAck(5));
+    b.expect_quiet(at(1));
+}

@@ -1,0 +1,48 @@
+//! MQTT 3.1.1 wire format: bytes in, borrowed views out; typed packets in, bytes out.
+//!
+//! Receiving is two steps, as in smoltcp's `wire` module. [`Frame::parse`] reads
+//! the fixed header (MQTT 3.1.1 §2.2) and says how long the whole packet is, so
+//! a caller can wait for more bytes or skip a packet larger than its buffer
+//! without reading it. [`Packet::decode`] then validates one complete frame
+//! once and returns a [`Packet`] whose fields borrow the receive buffer; after
+//! that, reading a field cannot fail or panic. No byte sequence can make
+//! either step panic (see `fuzz/`).
+//!
+//! Sending: [`Packet::encode`] writes into a caller buffer and returns
+//! [`EncodeError::BufferTooSmall`] rather than panicking when it does not fit.
+//!
+//! Nothing here knows about sockets, time or sessions.
+
+mod error;
+mod frame;
+mod packet;
+mod reader;
+mod writer;
+
+pub use error::{DecodeError, EncodeError};
+pub use frame::{Frame, PacketType, MAX_REMAINING_LENGTH};
+pub use packet::{
+    ConnAck, Connect, ConnectReturnCode, Packet, Publish, SubAck, Subscribe, SubscribeTopics,
+    Unsubscribe, UnsubscribeTopics, Will,
+};
+
+/// Quality of service of a PUBLISH (MQTT 3.1.1 §4.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum QoS {
+    AtMostOnce = 0,
+    AtLeastOnce = 1,
+    ExactlyOnce = 2,
+}
+
+impl QoS {
+    /// The two QoS bits as they appear on the wire; 3 is malformed (§3.3.1.2).
+    pub fn from_bits(bits: u8) -> Option<QoS> {
+        match bits {
+            0 => Some(QoS::AtMostOnce),
+            1 => Some(QoS::AtLeastOnce),
+            2 => Some(QoS::ExactlyOnce),
+            _ => None,
+        }
+    }
+}

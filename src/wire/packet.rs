@@ -1,0 +1,1412 @@
+//! The fourteen MQTT 3.1.1 control packets (§3) as borrowed views.
+//!
+//! TYPES ARE FIXED (the session is written against them). Implementation: see
+//! the `impl` blocks below.
+//!
+//! Decoding validates every field once ([`Packet::decode`]); what it returns
+//! can be read without further checks. Two choices beyond the letter of the
+//! spec, both so that every accepted packet re-encodes to the same bytes:
+//! - a Topic Name (PUBLISH, and the Will Topic of CONNECT) must be non-empty
+//!   and free of the wildcards `+` and `#` (§4.7.3, [MQTT-3.3.2-2]); a Topic
+//!   Filter must be non-empty. Either failing is [`DecodeError::BadPayload`].
+//! - DUP on a QoS 0 PUBLISH ([MQTT-3.3.1-2]) is tolerated both ways: decoded
+//!   as sent, encoded as given.
+
+use super::frame::{remaining_len_size, write_remaining_len, Frame, PacketType};
+use super::reader::Reader;
+use super::writer::Writer;
+use super::{DecodeError, EncodeError, QoS, MAX_REMAINING_LENGTH};
+
+/// One MQTT control packet. Fields borrow either the receive buffer (after
+/// [`Packet::decode`]) or the caller's data (before [`Packet::encode`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Packet<'a> {
+    Connect(Connect<'a>),
+    ConnAck(ConnAck),
+    Publish(Publish<'a>),
+    PubAck(u16),
+    PubRec(u16),
+    PubRel(u16),
+    PubComp(u16),
+    Subscribe(Subscribe<'a>),
+    SubAck(SubAck<'a>),
+    Unsubscribe(Unsubscribe<'a>),
+    UnsubAck(u16),
+    PingReq,
+    PingResp,
+    Disconnect,
+}
+
+/// CONNECT (§3.1). Protocol name "MQTT", level 4.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Connect<'a> {
+    pub client_id: &'a str,
+    /// Seconds; 0 turns the broker's keepalive check off (§3.1.2.10).
+    pub keep_alive: u16,
+    pub clean_session: bool,
+    pub will: Option<Will<'a>>,
+    pub username: Option<&'a str>,
+    /// Only allowed with a username (§3.1.2.9).
+    pub password: Option<&'a [u8]>,
+}
+
+/// Last will and testament carried in CONNECT (§3.1.2.5–§3.1.2.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Will<'a> {
+    pub topic: &'a str,
+    pub payload: &'a [u8],
+    pub qos: QoS,
+    pub retain: bool,
+}
+
+/// CONNACK (§3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnAck {
+    pub session_present: bool,
+    pub code: ConnectReturnCode,
+}
+
+/// CONNACK return codes (§3.2.2.3, table 3.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ConnectReturnCode {
+    Accepted = 0,
+    UnacceptableProtocolVersion = 1,
+    IdentifierRejected = 2,
+    ServerUnavailable = 3,
+    BadUserNameOrPassword = 4,
+    NotAuthorized = 5,
+}
+
+/// PUBLISH (§3.3). `pid` is `Some` exactly when `qos` is not `AtMostOnce`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Publish<'a> {
+    pub dup: bool,
+    pub qos: QoS,
+    pub retain: bool,
+    pub topic: &'a str,
+    pub pid: Option<u16>,
+    pub payload: &'a [u8],
+}
+
+/// SUBSCRIBE (§3.8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subscribe<'a> {
+    pub pid: u16,
+    pub topics: SubscribeTopics<'a>,
+}
+
+/// The topic filters of a SUBSCRIBE: a list when encoding, the validated
+/// payload bytes when decoded. Compare and iterate them the same way.
+#[derive(Clone, Copy, Debug)]
+pub enum SubscribeTopics<'a> {
+    List(&'a [(&'a str, QoS)]),
+    /// Validated SUBSCRIBE payload: (u16 length, filter, requested QoS byte)*.
+    Wire(&'a [u8]),
+}
+
+/// SUBACK (§3.9). Each code is 0, 1, 2 (granted QoS) or 0x80 (failure).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SubAck<'a> {
+    pub pid: u16,
+    pub codes: &'a [u8],
+}
+
+/// UNSUBSCRIBE (§3.10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unsubscribe<'a> {
+    pub pid: u16,
+    pub topics: UnsubscribeTopics<'a>,
+}
+
+/// The topic filters of an UNSUBSCRIBE, as for [`SubscribeTopics`].
+#[derive(Clone, Copy, Debug)]
+pub enum UnsubscribeTopics<'a> {
+    List(&'a [&'a str]),
+    /// Validated UNSUBSCRIBE payload: (u16 length, filter)*.
+    Wire(&'a [u8]),
+}
+
+impl ConnectReturnCode {
+    /// The code for a CONNACK return code byte; `None` above 5 (§3.2.2.3).
+    pub fn from_u8(code: u8) -> Option<ConnectReturnCode> {
+        use ConnectReturnCode::*;
+        Some(match code {
+            0 => Accepted,
+            1 => UnacceptableProtocolVersion,
+            2 => IdentifierRejected,
+            3 => ServerUnavailable,
+            4 => BadUserNameOrPassword,
+            5 => NotAuthorized,
+            _ => return None,
+        })
+    }
+}
+
+// CONNECT flags (§3.1.2.3, figure 3.4).
+const CLEAN_SESSION: u8 = 0x02;
+const WILL: u8 = 0x04;
+const WILL_QOS: u8 = 0x18;
+const WILL_RETAIN: u8 = 0x20;
+const PASSWORD: u8 = 0x40;
+const USERNAME: u8 = 0x80;
+
+// ---------------------------------------------------------------- decoding
+
+impl<'a> Packet<'a> {
+    /// Decodes one whole packet: `frame` must hold exactly the fixed header
+    /// and `remaining_len` bytes (see [`Frame::parse`]), else
+    /// [`DecodeError::FrameLength`]. Every field is validated here; the
+    /// returned packet borrows `frame`.
+    pub fn decode(frame: &'a [u8]) -> Result<Packet<'a>, DecodeError> {
+        let (f, body) = split(frame)?;
+        match f.packet_type {
+            PacketType::Connect => decode_connect(body).map(Packet::Connect),
+            PacketType::Subscribe => decode_subscribe(body).map(Packet::Subscribe),
+            PacketType::Unsubscribe => decode_unsubscribe(body).map(Packet::Unsubscribe),
+            PacketType::PingReq => empty(body, Packet::PingReq),
+            PacketType::Disconnect => empty(body, Packet::Disconnect),
+            _ => decode_server_packet(f, body),
+        }
+    }
+
+    /// [`Packet::decode`] for a client's receive path: the five packet types
+    /// only a client sends (CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ,
+    /// DISCONNECT) are [`DecodeError::UnexpectedFromServer`], and their
+    /// decoders are not linked in when only this function is used.
+    pub fn decode_from_server(frame: &'a [u8]) -> Result<Packet<'a>, DecodeError> {
+        let (f, body) = split(frame)?;
+        decode_server_packet(f, body)
+    }
+
+    /// The packet's type, as in its fixed header.
+    pub fn packet_type(&self) -> PacketType {
+        match self {
+            Packet::Connect(_) => PacketType::Connect,
+            Packet::ConnAck(_) => PacketType::ConnAck,
+            Packet::Publish(_) => PacketType::Publish,
+            Packet::PubAck(_) => PacketType::PubAck,
+            Packet::PubRec(_) => PacketType::PubRec,
+            Packet::PubRel(_) => PacketType::PubRel,
+            Packet::PubComp(_) => PacketType::PubComp,
+            Packet::Subscribe(_) => PacketType::Subscribe,
+            Packet::SubAck(_) => PacketType::SubAck,
+            Packet::Unsubscribe(_) => PacketType::Unsubscribe,
+            Packet::UnsubAck(_) => PacketType::UnsubAck,
+            Packet::PingReq => PacketType::PingReq,
+            Packet::PingResp => PacketType::PingResp,
+            Packet::Disconnect => PacketType::Disconnect,
+        }
+    }
+}
+
+/// The fixed header and the body of a frame that must be exactly one packet.
+fn split(frame: &[u8]) -> Result<(Frame, &[u8]), DecodeError> {
+    let f = Frame::parse(frame)?.ok_or(DecodeError::FrameLength)?;
+    match frame.get(f.header_len..) {
+        Some(body) if body.len() == f.remaining_len => Ok((f, body)),
+        _ => Err(DecodeError::FrameLength),
+    }
+}
+
+/// The packet types a server sends (and PUBACK..PUBCOMP, which go both ways).
+fn decode_server_packet(f: Frame, body: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    Ok(match f.packet_type {
+        PacketType::ConnAck => Packet::ConnAck(decode_connack(body)?),
+        PacketType::Publish => Packet::Publish(decode_publish(f.flags, body)?),
+        PacketType::PubAck => Packet::PubAck(decode_id_only(body)?),
+        PacketType::PubRec => Packet::PubRec(decode_id_only(body)?),
+        PacketType::PubRel => Packet::PubRel(decode_id_only(body)?),
+        PacketType::PubComp => Packet::PubComp(decode_id_only(body)?),
+        PacketType::SubAck => Packet::SubAck(decode_suback(body)?),
+        PacketType::UnsubAck => Packet::UnsubAck(decode_id_only(body)?),
+        PacketType::PingResp => empty(body, Packet::PingResp)?,
+        PacketType::Connect
+        | PacketType::Subscribe
+        | PacketType::Unsubscribe
+        | PacketType::PingReq
+        | PacketType::Disconnect => return Err(DecodeError::UnexpectedFromServer),
+    })
+}
+
+/// PINGREQ, PINGRESP, DISCONNECT: no variable header, no payload (§3.12–§3.14).
+fn empty<'a>(body: &[u8], p: Packet<'a>) -> Result<Packet<'a>, DecodeError> {
+    Reader::new(body).end().map(|()| p)
+}
+
+/// A packet identifier, which must not be 0 (§2.3.1).
+fn packet_id(r: &mut Reader<'_>) -> Result<u16, DecodeError> {
+    match r.u16()? {
+        0 => Err(DecodeError::ZeroPacketId),
+        id => Ok(id),
+    }
+}
+
+/// PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK: remaining length 2, the id
+/// (§3.4–§3.7, §3.11).
+fn decode_id_only(body: &[u8]) -> Result<u16, DecodeError> {
+    let mut r = Reader::new(body);
+    let id = packet_id(&mut r)?;
+    r.end()?;
+    Ok(id)
+}
+
+/// A Topic Name: non-empty [MQTT-4.7.3-1], no wildcards [MQTT-3.3.2-2], no
+/// U+0000 [MQTT-4.7.3-2] (the last is also checked by [`Reader::str`]).
+fn is_topic_name(topic: &str) -> bool {
+    !topic.is_empty() && !topic.bytes().any(|b| matches!(b, b'+' | b'#' | 0))
+}
+
+fn topic_name<'a>(r: &mut Reader<'a>) -> Result<&'a str, DecodeError> {
+    let topic = r.str()?;
+    if is_topic_name(topic) {
+        Ok(topic)
+    } else {
+        Err(DecodeError::BadPayload)
+    }
+}
+
+/// A Topic Filter: a non-empty string [MQTT-4.7.3-1]. Wildcard placement
+/// (§4.7.1) is the server's business and is not checked.
+fn topic_filter<'a>(r: &mut Reader<'a>) -> Result<&'a str, DecodeError> {
+    match r.str()? {
+        "" => Err(DecodeError::BadPayload),
+        filter => Ok(filter),
+    }
+}
+
+/// One SUBSCRIBE entry: filter and requested QoS byte, whose upper six bits
+/// must be 0 and whose QoS must not be 3 [MQTT-3-8.3-4].
+fn subscription<'a>(r: &mut Reader<'a>) -> Result<(&'a str, QoS), DecodeError> {
+    let filter = topic_filter(r)?;
+    let qos = QoS::from_bits(r.u8()?).ok_or(DecodeError::BadQoS)?;
+    Ok((filter, qos))
+}
+
+/// Checks the CONNECT flags byte (§3.1.2.3–§3.1.2.9).
+fn check_connect_flags(flags: u8) -> Result<(), DecodeError> {
+    // [MQTT-3.1.2-3]: the reserved bit is 0.
+    let reserved = flags & 0x01 != 0;
+    // [MQTT-3.1.2-13], [MQTT-3.1.2-15]: no will QoS or retain without a will.
+    let stray_will = flags & WILL == 0 && flags & (WILL_QOS | WILL_RETAIN) != 0;
+    // [MQTT-3.1.2-22]: no password without a username.
+    let lone_password = flags & PASSWORD != 0 && flags & USERNAME == 0;
+    if reserved || stray_will || lone_password {
+        return Err(DecodeError::BadConnect);
+    }
+    if flags & WILL_QOS == WILL_QOS {
+        return Err(DecodeError::BadQoS); // [MQTT-3.1.2-14]
+    }
+    Ok(())
+}
+
+/// CONNECT (§3.1). Only protocol "MQTT" level 4 (3.1.1) is accepted.
+fn decode_connect(body: &[u8]) -> Result<Connect<'_>, DecodeError> {
+    let mut r = Reader::new(body);
+    if r.binary()? != b"MQTT" || r.u8()? != 4 {
+        return Err(DecodeError::BadConnect); // §3.1.2.1, §3.1.2.2
+    }
+    let flags = r.u8()?;
+    let keep_alive = r.u16()?;
+    check_connect_flags(flags)?;
+    let client_id = r.str()?; // may be empty (§3.1.3.1)
+    let will = if flags & WILL != 0 {
+        Some(Will {
+            topic: topic_name(&mut r)?,
+            payload: r.binary()?,
+            qos: QoS::from_bits((flags & WILL_QOS) >> 3).ok_or(DecodeError::BadQoS)?,
+            retain: flags & WILL_RETAIN != 0,
+        })
+    } else {
+        None
+    };
+    let username = if flags & USERNAME != 0 {
+        Some(r.str()?)
+    } else {
+        None
+    };
+    let password = if flags & PASSWORD != 0 {
+        Some(r.binary()?)
+    } else {
+        None
+    };
+    r.end()?;
+    Ok(Connect {
+        client_id,
+        keep_alive,
+        clean_session: flags & CLEAN_SESSION != 0,
+        will,
+        username,
+        password,
+    })
+}
+
+/// CONNACK (§3.2): acknowledge flags (bits 7–1 reserved, 0), return code ≤ 5.
+/// Session Present with a non-zero code ([MQTT-3.2.2-4]) is accepted as sent.
+fn decode_connack(body: &[u8]) -> Result<ConnAck, DecodeError> {
+    let mut r = Reader::new(body);
+    let flags = r.u8()?;
+    let code = r.u8()?;
+    r.end()?;
+    if flags & !1 != 0 {
+        return Err(DecodeError::BadConnAck);
+    }
+    Ok(ConnAck {
+        session_present: flags != 0,
+        code: ConnectReturnCode::from_u8(code).ok_or(DecodeError::BadConnAck)?,
+    })
+}
+
+/// PUBLISH (§3.3): topic, packet id iff QoS > 0, payload = the rest (may be empty).
+fn decode_publish(flags: u8, body: &[u8]) -> Result<Publish<'_>, DecodeError> {
+    let qos = QoS::from_bits((flags >> 1) & 3).ok_or(DecodeError::BadQoS)?;
+    let mut r = Reader::new(body);
+    let topic = topic_name(&mut r)?;
+    let pid = match qos {
+        QoS::AtMostOnce => None,
+        _ => Some(packet_id(&mut r)?),
+    };
+    Ok(Publish {
+        dup: flags & 0b1000 != 0,
+        qos,
+        retain: flags & 1 != 0,
+        topic,
+        pid,
+        payload: r.rest(),
+    })
+}
+
+/// SUBSCRIBE (§3.8): packet id, then at least one (filter, QoS) [MQTT-3.8.3-3].
+fn decode_subscribe(body: &[u8]) -> Result<Subscribe<'_>, DecodeError> {
+    let mut r = Reader::new(body);
+    let pid = packet_id(&mut r)?;
+    let payload = r.rest();
+    check_list(payload, |r| subscription(r).map(drop))?;
+    Ok(Subscribe {
+        pid,
+        topics: SubscribeTopics::Wire(payload),
+    })
+}
+
+/// UNSUBSCRIBE (§3.10): packet id, then at least one filter [MQTT-3.10.3-2].
+fn decode_unsubscribe(body: &[u8]) -> Result<Unsubscribe<'_>, DecodeError> {
+    let mut r = Reader::new(body);
+    let pid = packet_id(&mut r)?;
+    let payload = r.rest();
+    check_list(payload, |r| topic_filter(r).map(drop))?;
+    Ok(Unsubscribe {
+        pid,
+        topics: UnsubscribeTopics::Wire(payload),
+    })
+}
+
+/// Checks a non-empty list of `entry` filling `payload` exactly.
+fn check_list(
+    payload: &[u8],
+    entry: fn(&mut Reader<'_>) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    let mut r = Reader::new(payload);
+    if r.is_empty() {
+        return Err(DecodeError::BadPayload);
+    }
+    while !r.is_empty() {
+        entry(&mut r)?;
+    }
+    Ok(())
+}
+
+/// A SUBACK return code: granted QoS 0–2 or 0x80 failure [MQTT-3.9.3-2].
+fn is_suback_code(code: u8) -> bool {
+    code <= 2 || code == 0x80
+}
+
+/// SUBACK (§3.9): packet id, then at least one return code.
+fn decode_suback(body: &[u8]) -> Result<SubAck<'_>, DecodeError> {
+    let mut r = Reader::new(body);
+    let pid = packet_id(&mut r)?;
+    let codes = r.rest();
+    if codes.is_empty() || !codes.iter().all(|&c| is_suback_code(c)) {
+        return Err(DecodeError::BadPayload);
+    }
+    Ok(SubAck { pid, codes })
+}
+
+// ------------------------------------------------------- topic list views
+
+/// Iterates a validated (or, for encoding, caller-given) wire topic list;
+/// stops at the first entry that does not parse.
+struct WireEntries<'a, T> {
+    r: Reader<'a>,
+    entry: fn(&mut Reader<'a>) -> Result<T, DecodeError>,
+}
+
+impl<'a, T> Iterator for WireEntries<'a, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        if self.r.is_empty() {
+            return None;
+        }
+        let item = (self.entry)(&mut self.r).ok();
+        if item.is_none() {
+            self.r = Reader::new(&[]);
+        }
+        item
+    }
+}
+
+impl<'a> SubscribeTopics<'a> {
+    /// The (filter, requested QoS) pairs, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, QoS)> + 'a {
+        let (list, wire): (&'a [(&'a str, QoS)], &'a [u8]) = match *self {
+            SubscribeTopics::List(list) => (list, &[]),
+            SubscribeTopics::Wire(wire) => (&[], wire),
+        };
+        list.iter().copied().chain(WireEntries {
+            r: Reader::new(wire),
+            entry: subscription,
+        })
+    }
+
+    /// Number of filters.
+    pub fn len(&self) -> usize {
+        match self {
+            SubscribeTopics::List(list) => list.len(),
+            SubscribeTopics::Wire(_) => self.iter().count(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+}
+
+impl PartialEq for SubscribeTopics<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for SubscribeTopics<'_> {}
+
+impl<'a> UnsubscribeTopics<'a> {
+    /// The filters, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let (list, wire): (&'a [&'a str], &'a [u8]) = match *self {
+            UnsubscribeTopics::List(list) => (list, &[]),
+            UnsubscribeTopics::Wire(wire) => (&[], wire),
+        };
+        list.iter().copied().chain(WireEntries {
+            r: Reader::new(wire),
+            entry: topic_filter,
+        })
+    }
+
+    /// Number of filters.
+    pub fn len(&self) -> usize {
+        match self {
+            UnsubscribeTopics::List(list) => list.len(),
+            UnsubscribeTopics::Wire(_) => self.iter().count(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+}
+
+impl PartialEq for UnsubscribeTopics<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for UnsubscribeTopics<'_> {}
+
+// ---------------------------------------------------------------- encoding
+
+impl Packet<'_> {
+    /// Bytes [`Packet::encode`] will write: the whole packet, fixed header
+    /// included. Fails as `encode` does, except for
+    /// [`EncodeError::BufferTooSmall`].
+    pub fn encoded_len(&self) -> Result<usize, EncodeError> {
+        let n = self.remaining_len()?;
+        Ok(1 + remaining_len_size(n) + n)
+    }
+
+    /// Writes the packet at the start of `buf` and returns its length.
+    ///
+    /// Errors: [`EncodeError::TooLong`] for a string or binary field over
+    /// 65,535 bytes or a remaining length over [`MAX_REMAINING_LENGTH`];
+    /// [`EncodeError::Invalid`] for a packet id of 0, a PUBLISH whose `pid`
+    /// is not `Some` exactly when QoS > 0, an empty or wildcard topic name,
+    /// an empty topic filter or filter list, an empty or invalid SUBACK code
+    /// list, a password without a username; [`EncodeError::BufferTooSmall`]
+    /// if `buf` is shorter than [`Packet::encoded_len`] (bytes before the
+    /// end of `buf` may have been written). Strings are not checked for
+    /// U+0000 except topic names.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        let n = self.remaining_len()?;
+        let mut w = Writer::new(buf);
+        w.u8(self.first_byte())?;
+        write_remaining_len(&mut w, n)?;
+        self.write_body(&mut w)?;
+        Ok(w.position())
+    }
+
+    /// Type and flags (§2.2.1, §2.2.2).
+    fn first_byte(&self) -> u8 {
+        let t = self.packet_type();
+        let flags = match self {
+            Packet::Publish(p) => {
+                (u8::from(p.dup) << 3) | ((p.qos as u8) << 1) | u8::from(p.retain)
+            }
+            _ => t.required_flags(),
+        };
+        ((t as u8) << 4) | flags
+    }
+
+    /// Validates the packet and returns its remaining length (§2.2.3).
+    fn remaining_len(&self) -> Result<usize, EncodeError> {
+        let n = match self {
+            Packet::Connect(c) => connect_len(c)?,
+            Packet::ConnAck(_) => 2,
+            Packet::Publish(p) => publish_len(p)?,
+            Packet::PubAck(id)
+            | Packet::PubRec(id)
+            | Packet::PubRel(id)
+            | Packet::PubComp(id)
+            | Packet::UnsubAck(id) => nonzero(*id).map(|()| 2)?,
+            Packet::Subscribe(s) => {
+                nonzero(s.pid)?;
+                let filters = s.topics.iter().map(|(f, _)| f);
+                list_len(filters, 1)?
+            }
+            Packet::SubAck(s) => {
+                nonzero(s.pid)?;
+                if s.codes.is_empty() || !s.codes.iter().all(|&c| is_suback_code(c)) {
+                    return Err(EncodeError::Invalid);
+                }
+                2 + s.codes.len()
+            }
+            Packet::Unsubscribe(u) => {
+                nonzero(u.pid)?;
+                list_len(u.topics.iter(), 0)?
+            }
+            Packet::PingReq | Packet::PingResp | Packet::Disconnect => 0,
+        };
+        if n > MAX_REMAINING_LENGTH {
+            return Err(EncodeError::TooLong);
+        }
+        Ok(n)
+    }
+
+    fn write_body(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        match self {
+            Packet::Connect(c) => write_connect(c, w),
+            Packet::ConnAck(a) => {
+                w.u8(u8::from(a.session_present))?;
+                w.u8(a.code as u8)
+            }
+            Packet::Publish(p) => {
+                w.str(p.topic)?;
+                if let Some(id) = p.pid {
+                    w.u16(id)?;
+                }
+                w.bytes(p.payload)
+            }
+            Packet::PubAck(id)
+            | Packet::PubRec(id)
+            | Packet::PubRel(id)
+            | Packet::PubComp(id)
+            | Packet::UnsubAck(id) => w.u16(*id),
+            Packet::Subscribe(s) => {
+                w.u16(s.pid)?;
+                for (filter, qos) in s.topics.iter() {
+                    w.str(filter)?;
+                    w.u8(qos as u8)?;
+                }
+                Ok(())
+            }
+            Packet::SubAck(s) => {
+                w.u16(s.pid)?;
+                w.bytes(s.codes)
+            }
+            Packet::Unsubscribe(u) => {
+                w.u16(u.pid)?;
+                for filter in u.topics.iter() {
+                    w.str(filter)?;
+                }
+                Ok(())
+            }
+            Packet::PingReq | Packet::PingResp | Packet::Disconnect => Ok(()),
+        }
+    }
+}
+
+/// Packet ids must be non-zero (§2.3.1).
+fn nonzero(id: u16) -> Result<(), EncodeError> {
+    if id == 0 {
+        Err(EncodeError::Invalid)
+    } else {
+        Ok(())
+    }
+}
+
+/// Bytes a length-prefixed field of `len` bytes takes (§1.5.3).
+fn field(len: usize) -> Result<usize, EncodeError> {
+    if len > 0xFFFF {
+        Err(EncodeError::TooLong)
+    } else {
+        Ok(2 + len)
+    }
+}
+
+fn topic_name_len(topic: &str) -> Result<usize, EncodeError> {
+    if is_topic_name(topic) {
+        field(topic.len())
+    } else {
+        Err(EncodeError::Invalid)
+    }
+}
+
+/// Packet id + a non-empty list of non-empty filters, each followed by
+/// `extra` bytes (§3.8.3, §3.10.3).
+fn list_len<'t>(
+    filters: impl Iterator<Item = &'t str>,
+    extra: usize,
+) -> Result<usize, EncodeError> {
+    let mut n = 2usize;
+    for filter in filters {
+        if filter.is_empty() {
+            return Err(EncodeError::Invalid);
+        }
+        n = n.saturating_add(field(filter.len())? + extra);
+    }
+    if n == 2 {
+        return Err(EncodeError::Invalid);
+    }
+    Ok(n)
+}
+
+fn connect_len(c: &Connect<'_>) -> Result<usize, EncodeError> {
+    // Protocol name (6), level (1), flags (1), keep alive (2): §3.1.2.
+    let mut n = 10 + field(c.client_id.len())?;
+    if let Some(will) = &c.will {
+        n += topic_name_len(will.topic)? + field(will.payload.len())?;
+    }
+    if let Some(user) = c.username {
+        n += field(user.len())?;
+    }
+    if let Some(pass) = c.password {
+        if c.username.is_none() {
+            return Err(EncodeError::Invalid); // [MQTT-3.1.2-22]
+        }
+        n += field(pass.len())?;
+    }
+    Ok(n)
+}
+
+fn connect_flags(c: &Connect<'_>) -> u8 {
+    let mut flags = 0;
+    if c.clean_session {
+        flags |= CLEAN_SESSION;
+    }
+    if let Some(will) = &c.will {
+        flags |= WILL | ((will.qos as u8) << 3);
+        if will.retain {
+            flags |= WILL_RETAIN;
+        }
+    }
+    if c.username.is_some() {
+        flags |= USERNAME;
+    }
+    if c.password.is_some() {
+        flags |= PASSWORD;
+    }
+    flags
+}
+
+fn write_connect(c: &Connect<'_>, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    w.bytes(&[0, 4, b'M', b'Q', b'T', b'T', 4, connect_flags(c)])?;
+    w.u16(c.keep_alive)?;
+    w.str(c.client_id)?;
+    if let Some(will) = &c.will {
+        w.str(will.topic)?;
+        w.binary(will.payload)?;
+    }
+    if let Some(user) = c.username {
+        w.str(user)?;
+    }
+    if let Some(pass) = c.password {
+        w.binary(pass)?;
+    }
+    Ok(())
+}
+
+fn publish_len(p: &Publish<'_>) -> Result<usize, EncodeError> {
+    // The packet id is present exactly when QoS > 0 (§3.3.2.2).
+    let id_len = match (p.qos, p.pid) {
+        (QoS::AtMostOnce, None) => 0,
+        (QoS::AtLeastOnce | QoS::ExactlyOnce, Some(id)) => nonzero(id).map(|()| 2)?,
+        _ => return Err(EncodeError::Invalid),
+    };
+    Ok(topic_name_len(p.topic)? + id_len + p.payload.len())
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec;
+    use std::vec::Vec;
+
+    fn is_client_only(p: &Packet<'_>) -> bool {
+        matches!(
+            p,
+            Packet::Connect(_)
+                | Packet::Subscribe(_)
+                | Packet::Unsubscribe(_)
+                | Packet::PingReq
+                | Packet::Disconnect
+        )
+    }
+
+    /// `bytes` decodes to `packet`, which encodes back to `bytes`; every
+    /// shorter buffer is too small.
+    fn check(bytes: &[u8], packet: Packet<'_>) {
+        assert_eq!(Packet::decode(bytes), Ok(packet), "decode {bytes:02x?}");
+        let from_server = Packet::decode_from_server(bytes);
+        if is_client_only(&packet) {
+            assert_eq!(from_server, Err(DecodeError::UnexpectedFromServer));
+        } else {
+            assert_eq!(from_server, Ok(packet));
+        }
+        let f = Frame::parse(bytes).unwrap().unwrap();
+        assert_eq!(f.len(), bytes.len());
+        assert_eq!(f.packet_type, packet.packet_type());
+        assert_eq!(packet.encoded_len(), Ok(bytes.len()));
+        let mut buf = vec![0u8; bytes.len() + 3];
+        assert_eq!(packet.encode(&mut buf), Ok(bytes.len()));
+        assert_eq!(&buf[..bytes.len()], bytes);
+        for short in 0..bytes.len() {
+            assert_eq!(
+                packet.encode(&mut buf[..short]),
+                Err(EncodeError::BufferTooSmall),
+                "encode into {short}"
+            );
+        }
+    }
+
+    fn decode_err(bytes: &[u8]) -> DecodeError {
+        Packet::decode(bytes).unwrap_err()
+    }
+
+    #[test]
+    fn connect_full() {
+        // Variable header of §3.1.2.10 figure 3.6: flags 0xCE = username,
+        // password, will QoS 1, will, clean session; keep alive 10.
+        let bytes = [
+            0x10, 35, 0, 4, b'M', b'Q', b'T', b'T', 4, 0xCE, 0, 10, // header
+            0, 6, b'l', b'i', b'm', b'p', b'e', b't', // client id
+            0, 3, b'w', b'/', b't', 0, 3, b'b', b'y', b'e', // will
+            0, 1, b'u', 0, 2, 1, 2, // username, password
+        ];
+        let p = Packet::Connect(Connect {
+            client_id: "limpet",
+            keep_alive: 10,
+            clean_session: true,
+            will: Some(Will {
+                topic: "w/t",
+                payload: b"bye",
+                qos: QoS::AtLeastOnce,
+                retain: false,
+            }),
+            username: Some("u"),
+            password: Some(&[1, 2]),
+        });
+        check(&bytes, p);
+    }
+
+    #[test]
+    fn connect_minimal_and_will_retain() {
+        let p = Packet::Connect(Connect {
+            client_id: "",
+            keep_alive: 60,
+            clean_session: true,
+            will: None,
+            username: None,
+            password: None,
+        });
+        check(
+            &[0x10, 12, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 0],
+            p,
+        );
+        let p = Packet::Connect(Connect {
+            client_id: "c",
+            keep_alive: 0x1234,
+            clean_session: false,
+            will: Some(Will {
+                topic: "t",
+                payload: b"",
+                qos: QoS::ExactlyOnce,
+                retain: true,
+            }),
+            username: Some(""),
+            password: None,
+        });
+        let bytes = [
+            0x10, 20, 0, 4, b'M', b'Q', b'T', b'T', 4, 0xB4, 0x12, 0x34, 0, 1, b'c', 0, 1, b't', 0,
+            0, 0, 0,
+        ];
+        check(&bytes, p);
+    }
+
+    #[test]
+    fn connect_errors() {
+        let good = [0x10, 12, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 0];
+        let with = |i: usize, b: u8| {
+            let mut v = good;
+            v[i] = b;
+            decode_err(&v)
+        };
+        assert_eq!(with(4, b'X'), DecodeError::BadConnect); // protocol name
+        assert_eq!(with(8, 3), DecodeError::BadConnect); // level
+        assert_eq!(with(9, 0x03), DecodeError::BadConnect); // reserved bit
+        assert_eq!(with(9, 0x08), DecodeError::BadConnect); // will QoS without will
+        assert_eq!(with(9, 0x20), DecodeError::BadConnect); // will retain without will
+        assert_eq!(with(9, 0x40), DecodeError::BadConnect); // password without username
+        assert_eq!(with(9, 0x1C), DecodeError::BadQoS); // will QoS 3
+        assert_eq!(with(9, 0x80), DecodeError::Truncated); // username missing
+        assert_eq!(with(9, 0x04), DecodeError::Truncated); // will missing
+        assert_eq!(with(13, 1), DecodeError::Truncated); // client id past end
+        let mqisdp = [
+            0x10, 14, 0, 6, b'M', b'Q', b'I', b's', b'd', b'p', 3, 0x02, 0, 60, 0, 0,
+        ];
+        assert_eq!(decode_err(&mqisdp), DecodeError::BadConnect);
+        let trailing = [
+            0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 0, 9,
+        ];
+        assert_eq!(decode_err(&trailing), DecodeError::TrailingBytes);
+        let bad_id = [
+            0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 1, 0xFF,
+        ];
+        assert_eq!(decode_err(&bad_id), DecodeError::BadUtf8);
+        // Will topic with a wildcard.
+        let will = [
+            0x10, 17, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x06, 0, 60, 0, 0, 0, 1, b'#', 0, 0,
+        ];
+        assert_eq!(decode_err(&will), DecodeError::BadPayload);
+        assert_eq!(decode_err(&[0x10, 0]), DecodeError::Truncated);
+    }
+
+    #[test]
+    fn connack() {
+        let p = |session_present, code| {
+            Packet::ConnAck(ConnAck {
+                session_present,
+                code,
+            })
+        };
+        check(&[0x20, 2, 0, 0], p(false, ConnectReturnCode::Accepted));
+        check(&[0x20, 2, 1, 0], p(true, ConnectReturnCode::Accepted));
+        check(
+            &[0x20, 2, 0, 1],
+            p(false, ConnectReturnCode::UnacceptableProtocolVersion),
+        );
+        check(
+            &[0x20, 2, 0, 2],
+            p(false, ConnectReturnCode::IdentifierRejected),
+        );
+        check(
+            &[0x20, 2, 0, 3],
+            p(false, ConnectReturnCode::ServerUnavailable),
+        );
+        check(
+            &[0x20, 2, 0, 4],
+            p(false, ConnectReturnCode::BadUserNameOrPassword),
+        );
+        check(&[0x20, 2, 0, 5], p(false, ConnectReturnCode::NotAuthorized));
+        for code in 0..=255u8 {
+            let c = ConnectReturnCode::from_u8(code);
+            assert_eq!(
+                c.map(|c| c as u8),
+                if code <= 5 { Some(code) } else { None }
+            );
+        }
+        assert_eq!(decode_err(&[0x20, 2, 2, 0]), DecodeError::BadConnAck);
+        assert_eq!(decode_err(&[0x20, 2, 0x80, 0]), DecodeError::BadConnAck);
+        assert_eq!(decode_err(&[0x20, 2, 0, 6]), DecodeError::BadConnAck);
+        assert_eq!(decode_err(&[0x20, 1, 0]), DecodeError::Truncated);
+        assert_eq!(decode_err(&[0x20, 3, 0, 0, 0]), DecodeError::TrailingBytes);
+        assert_eq!(decode_err(&[0x21, 2, 0, 0]), DecodeError::BadFlags);
+    }
+
+    #[test]
+    fn publish() {
+        // §3.3.2.3 figure 3.11: topic "a/b", packet id 10.
+        let p = Packet::Publish(Publish {
+            dup: false,
+            qos: QoS::AtLeastOnce,
+            retain: false,
+            topic: "a/b",
+            pid: Some(10),
+            payload: b"hi",
+        });
+        check(&[0x32, 9, 0, 3, b'a', b'/', b'b', 0, 10, b'h', b'i'], p);
+        let p = Packet::Publish(Publish {
+            dup: false,
+            qos: QoS::AtMostOnce,
+            retain: true,
+            topic: "a/b",
+            pid: None,
+            payload: b"",
+        });
+        check(&[0x31, 5, 0, 3, b'a', b'/', b'b'], p);
+        let p = Packet::Publish(Publish {
+            dup: true,
+            qos: QoS::ExactlyOnce,
+            retain: false,
+            topic: "a/b",
+            pid: Some(0x1234),
+            payload: b"",
+        });
+        check(&[0x3C, 7, 0, 3, b'a', b'/', b'b', 0x12, 0x34], p);
+        // DUP on QoS 0 is tolerated (see module docs).
+        let p = Packet::Publish(Publish {
+            dup: true,
+            qos: QoS::AtMostOnce,
+            retain: false,
+            topic: "ü",
+            pid: None,
+            payload: &[0],
+        });
+        check(&[0x38, 5, 0, 2, 0xC3, 0xBC, 0], p);
+    }
+
+    #[test]
+    fn publish_large_payload() {
+        let mut bytes = vec![0x30, 0x80, 0x80, 0x01, 0, 1, b't'];
+        let payload: Vec<u8> = (0..16_384 - 3).map(|i| i as u8).collect();
+        bytes.extend_from_slice(&payload);
+        let p = Packet::Publish(Publish {
+            dup: false,
+            qos: QoS::AtMostOnce,
+            retain: false,
+            topic: "t",
+            pid: None,
+            payload: &payload,
+        });
+        assert_eq!(Packet::decode(&bytes), Ok(p));
+        assert_eq!(p.encoded_len(), Ok(bytes.len()));
+        let mut buf = vec![0u8; bytes.len()];
+        assert_eq!(p.encode(&mut buf), Ok(bytes.len()));
+        assert_eq!(buf, bytes);
+        assert_eq!(
+            p.encode(&mut buf[..bytes.len() - 1]),
+            Err(EncodeError::BufferTooSmall)
+        );
+    }
+
+    #[test]
+    fn publish_errors() {
+        assert_eq!(
+            decode_err(&[0x36, 5, 0, 3, b'a', b'/', b'b']),
+            DecodeError::BadQoS
+        );
+        assert_eq!(decode_err(&[0x30, 3, 0, 5, b'a']), DecodeError::Truncated);
+        assert_eq!(decode_err(&[0x30, 1, 0]), DecodeError::Truncated);
+        assert_eq!(decode_err(&[0x32, 3, 0, 1, b'a']), DecodeError::Truncated); // no id
+        assert_eq!(
+            decode_err(&[0x32, 5, 0, 1, b'a', 0, 0]),
+            DecodeError::ZeroPacketId
+        );
+        assert_eq!(decode_err(&[0x30, 3, 0, 1, 0xC3]), DecodeError::BadUtf8);
+        assert_eq!(decode_err(&[0x30, 3, 0, 1, 0]), DecodeError::BadUtf8);
+        assert_eq!(decode_err(&[0x30, 2, 0, 0]), DecodeError::BadPayload); // empty topic
+        assert_eq!(
+            decode_err(&[0x30, 4, 0, 2, b'a', b'+']),
+            DecodeError::BadPayload
+        );
+        assert_eq!(decode_err(&[0x30, 3, 0, 1, b'#']), DecodeError::BadPayload);
+    }
+
+    #[test]
+    fn id_only_packets() {
+        check(&[0x40, 2, 0, 10], Packet::PubAck(10));
+        check(&[0x50, 2, 0xFF, 0xFF], Packet::PubRec(0xFFFF));
+        check(&[0x62, 2, 1, 0], Packet::PubRel(0x100));
+        check(&[0x70, 2, 0, 1], Packet::PubComp(1));
+        check(&[0xB0, 2, 0, 10], Packet::UnsubAck(10));
+        for first in [0x40, 0x50, 0x62, 0x70, 0xB0] {
+            assert_eq!(decode_err(&[first, 2, 0, 0]), DecodeError::ZeroPacketId);
+            assert_eq!(decode_err(&[first, 1, 1]), DecodeError::Truncated);
+            assert_eq!(decode_err(&[first, 0]), DecodeError::Truncated);
+            assert_eq!(decode_err(&[first, 3, 0, 1, 0]), DecodeError::TrailingBytes);
+        }
+        assert_eq!(decode_err(&[0x60, 2, 0, 1]), DecodeError::BadFlags);
+    }
+
+    #[test]
+    fn subscribe() {
+        // §3.8.3 figure 3.23: "a/b" QoS 1, "c/d" QoS 2; packet id 10.
+        let bytes = [
+            0x82, 14, 0, 10, 0, 3, b'a', b'/', b'b', 1, 0, 3, b'c', b'/', b'd', 2,
+        ];
+        let list = [("a/b", QoS::AtLeastOnce), ("c/d", QoS::ExactlyOnce)];
+        let p = Packet::Subscribe(Subscribe {
+            pid: 10,
+            topics: SubscribeTopics::List(&list),
+        });
+        check(&bytes, p);
+        let Ok(Packet::Subscribe(s)) = Packet::decode(&bytes) else {
+            panic!()
+        };
+        assert!(matches!(s.topics, SubscribeTopics::Wire(_)));
+        assert_eq!(s.topics.len(), 2);
+        assert!(!s.topics.is_empty());
+        assert_eq!(s.topics.iter().collect::<Vec<_>>(), list);
+        assert_eq!(s.topics, SubscribeTopics::List(&list));
+        assert_ne!(s.topics, SubscribeTopics::List(&list[..1]));
+        assert!(SubscribeTopics::List(&[]).is_empty());
+        assert!(SubscribeTopics::Wire(&[]).is_empty());
+        // Wildcards are fine in filters.
+        let p = Packet::Subscribe(Subscribe {
+            pid: 1,
+            topics: SubscribeTopics::List(&[("#", QoS::AtMostOnce)]),
+        });
+        check(&[0x82, 6, 0, 1, 0, 1, b'#', 0], p);
+    }
+
+    #[test]
+    fn subscribe_errors() {
+        assert_eq!(decode_err(&[0x82, 2, 0, 1]), DecodeError::BadPayload);
+        assert_eq!(decode_err(&[0x82, 2, 0, 0]), DecodeError::ZeroPacketId);
+        assert_eq!(
+            decode_err(&[0x82, 6, 0, 1, 0, 1, b'a', 3]),
+            DecodeError::BadQoS
+        );
+        assert_eq!(
+            decode_err(&[0x82, 6, 0, 1, 0, 1, b'a', 4]),
+            DecodeError::BadQoS
+        );
+        assert_eq!(
+            decode_err(&[0x82, 6, 0, 1, 0, 1, b'a', 0x81]),
+            DecodeError::BadQoS
+        );
+        assert_eq!(
+            decode_err(&[0x82, 5, 0, 1, 0, 1, b'a']),
+            DecodeError::Truncated
+        );
+        assert_eq!(
+            decode_err(&[0x82, 5, 0, 1, 0, 0, 0]),
+            DecodeError::BadPayload
+        );
+        assert_eq!(
+            decode_err(&[0x82, 6, 0, 1, 0, 1, 0xFE, 0]),
+            DecodeError::BadUtf8
+        );
+        assert_eq!(decode_err(&[0x80, 2, 0, 1]), DecodeError::BadFlags);
+    }
+
+    #[test]
+    fn suback() {
+        // §3.9.3 figure 3.26: granted QoS 0, granted QoS 2, failure.
+        let p = Packet::SubAck(SubAck {
+            pid: 10,
+            codes: &[0, 2, 0x80],
+        });
+        check(&[0x90, 5, 0, 10, 0, 2, 0x80], p);
+        check(
+            &[0x90, 3, 0, 1, 1],
+            Packet::SubAck(SubAck {
+                pid: 1,
+                codes: &[1],
+            }),
+        );
+        assert_eq!(decode_err(&[0x90, 2, 0, 1]), DecodeError::BadPayload);
+        assert_eq!(decode_err(&[0x90, 3, 0, 1, 3]), DecodeError::BadPayload);
+        assert_eq!(
+            decode_err(&[0x90, 4, 0, 1, 0, 0x81]),
+            DecodeError::BadPayload
+        );
+        assert_eq!(decode_err(&[0x90, 3, 0, 0, 0]), DecodeError::ZeroPacketId);
+    }
+
+    #[test]
+    fn unsubscribe() {
+        // §3.10.3 figure 3.30: "a/b", "c/d".
+        let bytes = [
+            0xA2, 12, 0, 10, 0, 3, b'a', b'/', b'b', 0, 3, b'c', b'/', b'd',
+        ];
+        let list = ["a/b", "c/d"];
+        let p = Packet::Unsubscribe(Unsubscribe {
+            pid: 10,
+            topics: UnsubscribeTopics::List(&list),
+        });
+        check(&bytes, p);
+        let Ok(Packet::Unsubscribe(u)) = Packet::decode(&bytes) else {
+            panic!()
+        };
+        assert_eq!(u.topics.len(), 2);
+        assert_eq!(u.topics.iter().collect::<Vec<_>>(), list);
+        assert_eq!(u.topics, UnsubscribeTopics::List(&list));
+        assert_ne!(u.topics, UnsubscribeTopics::List(&list[1..]));
+        assert!(UnsubscribeTopics::List(&[]).is_empty());
+        assert_eq!(decode_err(&[0xA2, 2, 0, 1]), DecodeError::BadPayload);
+        assert_eq!(decode_err(&[0xA2, 4, 0, 1, 0, 0]), DecodeError::BadPayload);
+        assert_eq!(decode_err(&[0xA2, 4, 0, 1, 0, 1]), DecodeError::Truncated);
+        assert_eq!(decode_err(&[0xA2, 5, 0, 1, 0, 1, 0]), DecodeError::BadUtf8);
+        assert_eq!(
+            decode_err(&[0xA2, 5, 0, 0, 0, 1, b'a']),
+            DecodeError::ZeroPacketId
+        );
+    }
+
+    #[test]
+    fn wire_lists_stop_at_garbage() {
+        // Wire lists are only produced by `decode`; one built by hand that
+        // does not parse is read up to its first bad entry.
+        let t = SubscribeTopics::Wire(&[0, 1, b'a', 1, 0, 9]);
+        assert_eq!(t.len(), 1);
+        let p = Packet::Subscribe(Subscribe { pid: 1, topics: t });
+        let mut buf = [0u8; 16];
+        assert_eq!(p.encode(&mut buf), Ok(8));
+        assert_eq!(&buf[..8], &[0x82, 6, 0, 1, 0, 1, b'a', 1]);
+        let u = UnsubscribeTopics::Wire(&[0, 5]);
+        assert_eq!(u.len(), 0);
+        let p = Packet::Unsubscribe(Unsubscribe { pid: 1, topics: u });
+        assert_eq!(p.encode(&mut buf), Err(EncodeError::Invalid));
+    }
+
+    #[test]
+    fn empty_packets() {
+        check(&[0xC0, 0], Packet::PingReq);
+        check(&[0xD0, 0], Packet::PingResp);
+        check(&[0xE0, 0], Packet::Disconnect);
+        assert_eq!(decode_err(&[0xD0, 1, 0]), DecodeError::TrailingBytes);
+        assert_eq!(decode_err(&[0xC0, 1, 0]), DecodeError::TrailingBytes);
+        assert_eq!(decode_err(&[0xE0, 1, 0]), DecodeError::TrailingBytes);
+        assert_eq!(decode_err(&[0xE2, 0]), DecodeError::BadFlags);
+    }
+
+    #[test]
+    fn frame_errors() {
+        assert_eq!(decode_err(&[]), DecodeError::FrameLength);
+        assert_eq!(decode_err(&[0x40]), DecodeError::FrameLength);
+        assert_eq!(decode_err(&[0x40, 2, 0]), DecodeError::FrameLength);
+        assert_eq!(decode_err(&[0x40, 2, 0, 1, 0xD0]), DecodeError::FrameLength);
+        assert_eq!(decode_err(&[0x00, 0]), DecodeError::ReservedPacketType);
+        assert_eq!(decode_err(&[0xF0, 0]), DecodeError::ReservedPacketType);
+        assert_eq!(
+            decode_err(&[0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]),
+            DecodeError::BadRemainingLength
+        );
+        assert_eq!(
+            decode_err(&[0xD0, 0x80, 0x00]),
+            DecodeError::BadRemainingLength
+        );
+        for e in [DecodeError::FrameLength, DecodeError::ReservedPacketType] {
+            let bytes: &[u8] = if e == DecodeError::FrameLength {
+                &[0xD0]
+            } else {
+                &[0xF0, 0]
+            };
+            assert_eq!(Packet::decode_from_server(bytes), Err(e));
+        }
+    }
+
+    #[test]
+    fn client_only_types_from_server() {
+        for bytes in [
+            &[0x10, 12, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 0][..],
+            &[0x82, 6, 0, 1, 0, 1, b'a', 0],
+            &[0xA2, 5, 0, 1, 0, 1, b'a'],
+            &[0xC0, 0],
+            &[0xE0, 0],
+            // Even when malformed: the type alone decides.
+            &[0x10, 0],
+            &[0xE0, 1, 0],
+        ] {
+            assert_eq!(
+                Packet::decode_from_server(bytes),
+                Err(DecodeError::UnexpectedFromServer),
+                "{bytes:02x?}"
+            );
+        }
+    }
+
+    fn publish_with(topic: &str, qos: QoS, pid: Option<u16>) -> Packet<'_> {
+        Packet::Publish(Publish {
+            dup: false,
+            qos,
+            retain: false,
+            topic,
+            pid,
+            payload: b"",
+        })
+    }
+
+    #[test]
+    fn encode_invalid() {
+        let mut buf = [0u8; 64];
+        let invalid = [
+            Packet::PubAck(0),
+            Packet::PubRec(0),
+            Packet::PubRel(0),
+            Packet::PubComp(0),
+            Packet::UnsubAck(0),
+            publish_with("t", QoS::AtLeastOnce, None),
+            publish_with("t", QoS::ExactlyOnce, Some(0)),
+            publish_with("t", QoS::AtMostOnce, Some(1)),
+            publish_with("", QoS::AtMostOnce, None),
+            publish_with("a/+", QoS::AtMostOnce, None),
+            publish_with("a/#", QoS::AtMostOnce, None),
+            publish_with("a\0", QoS::AtMostOnce, None),
+            Packet::Subscribe(Subscribe {
+                pid: 1,
+                topics: SubscribeTopics::List(&[]),
+            }),
+            Packet::Subscribe(Subscribe {
+                pid: 0,
+                topics: SubscribeTopics::List(&[("a", QoS::AtMostOnce)]),
+            }),
+            Packet::Subscribe(Subscribe {
+                pid: 1,
+                topics: SubscribeTopics::List(&[("a", QoS::AtMostOnce), ("", QoS::AtMostOnce)]),
+            }),
+            Packet::Unsubscribe(Unsubscribe {
+                pid: 1,
+                topics: UnsubscribeTopics::List(&[]),
+            }),
+            Packet::Unsubscribe(Unsubscribe {
+                pid: 0,
+                topics: UnsubscribeTopics::List(&["a"]),
+            }),
+            Packet::Unsubscribe(Unsubscribe {
+                pid: 1,
+                topics: UnsubscribeTopics::List(&[""]),
+            }),
+            Packet::SubAck(SubAck { pid: 1, codes: &[] }),
+            Packet::SubAck(SubAck {
+                pid: 1,
+                codes: &[3],
+            }),
+            Packet::SubAck(SubAck {
+                pid: 0,
+                codes: &[0],
+            }),
+            Packet::Connect(Connect {
+                client_id: "c",
+                keep_alive: 0,
+                clean_session: true,
+                will: None,
+                username: None,
+                password: Some(b"p"),
+            }),
+            Packet::Connect(Connect {
+                client_id: "c",
+                keep_alive: 0,
+                clean_session: true,
+                will: Some(Will {
+                    topic: "+",
+                    payload: b"",
+                    qos: QoS::AtMostOnce,
+                    retain: false,
+                }),
+                username: None,
+                password: None,
+            }),
+        ];
+        for p in invalid {
+            assert_eq!(p.encoded_len(), Err(EncodeError::Invalid), "{p:?}");
+            assert_eq!(p.encode(&mut buf), Err(EncodeError::Invalid), "{p:?}");
+            // Validation comes before the buffer size check.
+            assert_eq!(p.encode(&mut []), Err(EncodeError::Invalid), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn encode_too_long() {
+        let long = vec![b'a'; 65_536];
+        let long_str = core::str::from_utf8(&long).unwrap();
+        let max_str = &long_str[..65_535];
+        let mut buf = vec![0u8; 70_000];
+        let connect = |client_id, username, password| {
+            Packet::Connect(Connect {
+                client_id,
+                keep_alive: 0,
+                clean_session: true,
+                will: None,
+                username,
+                password,
+            })
+        };
+        let too_long = [
+            publish_with(long_str, QoS::AtMostOnce, None),
+            connect(long_str, None, None),
+            connect("", Some(long_str), None),
+            connect("", Some(""), Some(&long[..])),
+            Packet::Connect(Connect {
+                client_id: "",
+                keep_alive: 0,
+                clean_session: true,
+                will: Some(Will {
+                    topic: "t",
+                    payload: &long,
+                    qos: QoS::AtMostOnce,
+                    retain: false,
+                }),
+                username: None,
+                password: None,
+            }),
+        ];
+        for p in too_long {
+            assert_eq!(p.encoded_len(), Err(EncodeError::TooLong));
+            assert_eq!(p.encode(&mut buf), Err(EncodeError::TooLong));
+        }
+        let list = [(long_str, QoS::AtMostOnce)];
+        let p = Packet::Subscribe(Subscribe {
+            pid: 1,
+            topics: SubscribeTopics::List(&list),
+        });
+        assert_eq!(p.encoded_len(), Err(EncodeError::TooLong));
+        let list = [long_str];
+        let p = Packet::Unsubscribe(Unsubscribe {
+            pid: 1,
+            topics: UnsubscribeTopics::List(&list),
+        });
+        assert_eq!(p.encoded_len(), Err(EncodeError::TooLong));
+        // 65,535 bytes is fine.
+        let p = publish_with(max_str, QoS::AtMostOnce, None);
+        assert_eq!(p.encoded_len(), Ok(1 + 3 + 2 + 65_535));
+        let n = p.encode(&mut buf).unwrap();
+        assert_eq!(Packet::decode(&buf[..n]), Ok(p));
+    }
+
+    #[test]
+    fn encode_max_remaining_length() {
+        // The payload is never touched by encoded_len, and a zeroed
+        // allocation is not backed by memory until written.
+        let payload = vec![0u8; MAX_REMAINING_LENGTH - 3];
+        let p = Packet::Publish(Publish {
+            dup: false,
+            qos: QoS::AtMostOnce,
+            retain: false,
+            topic: "t",
+            pid: None,
+            payload: &payload,
+        });
+        assert_eq!(p.encoded_len(), Ok(1 + 4 + MAX_REMAINING_LENGTH));
+        assert_eq!(p.encode(&mut [0u8; 64]), Err(EncodeError::BufferTooSmall));
+        let payload = vec![0u8; MAX_REMAINING_LENGTH - 2];
+        let p = Packet::Publish(Publish {
+            dup: false,
+            qos: QoS::AtMostOnce,
+            retain: false,
+            topic: "t",
+            pid: None,
+            payload: &payload,
+        });
+        assert_eq!(p.encoded_len(), Err(EncodeError::TooLong));
+    }
+}

@@ -1,0 +1,119 @@
+//! A bounds-checked cursor over received bytes. Running off the end is
+//! [`DecodeError::Truncated`], never a panic.
+
+use super::DecodeError;
+
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Reader { buf }
+    }
+
+    /// The next `n` bytes.
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        let (head, tail) = self.buf.split_at_checked(n).ok_or(DecodeError::Truncated)?;
+        self.buf = tail;
+        Ok(head)
+    }
+
+    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
+        let (&b, tail) = self.buf.split_first().ok_or(DecodeError::Truncated)?;
+        self.buf = tail;
+        Ok(b)
+    }
+
+    /// Two-byte big-endian integer (§1.5.2).
+    pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
+        let hi = self.u8()?;
+        let lo = self.u8()?;
+        Ok(u16::from_be_bytes([hi, lo]))
+    }
+
+    /// Binary data with a two-byte length prefix (§1.5.3 framing, §3.1.3.4).
+    pub(crate) fn binary(&mut self) -> Result<&'a [u8], DecodeError> {
+        let n = self.u16()?;
+        self.take(usize::from(n))
+    }
+
+    /// UTF-8 encoded string (§1.5.3).
+    pub(crate) fn str(&mut self) -> Result<&'a str, DecodeError> {
+        utf8(self.binary()?)
+    }
+
+    /// Everything not read yet.
+    pub(crate) fn rest(&mut self) -> &'a [u8] {
+        core::mem::take(&mut self.buf)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// `Ok` if everything has been read, else [`DecodeError::TrailingBytes`].
+    pub(crate) fn end(&self) -> Result<(), DecodeError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError::TrailingBytes)
+        }
+    }
+}
+
+/// §1.5.3: well-formed UTF-8 (which excludes surrogates, [MQTT-1.5.3-1]) and
+/// no U+0000 [MQTT-1.5.3-2].
+pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
+    if bytes.contains(&0) {
+        return Err(DecodeError::BadUtf8);
+    }
+    core::str::from_utf8(bytes).map_err(|_| DecodeError::BadUtf8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_fields_in_order() {
+        let buf = [7, 0x12, 0x34, 0, 2, b'h', b'i', 0, 1, 0xFF, 1, 2];
+        let mut r = Reader::new(&buf);
+        assert_eq!(r.u8(), Ok(7));
+        assert_eq!(r.u16(), Ok(0x1234));
+        assert_eq!(r.str(), Ok("hi"));
+        assert_eq!(r.binary(), Ok(&[0xFF][..]));
+        assert_eq!(r.end(), Err(DecodeError::TrailingBytes));
+        assert!(!r.is_empty());
+        assert_eq!(r.rest(), &[1, 2]);
+        assert!(r.is_empty());
+        assert_eq!(r.end(), Ok(()));
+        assert_eq!(r.rest(), &[] as &[u8]);
+    }
+
+    #[test]
+    fn truncation_is_an_error() {
+        assert_eq!(Reader::new(&[]).u8(), Err(DecodeError::Truncated));
+        assert_eq!(Reader::new(&[1]).u16(), Err(DecodeError::Truncated));
+        assert_eq!(Reader::new(&[0]).binary(), Err(DecodeError::Truncated));
+        assert_eq!(
+            Reader::new(&[0, 3, b'a', b'b']).str(),
+            Err(DecodeError::Truncated)
+        );
+        assert_eq!(Reader::new(&[1, 2]).take(3), Err(DecodeError::Truncated));
+        assert_eq!(Reader::new(&[0, 0]).str(), Ok(""));
+        let mut r = Reader::new(&[0xFF, 0xFF]);
+        assert_eq!(r.binary(), Err(DecodeError::Truncated));
+    }
+
+    #[test]
+    fn utf8_rules() {
+        assert_eq!(utf8("a/ü/€/𝄞".as_bytes()), Ok("a/ü/€/𝄞"));
+        assert_eq!(utf8(b"a\0b"), Err(DecodeError::BadUtf8));
+        assert_eq!(utf8(&[0xC3]), Err(DecodeError::BadUtf8)); // truncated sequence
+        assert_eq!(utf8(&[0xC0, 0x80]), Err(DecodeError::BadUtf8)); // overlong NUL
+        assert_eq!(utf8(&[0xED, 0xA0, 0x80]), Err(DecodeError::BadUtf8)); // U+D800
+        assert_eq!(utf8(&[0xF4, 0x90, 0x80, 0x80]), Err(DecodeError::BadUtf8)); // > U+10FFFF
+        assert_eq!(utf8(&[0xFF]), Err(DecodeError::BadUtf8));
+    }
+}

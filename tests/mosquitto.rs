@@ -1,0 +1,253 @@
+//! limpet against a real mosquitto, started by each test on a free
+//! 127.0.0.1 port and stopped by PID. mosquitto_sub / mosquitto_pub act as
+//! independent peers.
+
+mod support;
+
+use limpet::session::{Config, Reason};
+use limpet::wire::{QoS, Will};
+use std::time::Duration;
+use support::device::{leak, Device, Ev};
+use support::{publish, Broker, Sub};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn config(id: &str) -> Config<'static> {
+    let mut c = Config::new(leak(id));
+    c.keepalive = 10;
+    c
+}
+
+fn message(e: &Ev, want_topic: &str) -> bool {
+    matches!(e, Ev::Message { topic, .. } if topic == want_topic)
+}
+
+#[test]
+fn connects_and_round_trips_qos0_and_qos1_through_the_broker() {
+    let broker = Broker::start();
+    let observer = Sub::start(broker.port(), "rt/#", 1);
+    let mut dev = Device::new(config("rt-dev"), broker.addr());
+    dev.client.subscribe("rt/#", QoS::AtLeastOnce).unwrap();
+    assert!(dev.up(WAIT));
+    assert!(dev
+        .run_until(WAIT, |e| *e
+            == Ev::Subscribed("rt/#".into(), QoS::AtLeastOnce))
+        .is_some());
+
+    dev.publish("rt/zero", b"q0", QoS::AtMostOnce, false);
+    let token = dev
+        .publish("rt/one", b"q1", QoS::AtLeastOnce, false)
+        .unwrap();
+    let mut got = Vec::new();
+    let mut published = false;
+    dev.run_until(WAIT, |e| {
+        match e {
+            Ev::Message {
+                topic,
+                payload,
+                qos,
+                ..
+            } => got.push((topic.clone(), payload.clone(), *qos)),
+            Ev::Published(t) => published |= *t == token,
+            _ => {}
+        }
+        published && got.len() == 2
+    });
+    assert!(published, "no PUBACK: {:?}", dev.log);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("rt/one".to_string(), b"q1".to_vec(), QoS::AtLeastOnce),
+            ("rt/zero".to_string(), b"q0".to_vec(), QoS::AtMostOnce),
+        ]
+    );
+    assert!(observer.wait_for(2, WAIT));
+    let mut lines = observer.lines();
+    lines.sort();
+    assert_eq!(lines, ["rt/one q1", "rt/zero q0"]);
+    assert_eq!(dev.client.counters().connects, 1);
+}
+
+#[test]
+fn receives_retained_messages_flagged_as_retained() {
+    let broker = Broker::start();
+    publish(broker.port(), "ret/state", "kept", 1, true);
+    let mut dev = Device::new(config("ret-dev"), broker.addr());
+    dev.client.subscribe("ret/state", QoS::AtLeastOnce).unwrap();
+    let e = dev.run_until(WAIT, |e| message(e, "ret/state"));
+    match e {
+        Some(Ev::Message {
+            payload, retain, ..
+        }) => assert_eq!((payload, retain), (b"kept".to_vec(), true)),
+        other => panic!("{other:?} / {:?}", dev.log),
+    }
+    // A live publish to the same topic is not flagged retained (§3.3.1.3).
+    publish(broker.port(), "ret/state", "live", 1, false);
+    match dev.run_until(WAIT, |e| message(e, "ret/state")) {
+        Some(Ev::Message {
+            payload, retain, ..
+        }) => assert_eq!((payload, retain), (b"live".to_vec(), false)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn publishes_retained_from_the_device() {
+    let broker = Broker::start();
+    let mut dev = Device::new(config("pubret"), broker.addr());
+    assert!(dev.up(WAIT));
+    let t = dev
+        .publish("dev/state", b"on", QoS::AtLeastOnce, true)
+        .unwrap();
+    assert!(dev.run_until(WAIT, |e| *e == Ev::Published(t)).is_some());
+    // A subscriber arriving later gets it.
+    let late = Sub::start(broker.port(), "dev/state", 1);
+    assert!(late.wait_for(1, WAIT));
+    assert_eq!(late.lines(), ["dev/state on"]);
+}
+
+#[test]
+fn the_will_is_published_when_the_device_vanishes() {
+    let broker = Broker::start();
+    let observer = Sub::start(broker.port(), "will/dev", 1);
+    let mut c = config("will-dev");
+    c.will = Some(Will {
+        topic: "will/dev",
+        payload: b"offline",
+        qos: QoS::AtLeastOnce,
+        retain: false,
+    });
+    let mut dev = Device::new(c, broker.addr());
+    assert!(dev.up(WAIT));
+    assert!(
+        !observer.wait_for(1, Duration::from_millis(300)),
+        "will sent while alive"
+    );
+    // The device dies: its socket closes without DISCONNECT (§3.1.2.5).
+    drop(dev);
+    assert!(observer.wait_for(1, WAIT), "no will: {}", broker.log());
+    assert_eq!(observer.lines(), ["will/dev offline"]);
+}
+
+#[test]
+fn unsubscribe_stops_delivery() {
+    let broker = Broker::start();
+    let mut dev = Device::new(config("unsub-dev"), broker.addr());
+    dev.client.subscribe("u/a", QoS::AtLeastOnce).unwrap();
+    dev.client.subscribe("u/b", QoS::AtLeastOnce).unwrap();
+    let mut subscribed = 0;
+    dev.run_until(WAIT, |e| {
+        subscribed += matches!(e, Ev::Subscribed(..)) as u32;
+        subscribed == 2
+    });
+    assert_eq!(subscribed, 2);
+    dev.client.unsubscribe("u/a").unwrap();
+    assert!(dev
+        .run_until(WAIT, |e| *e == Ev::Unsubscribed("u/a".into()))
+        .is_some());
+    publish(broker.port(), "u/a", "gone", 1, false);
+    publish(broker.port(), "u/b", "here", 1, false);
+    let got = dev.run_until(WAIT, |e| matches!(e, Ev::Message { .. }));
+    assert!(
+        matches!(got, Some(Ev::Message { ref topic, .. }) if topic == "u/b"),
+        "{got:?}"
+    );
+    let later = dev.run_for(Duration::from_millis(300));
+    assert!(!later.iter().any(|e| message(e, "u/a")), "{later:?}");
+}
+
+#[test]
+fn resubscribes_by_itself_after_the_broker_restarts() {
+    let mut broker = Broker::start();
+    let mut dev = Device::new(config("resub-dev"), broker.addr());
+    dev.client.subscribe("cmd/#", QoS::AtLeastOnce).unwrap();
+    assert!(dev
+        .run_until(WAIT, |e| matches!(e, Ev::Subscribed(..)))
+        .is_some());
+    broker.kill();
+    assert!(dev.run_until(WAIT, |e| matches!(e, Ev::Down(_))).is_some());
+    broker.restart();
+    // The broker has no persistence: the session is gone, so limpet must subscribe again.
+    assert!(dev
+        .run_until(WAIT, |e| *e
+            == Ev::Up {
+                session_present: false
+            })
+        .is_some());
+    assert!(dev
+        .run_until(WAIT, |e| matches!(e, Ev::Subscribed(..)))
+        .is_some());
+    publish(broker.port(), "cmd/go", "after-restart", 1, false);
+    assert!(
+        dev.run_until(WAIT, |e| message(e, "cmd/go")).is_some(),
+        "{:?}",
+        dev.log
+    );
+    assert_eq!(dev.client.counters().reconnects, 1);
+}
+
+#[test]
+fn a_persistent_session_keeps_subscriptions_and_queued_messages() {
+    let broker = Broker::start();
+    let mut c = config("persist-dev");
+    c.clean_init = true;
+    c.clean = false;
+    let mut dev = Device::new(c, broker.addr());
+    dev.client.subscribe("p/#", QoS::AtLeastOnce).unwrap();
+    // clean_init hand-over: one clean connection, then the persistent one.
+    assert!(dev
+        .run_until(WAIT, |e| *e
+            == Ev::Up {
+                session_present: false
+            })
+        .is_some());
+    assert!(dev
+        .run_until(WAIT, |e| matches!(e, Ev::Subscribed(..)))
+        .is_some());
+    // Cut the link (the broker keeps the session); publish while we are away.
+    dev.tcp_drop();
+    assert!(dev
+        .run_until(WAIT, |e| matches!(e, Ev::Down(Reason::Transport)))
+        .is_some());
+    publish(broker.port(), "p/while-away", "queued", 1, false);
+    assert!(dev
+        .run_until(WAIT, |e| *e
+            == Ev::Up {
+                session_present: true
+            })
+        .is_some());
+    assert!(
+        dev.run_until(WAIT, |e| message(e, "p/while-away"))
+            .is_some(),
+        "{:?}",
+        dev.log
+    );
+    // Nothing was resubscribed: the broker still had the subscription.
+    let subscribed = dev
+        .log
+        .iter()
+        .filter(|e| matches!(e, Ev::Subscribed(..)))
+        .count();
+    assert_eq!(subscribed, 1);
+}
+
+#[test]
+fn a_message_larger_than_the_receive_buffer_is_skipped_and_the_link_stays_up() {
+    let broker = Broker::start();
+    let mut dev = Device::with_buffers(config("big-dev"), broker.addr(), 256, 256, 1024);
+    dev.client.subscribe("big/#", QoS::AtLeastOnce).unwrap();
+    assert!(dev
+        .run_until(WAIT, |e| matches!(e, Ev::Subscribed(..)))
+        .is_some());
+    publish(broker.port(), "big/huge", vec![b'x'; 10_000], 1, false);
+    publish(broker.port(), "big/small", "fits", 1, false);
+    let got = dev.run_until(WAIT, |e| matches!(e, Ev::Message { .. }));
+    assert!(
+        matches!(got, Some(Ev::Message { ref topic, .. }) if topic == "big/small"),
+        "{got:?}"
+    );
+    assert_eq!(dev.client.counters().oversize, 1);
+    assert!(!dev.log.iter().any(|e| matches!(e, Ev::Down(_))));
+    assert_eq!(dev.client.counters().protocol_errors, 0);
+}

@@ -1,0 +1,230 @@
+//! A limpet client on a real TCP socket, driven by the test's own superloop
+//! with the wall clock, and its events copied out so tests can keep them.
+
+use limpet::client::{Backoff, Client, Options};
+use limpet::net::std_tcp::StdTcp;
+use limpet::net::Transport;
+use limpet::session::{Config, Event, Reason, Token};
+use limpet::time::{Duration as Ms, Instant as Ms32};
+use limpet::wire::QoS;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// An [`Event`] that owns its data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ev {
+    Up {
+        session_present: bool,
+    },
+    Down(Reason),
+    ConnectFailed(Reason),
+    Message {
+        topic: String,
+        payload: Vec<u8>,
+        qos: QoS,
+        retain: bool,
+        dup: bool,
+    },
+    Published(Token),
+    Subscribed(String, QoS),
+    SubscribeFailed(String),
+    Unsubscribed(String),
+}
+
+impl Ev {
+    fn own(e: &Event<'_>) -> Ev {
+        match *e {
+            Event::Up { session_present } => Ev::Up { session_present },
+            Event::Down(r) => Ev::Down(r),
+            Event::ConnectFailed(r) => Ev::ConnectFailed(r),
+            Event::Message(m) => Ev::Message {
+                topic: m.topic.to_string(),
+                payload: m.payload.to_vec(),
+                qos: m.qos,
+                retain: m.retain,
+                dup: m.dup,
+            },
+            Event::Published(t) => Ev::Published(t),
+            Event::Subscribed { topic, qos } => Ev::Subscribed(topic.to_string(), qos),
+            Event::SubscribeFailed { topic } => Ev::SubscribeFailed(topic.to_string()),
+            Event::Unsubscribed { topic } => Ev::Unsubscribed(topic.to_string()),
+        }
+    }
+}
+
+/// Backoff for tests: 100 ms doubling to 2 s, so outages heal quickly.
+pub fn fast_backoff() -> Options {
+    Options {
+        backoff: Backoff::new(
+            Ms::from_ticks(100),
+            Ms::from_ticks(2_000),
+            std::process::id(),
+        ),
+        connect_timeout: Ms::from_ticks(2_000),
+    }
+}
+
+/// Buffers live for the whole test process (leaked), like a firmware's statics.
+fn buffer(len: usize) -> &'static mut [u8] {
+    Box::leak(vec![0u8; len].into_boxed_slice())
+}
+
+/// A `&'static str` for configuration and topics built at run time.
+pub fn leak(s: impl Into<String>) -> &'static str {
+    Box::leak(s.into().into_boxed_str())
+}
+
+/// The device's path to the broker: a real TCP socket behind a switch the
+/// test can open and close, like a WiFi link that is up or down. While it is
+/// closed every connection attempt fails as it would with no network.
+pub struct Link {
+    pub tcp: StdTcp,
+    pub up: bool,
+}
+
+impl Transport for Link {
+    type Error = std::io::Error;
+
+    fn connect(&mut self) -> nb::Result<(), std::io::Error> {
+        if !self.up {
+            return Err(nb::Error::Other(
+                std::io::ErrorKind::NetworkUnreachable.into(),
+            ));
+        }
+        self.tcp.connect()
+    }
+
+    fn send(&mut self, data: &[u8]) -> nb::Result<usize, std::io::Error> {
+        self.tcp.send(data)
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> nb::Result<usize, std::io::Error> {
+        self.tcp.recv(buf)
+    }
+
+    fn close(&mut self) {
+        self.tcp.close()
+    }
+}
+
+pub struct Device {
+    pub client: Client<'static, 4, 8>,
+    pub tcp: Link,
+    epoch: Instant,
+    /// Every event seen so far, in order.
+    pub log: Vec<Ev>,
+    /// Events polled but not yet looked at by `run_until`.
+    unseen: std::collections::VecDeque<Ev>,
+}
+
+impl Device {
+    pub fn new(config: Config<'static>, broker: SocketAddr) -> Device {
+        Device::with_buffers(config, broker, 1024, 1024, 4 * 256)
+    }
+
+    pub fn with_buffers(
+        config: Config<'static>,
+        broker: SocketAddr,
+        rx: usize,
+        tx: usize,
+        store: usize,
+    ) -> Device {
+        Device::with_options(config, broker, rx, tx, store, fast_backoff())
+    }
+
+    pub fn with_options(
+        config: Config<'static>,
+        broker: SocketAddr,
+        rx: usize,
+        tx: usize,
+        store: usize,
+        options: Options,
+    ) -> Device {
+        let client = Client::new(config, options, buffer(rx), buffer(tx), buffer(store))
+            .expect("client config");
+        Device {
+            client,
+            tcp: Link {
+                tcp: StdTcp::new(broker).with_connect_timeout(Duration::from_millis(200)),
+                up: true,
+            },
+            epoch: Instant::now(),
+            log: Vec::new(),
+            unseen: Default::default(),
+        }
+    }
+
+    pub fn now(&self) -> Ms32 {
+        Ms32::from_ticks(self.epoch.elapsed().as_millis() as u32)
+    }
+
+    /// One pass of the superloop: drain every event.
+    pub fn poll(&mut self) -> Vec<Ev> {
+        let now = self.now();
+        let mut out = Vec::new();
+        while let Some(e) = self.client.poll(now, &mut self.tcp) {
+            out.push(Ev::own(&e));
+        }
+        self.log.extend(out.iter().cloned());
+        self.unseen.extend(out.iter().cloned());
+        out
+    }
+
+    /// Runs the superloop until an event satisfies `want` or `timeout` passes.
+    pub fn run_until(
+        &mut self,
+        timeout: Duration,
+        mut want: impl FnMut(&Ev) -> bool,
+    ) -> Option<Ev> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            while let Some(e) = self.unseen.pop_front() {
+                if want(&e) {
+                    return Some(e);
+                }
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            self.poll();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Runs the superloop for `d`, whatever happens.
+    pub fn run_for(&mut self, d: Duration) -> Vec<Ev> {
+        let deadline = Instant::now() + d;
+        let mut all: Vec<Ev> = self.unseen.drain(..).collect();
+        while Instant::now() < deadline {
+            self.poll();
+            all.extend(self.unseen.drain(..));
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        all
+    }
+
+    pub fn up(&mut self, timeout: Duration) -> bool {
+        self.run_until(timeout, |e| matches!(e, Ev::Up { .. }))
+            .is_some()
+    }
+
+    pub fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+    ) -> Option<Token> {
+        let now = self.now();
+        self.client
+            .publish(now, topic, payload, qos, retain)
+            .expect("publish accepted")
+    }
+}
+
+impl Device {
+    /// Breaks the TCP connection under the client, as a WiFi drop would.
+    pub fn tcp_drop(&mut self) {
+        self.tcp.close();
+    }
+}
