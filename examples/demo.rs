@@ -9,8 +9,12 @@
 //!
 //! ```text
 //! scripts/demo [--broker HOST:PORT] [--seconds N] [--client-id ID]
-//!              [--outage-demo | --no-outage-demo]
+//!              [--outage-demo | --no-outage-demo] [--outage-seconds N]
 //! ```
+//!
+//! It runs until Ctrl-C (or SIGTERM / SIGHUP, caught with the `ctrlc`
+//! dev-dependency) unless `--seconds` is given; either way it publishes a
+//! retained "offline" status, prints a summary and stops its broker.
 //!
 //! The loop in [`run_client`] is what a firmware's main loop looks like:
 //! read the clock, drain `poll` of events, act, sleep until the client's
@@ -60,9 +64,10 @@ usage: scripts/demo [--broker HOST:PORT] [--seconds N] [--client-id ID]
                       limpet/demo/ID/... (default: limpet-demo-PID)
   --outage-demo       kill the private broker 10 s in and restart it 5 s later
                       (default when the demo starts its own broker)
-  --no-outage-demo    do not
-  --outage-seconds N  how long the outage demo keeps the broker down (default 5;
-                      over 12 s the 4-message in-flight table fills up)";
+  --no-outage-demo    never kill the broker
+  --outage-seconds N  how long the outage demo keeps the broker down (default
+                      5; from 15 on, the 4-message in-flight table fills up
+                      and the demo shows publishes being deferred)";
 
 static STOP: AtomicBool = AtomicBool::new(false);
 static START: OnceLock<std::time::Instant> = OnceLock::new();
@@ -599,8 +604,8 @@ fn describe(reason: Reason) -> String {
 
 fn counters_line(c: &Counters, inflight: usize) -> String {
     format!(
-        "connects {}, reconnects {}, republishes {}, ping_timeouts {}, protocol_errors {}, oversize {}, discards {}; in flight {inflight}",
-        c.connects, c.reconnects, c.republishes, c.ping_timeouts, c.protocol_errors, c.oversize, c.discards
+        "connects {}, reconnects {}, republishes {}, ping_timeouts {}, protocol_errors {}, oversize {}; in flight {inflight}",
+        c.connects, c.reconnects, c.republishes, c.ping_timeouts, c.protocol_errors, c.oversize
     )
 }
 
@@ -718,8 +723,7 @@ impl PrivateBroker {
                     self.child = Some(child);
                     return Ok(());
                 }
-                Err(SpawnError::PortInUse(log)) if ms() < give_up => {
-                    let _ = log;
+                Err(SpawnError::PortInUse(_)) if ms() < give_up => {
                     thread::sleep(StdDuration::from_millis(50));
                 }
                 Err(SpawnError::PortInUse(log) | SpawnError::Failed(log)) => {

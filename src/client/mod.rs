@@ -11,8 +11,10 @@
 
 mod backoff;
 mod buffers;
+mod inbox;
 
 pub use backoff::Backoff;
+pub use inbox::Inbox;
 
 use crate::net::Transport;
 use crate::session::{

@@ -9,9 +9,6 @@ pub struct Counters {
     pub reconnects: u32,
     /// QoS 1 PUBLISH packets sent again with DUP set.
     pub republishes: u32,
-    /// Received messages dropped because the application's inbox was full
-    /// (see [`crate::client::Inbox`]).
-    pub discards: u32,
     /// Received packets larger than the receive buffer, skipped whole.
     pub oversize: u32,
     /// Links declared dead because a PINGRESP did not come in time.
