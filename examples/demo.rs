@@ -551,6 +551,21 @@ fn run_client(
         }
     }
 
+    // Leave politely: DISCONNECT tells the broker not to publish the will.
+    if client.is_connected() {
+        client.disconnect();
+        let until = elapsed_ms(start) + GOODBYE_MS;
+        'gone: while elapsed_ms(start) < until {
+            while let Some(event) = client.poll(clock(), &mut tcp) {
+                if let Event::Down(reason) = event {
+                    say!("down: {reason:?} (DISCONNECT sent; the broker discards the will)");
+                    break 'gone;
+                }
+            }
+            thread::sleep(StdDuration::from_millis(5));
+        }
+    }
+
     say!(
         "counters: {}",
         counters_line(client.counters(), client.session().inflight())

@@ -15,3 +15,34 @@ pub(crate) fn elapsed(earlier: Instant, later: Instant) -> u32 {
         .checked_duration_since(earlier)
         .map_or(0, |d| d.ticks())
 }
+
+/// The earlier of two optional deadlines (wrapping-aware).
+pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if (y.ticks().wrapping_sub(x.ticks()) as i32) < 0 {
+            y
+        } else {
+            x
+        }),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn earliest_handles_the_wrap() {
+        let late = Instant::from_ticks(5);
+        let early = Instant::from_ticks(u32::MAX - 5);
+        assert_eq!(earliest(Some(late), Some(early)), Some(early));
+        assert_eq!(earliest(Some(early), Some(late)), Some(early));
+        assert_eq!(earliest(None, Some(late)), Some(late));
+        assert_eq!(earliest(Some(late), None), Some(late));
+        assert_eq!(earliest(None, None), None);
+        assert_eq!(elapsed(early, late), 11);
+        assert_eq!(elapsed(late, early), 0);
+    }
+}

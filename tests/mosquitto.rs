@@ -251,3 +251,43 @@ fn a_message_larger_than_the_receive_buffer_is_skipped_and_the_link_stays_up() {
     assert!(!dev.log.iter().any(|e| matches!(e, Ev::Down(_))));
     assert_eq!(dev.client.counters().protocol_errors, 0);
 }
+
+#[test]
+fn a_polite_disconnect_discards_the_will_and_connect_resumes() {
+    let broker = Broker::start();
+    let observer = Sub::start(broker.port(), "bye/#", 1);
+    let mut c = config("bye-dev");
+    c.will = Some(Will {
+        topic: "bye/will",
+        payload: b"vanished",
+        qos: QoS::AtLeastOnce,
+        retain: false,
+    });
+    let mut dev = Device::new(c, broker.addr());
+    assert!(dev.up(WAIT));
+    dev.client.disconnect();
+    assert_eq!(
+        dev.run_until(WAIT, |e| matches!(e, Ev::Down(_))),
+        Some(Ev::Down(Reason::Closed))
+    );
+    assert!(!dev.client.is_connected());
+    // Offline, it stays offline: queued QoS 1 waits.
+    let t = dev
+        .publish("bye/later", b"queued", QoS::AtLeastOnce, false)
+        .unwrap();
+    assert!(dev.run_for(Duration::from_millis(500)).is_empty());
+    assert!(
+        observer.lines().is_empty(),
+        "will published after DISCONNECT: {:?}",
+        observer.lines()
+    );
+    let now = dev.now();
+    dev.client.connect(now);
+    assert!(
+        dev.run_until(WAIT, |e| *e == Ev::Published(t)).is_some(),
+        "{:?}",
+        dev.log
+    );
+    assert!(observer.wait_for(1, WAIT));
+    assert_eq!(observer.lines(), ["bye/later queued"]);
+}

@@ -1,10 +1,13 @@
 //! The client's two byte buffers, both borrowed from the caller.
+//!
+//! Neither ever moves bytes around: the receive buffer holds one packet at a
+//! time (the client reads exactly what that packet needs), and the transmit
+//! buffer is appended to and only rewound once the transport took it all.
 
-/// Received bytes: `buf[start..end]` is not yet processed. A packet longer
+/// Received bytes of the packet being read: `buf[..end]`. A packet longer
 /// than `buf` is skipped by counting down `skip` as its bytes arrive.
 pub(crate) struct RxBuf<'a> {
     pub(crate) buf: &'a mut [u8],
-    pub(crate) start: usize,
     pub(crate) end: usize,
     pub(crate) skip: usize,
 }
@@ -13,35 +16,18 @@ impl<'a> RxBuf<'a> {
     pub(crate) fn new(buf: &'a mut [u8]) -> Self {
         RxBuf {
             buf,
-            start: 0,
             end: 0,
             skip: 0,
         }
     }
 
     pub(crate) fn clear(&mut self) {
-        self.start = 0;
         self.end = 0;
         self.skip = 0;
     }
 
-    /// Drops buffered bytes but keeps counting down a skip in progress.
-    pub(crate) fn clear_keep_skip(&mut self) {
-        self.start = 0;
-        self.end = 0;
-    }
-
     pub(crate) fn pending(&self) -> &[u8] {
-        self.buf.get(self.start..self.end).unwrap_or(&[])
-    }
-
-    /// Moves unprocessed bytes to the front so the free tail is largest.
-    pub(crate) fn compact(&mut self) {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
+        self.buf.get(..self.end).unwrap_or(&[])
     }
 }
 
@@ -70,12 +56,10 @@ impl<'a> TxBuf<'a> {
         self.start == self.end
     }
 
-    /// The free tail, after moving unsent bytes to the front.
+    /// The free tail. Space before `start` is reused once all is sent.
     pub(crate) fn free(&mut self) -> &mut [u8] {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
+        if self.is_empty() {
+            self.clear();
         }
         self.buf.get_mut(self.end..).unwrap_or(&mut [])
     }

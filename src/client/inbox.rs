@@ -54,7 +54,10 @@ impl<const BYTES: usize> Inbox<BYTES> {
     /// false (and counts a discard) if it can never fit.
     pub fn push(&mut self, m: &Message<'_>) -> bool {
         let need = HEADER + m.topic.len() + m.payload.len();
-        if need > BYTES || m.topic.len() > usize::from(u16::MAX) || m.payload.len() > usize::from(u16::MAX) {
+        if need > BYTES
+            || m.topic.len() > usize::from(u16::MAX)
+            || m.payload.len() > usize::from(u16::MAX)
+        {
             self.discards = self.discards.wrapping_add(1);
             return false;
         }

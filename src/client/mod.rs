@@ -61,6 +61,8 @@ enum Link {
     Connecting { since: Instant },
     /// Transport connected (the MQTT handshake may still be under way).
     Up,
+    /// Stopped by [`Client::disconnect`] until [`Client::connect`].
+    Stopped,
 }
 
 /// What processing received bytes produced.
@@ -70,7 +72,7 @@ enum Received<'a> {
     /// A frame or bytes were consumed; look again.
     Progress,
     Event(Event<'a>),
-    /// A PUBLISH of this many bytes is at `rx.start`, ready to hand over.
+    /// A PUBLISH of this many bytes fills the receive buffer, ready to hand over.
     Message(usize),
 }
 
@@ -83,6 +85,8 @@ pub struct Client<'a, const N: usize, const S: usize> {
     options: Options,
     /// Bytes of a message handed to the application, released on the next poll.
     delivered: usize,
+    /// `disconnect` was called: stop once DISCONNECT is out.
+    stopping: bool,
 }
 
 impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
@@ -116,6 +120,7 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
             },
             options,
             delivered: 0,
+            stopping: false,
         })
     }
 
@@ -195,6 +200,28 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
         self.session.unsubscribe(topic)
     }
 
+    /// Leaves the broker politely and stays offline: DISCONNECT is sent on
+    /// the next poll (so the broker discards the will), the transport closed,
+    /// and `Event::Down(Reason::Closed)` reported. QoS 1 messages in flight
+    /// are kept for when [`Client::connect`] is called.
+    pub fn disconnect(&mut self) {
+        if self.session.close() {
+            self.stopping = true;
+        } else {
+            self.session.transport_down();
+            self.link = Link::Stopped;
+        }
+    }
+
+    /// Starts (again) after [`Client::disconnect`]; a client starts connected
+    /// by itself, so this is only needed after a disconnect.
+    pub fn connect(&mut self, now: Instant) {
+        self.stopping = false;
+        if self.link == Link::Stopped {
+            self.link = Link::Waiting { until: now };
+        }
+    }
+
     /// When `poll` must run again even if no bytes arrive (`None`: only
     /// when bytes arrive or the application acts).
     pub fn next_deadline(&self) -> Option<Instant> {
@@ -202,6 +229,7 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
             Link::Waiting { until } => Some(until),
             Link::Connecting { since } => Some(since + self.options.connect_timeout),
             Link::Up => self.session.next_deadline(),
+            Link::Stopped => None,
         }
     }
 
@@ -209,9 +237,17 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
     /// returns `None`, then again at [`Client::next_deadline`] or sooner.
     pub fn poll<T: Transport>(&mut self, now: Instant, transport: &mut T) -> Option<Event<'_>> {
         // The message handed out by the previous call is done with.
-        self.rx.start += core::mem::take(&mut self.delivered);
-        loop {
+        if core::mem::take(&mut self.delivered) > 0 {
+            self.rx.end = 0;
+        }
+        let len = loop {
             match self.link {
+                Link::Stopped => {
+                    // Idempotent: the transport may still be open if
+                    // disconnect() came while no MQTT connection was up.
+                    transport.close();
+                    return None;
+                }
                 Link::Waiting { until } => {
                     if now < until {
                         return None;
@@ -235,20 +271,21 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
                         return Some(self.lost(now, transport, Reason::Transport))
                     }
                 },
-                Link::Up => break,
+                Link::Up => match self.exchange(now, transport) {
+                    Ok(Received::Message(len)) => break len,
+                    Ok(Received::Event(event)) => return Some(event),
+                    // The link changed state (clean_init hand-over): go on.
+                    Ok(Received::Progress) => {}
+                    Ok(Received::Idle) => return None,
+                    Err(reason) => return Some(self.lost(now, transport, reason)),
+                },
             }
-        }
-        let len = match self.exchange(now, transport) {
-            Ok(Received::Message(len)) => len,
-            Ok(Received::Event(event)) => return Some(event),
-            Ok(_) => return None,
-            Err(reason) => return Some(self.lost(now, transport, reason)),
         };
         // Decoded (and validated) once already; decoding again here lets the
         // message borrow the buffer for the caller without holding it across
         // the loop above.
         self.delivered = len;
-        let frame = self.rx.buf.get(self.rx.start..self.rx.start + len)?;
+        let frame = self.rx.buf.get(..len)?;
         match Packet::decode_from_server(frame) {
             Ok(Packet::Publish(p)) => Some(Event::Message(Message {
                 topic: p.topic,
@@ -270,9 +307,13 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
         loop {
             let sent = self.transmit(now, transport)?;
             if self.session.wants_close() && self.tx.is_empty() {
-                // clean_init hand-over: reconnect at once with clean = false.
                 transport.close();
                 self.session.transport_down();
+                if core::mem::take(&mut self.stopping) {
+                    self.link = Link::Stopped;
+                    return Ok(Received::Event(Event::Down(Reason::Closed)));
+                }
+                // clean_init hand-over: reconnect at once with clean = false.
                 self.link = Link::Connecting { since: now };
                 return Ok(Received::Progress);
             }
@@ -304,63 +345,54 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
         Ok(moved)
     }
 
-    /// Reads what the transport has and processes at most one packet.
+    /// Reads what the current packet still needs and processes it once whole.
     fn receive<T: Transport>(
         &mut self,
         now: Instant,
         transport: &mut T,
     ) -> Result<Received<'a>, Reason> {
         let got = self.read(transport)?;
+        let waiting = if got {
+            Received::Progress
+        } else {
+            Received::Idle
+        };
         if self.rx.skip > 0 {
-            return Ok(if got {
-                Received::Progress
-            } else {
-                Received::Idle
-            });
+            return Ok(waiting);
         }
         let frame = match Frame::parse(self.rx.pending()) {
             Ok(Some(frame)) => frame,
-            Ok(None) => {
-                return Ok(if got {
-                    Received::Progress
-                } else {
-                    Received::Idle
-                })
-            }
+            Ok(None) => return Ok(waiting),
             Err(e) => return Err(self.malformed(e)),
         };
         let len = frame.len();
         if len > self.rx.buf.len() {
-            return Ok(self.skip_oversize(&frame, got));
+            return Ok(self.skip_oversize(&frame, waiting));
         }
-        if self.rx.pending().len() < len || !self.session.can_receive() {
-            return Ok(if got {
-                Received::Progress
-            } else {
-                Received::Idle
-            });
+        if self.rx.end < len || !self.session.can_receive() {
+            return Ok(waiting);
         }
-        let start = self.rx.start;
-        let bytes = self.rx.buf.get(start..start + len).unwrap_or(&[]);
+        let bytes = self.rx.buf.get(..len).unwrap_or(&[]);
         let packet = match Packet::decode_from_server(bytes) {
             Ok(packet) => packet,
             Err(e) => return Err(self.malformed(e)),
         };
-        match self.session.handle(now, packet) {
-            Ok(Handled::Deliver(_)) => Ok(Received::Message(len)),
+        let handled = self.session.handle(now, packet);
+        if let Ok(Handled::Deliver(_)) = handled {
+            // Released on the next poll, once the application is done with it.
+            return Ok(Received::Message(len));
+        }
+        self.rx.end = 0;
+        match handled {
             Ok(Handled::Event(event)) => {
                 if let Event::Up { .. } = event {
                     self.options.backoff.reset();
                 }
-                self.rx.start += len;
                 Ok(Received::Event(event))
             }
-            Ok(Handled::Nothing) => {
-                self.rx.start += len;
-                Ok(Received::Progress)
-            }
+            Ok(_) => Ok(Received::Progress),
             Err(reason) => {
-                if matches!(reason, Reason::Unexpected) {
+                if reason == Reason::Unexpected {
                     self.count_protocol_error();
                 }
                 Err(reason)
@@ -368,27 +400,34 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
         }
     }
 
-    /// Reads available bytes into the free tail (or discards bytes of a
-    /// packet being skipped). True if anything arrived.
+    /// Reads at most what the packet being received still needs (its fixed
+    /// header a byte at a time, then its body), so the buffer only ever holds
+    /// one packet and nothing needs moving. While skipping an oversize packet,
+    /// reads and discards its bytes. True if anything arrived.
     fn read<T: Transport>(&mut self, transport: &mut T) -> Result<bool, Reason> {
-        self.rx.compact();
-        let free = match self.rx.buf.get_mut(self.rx.end..) {
-            Some(free) if !free.is_empty() => free,
+        let (start, want) = if self.rx.skip > 0 {
+            (0, self.rx.skip.min(self.rx.buf.len()))
+        } else {
+            let want = match Frame::parse(self.rx.pending()) {
+                Ok(Some(frame)) => frame.len().min(self.rx.buf.len()) - self.rx.end,
+                Ok(None) if self.rx.end == 0 => 2,
+                Ok(None) => 1,
+                // `receive` reports it.
+                Err(_) => 0,
+            };
+            (self.rx.end, want)
+        };
+        let dst = match self.rx.buf.get_mut(start..start + want) {
+            Some(dst) if !dst.is_empty() => dst,
             _ => return Ok(false),
         };
-        let want = if self.rx.skip > 0 {
-            free.len().min(self.rx.skip)
-        } else {
-            free.len()
-        };
-        let free = &mut free[..want];
-        match transport.recv(free) {
+        match transport.recv(dst) {
             Ok(n) if self.rx.skip > 0 => {
                 self.rx.skip -= n.min(self.rx.skip);
                 Ok(true)
             }
             Ok(n) => {
-                self.rx.end += n;
+                self.rx.end += n.min(want);
                 Ok(true)
             }
             Err(nb::Error::WouldBlock) => Ok(false),
@@ -399,14 +438,10 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
     /// A packet longer than the receive buffer: once the buffer is full (so
     /// the packet id of a PUBLISH can be read), count it, acknowledge it if it
     /// needs one, and discard the rest as it arrives.
-    fn skip_oversize(&mut self, frame: &Frame, got: bool) -> Received<'a> {
+    fn skip_oversize(&mut self, frame: &Frame, waiting: Received<'a>) -> Received<'a> {
         let pending = self.rx.pending();
         if pending.len() < self.rx.buf.len() {
-            return if got {
-                Received::Progress
-            } else {
-                Received::Idle
-            };
+            return waiting;
         }
         let (qos, pid) = if frame.packet_type == PacketType::Publish {
             (
@@ -418,7 +453,7 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
         };
         self.session.skipped(qos, pid);
         self.rx.skip = frame.len() - pending.len();
-        self.rx.clear_keep_skip();
+        self.rx.end = 0;
         Received::Progress
     }
 
@@ -440,8 +475,13 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
         self.rx.clear();
         self.tx.clear();
         self.delivered = 0;
-        let delay = self.options.backoff.next_delay();
-        self.link = Link::Waiting { until: now + delay };
+        self.link = if core::mem::take(&mut self.stopping) {
+            Link::Stopped
+        } else {
+            Link::Waiting {
+                until: now + self.options.backoff.next_delay(),
+            }
+        };
         if was_up {
             Event::Down(reason)
         } else {

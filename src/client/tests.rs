@@ -397,7 +397,7 @@ fn qos0_needs_a_connection_and_qos1_does_not() {
         .unwrap();
     c.subscribe("s", QoS::AtLeastOnce).unwrap();
     bring_up(&mut c, &mut t);
-    // After CONNACK: the queued PUBLISH, then SUBSCRIBE.
+    // After CONNACK: SUBSCRIBE, then the queued PUBLISH.
     assert_eq!(poll_kind(&mut c, at(2), &mut t), None);
     let mut order = heapless::Vec::<u8, 4>::new();
     let mut sub_pid = 0;
@@ -407,7 +407,7 @@ fn qos0_needs_a_connection_and_qos1_does_not() {
         }
         order.push(p.packet_type() as u8).unwrap();
     });
-    assert_eq!(&order[..], &[3, 8]);
+    assert_eq!(&order[..], &[8, 3]);
     t.push(Packet::PubAck(token.0));
     t.push(Packet::SubAck(SubAck {
         pid: sub_pid,
@@ -455,4 +455,41 @@ fn a_dead_transport_is_down_with_a_reason() {
         Some(Event::Down(Reason::Transport))
     );
     assert_eq!(c.session().inflight(), 1);
+}
+
+#[test]
+fn disconnect_sends_disconnect_then_stays_offline_until_connect() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    bring_up(&mut c, &mut t);
+    c.disconnect();
+    assert_eq!(
+        poll_kind(&mut c, at(2), &mut t),
+        Some(Event::Down(Reason::Closed))
+    );
+    assert_eq!(t.sent(|p| assert_eq!(p, Packet::Disconnect)), 1);
+    assert!(!t.connected);
+    assert_eq!(c.next_deadline(), None);
+    assert_eq!(poll_kind(&mut c, at(10_000), &mut t), None);
+    assert_eq!(t.connects, 1);
+    c.connect(at(10_000));
+    assert_eq!(poll_kind(&mut c, at(10_000), &mut t), None);
+    assert_eq!(t.connects, 2);
+    assert_eq!(t.sent(|p| assert!(matches!(p, Packet::Connect(_)))), 1);
+}
+
+#[test]
+fn disconnect_while_offline_just_stops_retrying() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    t.refuse = true;
+    assert!(matches!(
+        poll_kind(&mut c, at(0), &mut t),
+        Some(Event::ConnectFailed(_))
+    ));
+    c.disconnect();
+    assert_eq!(poll_kind(&mut c, at(60_000), &mut t), None);
+    assert_eq!(c.next_deadline(), None);
 }

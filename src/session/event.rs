@@ -37,7 +37,7 @@ pub enum Reason {
     Unexpected,
     /// The transport failed, was closed by the peer, or could not connect in time.
     Transport,
-    /// Closed on purpose (clean_init hand-over or `disconnect()`).
+    /// Closed on purpose by `Client::disconnect`.
     Closed,
 }
 

@@ -5,7 +5,7 @@
 //! DUP bit set (§3.3.1.1) and the same packet identifier (§4.3.2). Entries keep
 //! the order in which they were published; retransmission follows it.
 
-use crate::time::{elapsed, Instant};
+use crate::time::{earliest, elapsed, Duration, Instant};
 
 #[derive(Clone, Copy, Debug)]
 struct Entry {
@@ -92,10 +92,7 @@ impl<'a, const N: usize> Inflight<'a, N> {
     /// Removes the entry acknowledged by PUBACK. False if none has `pid`.
     pub(crate) fn acknowledge(&mut self, pid: u16) -> bool {
         match self.entries.iter().position(|e| e.pid == pid) {
-            Some(i) => {
-                self.entries.remove(i);
-                true
-            }
+            Some(i) => super::table::remove(&mut self.entries, i).is_some(),
             None => false,
         }
     }
@@ -126,11 +123,11 @@ impl<'a, const N: usize> Inflight<'a, N> {
 
     /// When the earliest outstanding PUBACK becomes overdue.
     pub(crate) fn deadline(&self, response_ms: u32) -> Option<Instant> {
-        self.entries
-            .iter()
-            .filter(|e| e.sends > 0)
-            .map(|e| e.sent_at + crate::time::Duration::from_ticks(response_ms))
-            .min()
+        let mut first = None;
+        for e in self.entries.iter().filter(|e| e.sends > 0) {
+            first = earliest(first, Some(e.sent_at + Duration::from_ticks(response_ms)));
+        }
+        first
     }
 
     /// Copies the entry's PUBLISH into `out` (DUP set if sent before) and

@@ -13,6 +13,8 @@ pub(crate) struct KeepAlive {
     last_tx: Instant,
     last_rx: Instant,
     ping_sent: Option<Instant>,
+    /// A ping was due but the transmit buffer had no room for it since then.
+    ping_blocked: Option<Instant>,
 }
 
 /// What the keepalive timer wants now.
@@ -29,6 +31,7 @@ impl KeepAlive {
             last_tx: now,
             last_rx: now,
             ping_sent: None,
+            ping_blocked: None,
         }
     }
 
@@ -43,7 +46,15 @@ impl KeepAlive {
 
     pub(crate) fn ping_sent(&mut self, now: Instant) {
         self.ping_sent = Some(now);
+        self.ping_blocked = None;
         self.last_tx = now;
+    }
+
+    /// A due ping found no room to be sent: the transport has not taken our
+    /// bytes. True once that has lasted `response_ms` (a stalled link is dead).
+    pub(crate) fn ping_blocked(&mut self, now: Instant, response_ms: u32) -> bool {
+        let since = *self.ping_blocked.get_or_insert(now);
+        elapsed(since, now) >= response_ms
     }
 
     pub(crate) fn pong(&mut self) {

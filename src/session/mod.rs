@@ -16,12 +16,13 @@ mod inflight;
 mod keepalive;
 mod packet_id;
 mod subscriptions;
+mod table;
 
 pub use config::Config;
 pub use counters::Counters;
 pub use event::{Event, Handled, Message, Reason, Token};
 
-use crate::time::{elapsed, Duration, Instant};
+use crate::time::{earliest, elapsed, Duration, Instant};
 use crate::wire::{
     ConnAck, Connect, ConnectReturnCode, EncodeError, Packet, Publish, QoS, Subscribe,
     SubscribeTopics, Unsubscribe, UnsubscribeTopics,
@@ -182,6 +183,17 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
     /// the caller closes the transport and connects again at once.
     pub fn wants_close(&self) -> bool {
         self.state == State::Closing { sent: true }
+    }
+
+    /// Ends the connection politely: DISCONNECT goes out next (the broker
+    /// then discards the will, §3.14.4), after which [`Session::wants_close`].
+    /// False if there is no MQTT connection to end.
+    pub fn close(&mut self) -> bool {
+        let connected = self.state == State::Connected;
+        if connected {
+            self.state = State::Closing { sent: false };
+        }
+        connected
     }
 
     /// Room to take one more received packet (an acknowledgement may be owed).
@@ -423,8 +435,17 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
             let n = encode(&Packet::PingReq, out);
             if n.is_some() {
                 self.keepalive.ping_sent(now);
+            } else if self.keepalive.ping_blocked(now, response_ms) {
+                bump(&mut self.counters.ping_timeouts);
+                return Err(Reason::PingTimeout);
             }
             return Ok(n);
+        }
+        // Subscriptions before messages: after a broker restart, a device
+        // that listens to its own topics gets back what it publishes. The
+        // broker handles packets in order, so no SUBACK needs awaiting.
+        if let Some(request) = self.subs.next_request() {
+            return Ok(self.send_request(now, request, out));
         }
         if let Some(Due::Send(pid)) = due {
             let sent = self.inflight.send(pid, now, out);
@@ -435,9 +456,6 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
                 self.keepalive.sent(now);
             }
             return Ok(sent.map(|(n, _)| n));
-        }
-        if let Some(request) = self.subs.next_request() {
-            return Ok(self.send_request(now, request, out));
         }
         Ok(None)
     }
@@ -503,15 +521,14 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
         match self.state {
             State::Offline | State::Closing { .. } => None,
             State::Connecting { since, .. } => Some(since + Duration::from_ticks(response_ms)),
-            State::Connected => [
+            State::Connected => earliest(
                 self.keepalive
                     .deadline(self.config.ping_interval_ms(), response_ms),
-                self.inflight.deadline(response_ms),
-                self.subs.deadline(response_ms),
-            ]
-            .into_iter()
-            .flatten()
-            .min(),
+                earliest(
+                    self.inflight.deadline(response_ms),
+                    self.subs.deadline(response_ms),
+                ),
+            ),
         }
     }
 }

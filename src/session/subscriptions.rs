@@ -5,7 +5,8 @@
 //! so an application never has to notice that a broker restarted.
 //! One filter per SUBSCRIBE / UNSUBSCRIBE keeps acknowledgement tracking exact.
 
-use crate::time::{elapsed, Duration, Instant};
+use super::table::remove;
+use crate::time::{earliest, elapsed, Duration, Instant};
 use crate::wire::QoS;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,9 +124,14 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
     /// The broker has no session for us: subscribe everything again, and
     /// forget pending unsubscriptions (nothing is left to remove).
     pub(crate) fn session_lost(&mut self) {
-        self.entries.retain(|e| e.state != State::Unsubscribe);
-        for e in self.entries.iter_mut() {
-            e.state = State::Subscribe;
+        let mut i = 0;
+        while let Some(e) = self.entries.get_mut(i) {
+            if e.state == State::Unsubscribe {
+                remove(&mut self.entries, i);
+            } else {
+                e.state = State::Subscribe;
+                i += 1;
+            }
         }
     }
 
@@ -172,7 +178,7 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
                 Some(Acked::Subscribed { topic, qos })
             }
             None => {
-                self.entries.remove(i);
+                remove(&mut self.entries, i);
                 Some(Acked::Failed { topic })
             }
         }
@@ -184,21 +190,21 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
             .entries
             .iter()
             .position(|e| matches!(e.state, State::AwaitUnsubAck { pid: p, .. } if p == pid))?;
-        let topic = self.entries.remove(i).topic;
+        let topic = remove(&mut self.entries, i)?.topic;
         Some(Acked::Unsubscribed { topic })
     }
 
     /// When the earliest outstanding SUBACK / UNSUBACK becomes overdue.
     pub(crate) fn deadline(&self, response_ms: u32) -> Option<Instant> {
-        self.entries
-            .iter()
-            .filter_map(|e| match e.state {
-                State::AwaitSubAck { sent_at, .. } | State::AwaitUnsubAck { sent_at, .. } => {
-                    Some(sent_at + Duration::from_ticks(response_ms))
-                }
-                _ => None,
-            })
-            .min()
+        let mut first = None;
+        for e in self.entries.iter() {
+            if let State::AwaitSubAck { sent_at, .. } | State::AwaitUnsubAck { sent_at, .. } =
+                e.state
+            {
+                first = earliest(first, Some(sent_at + Duration::from_ticks(response_ms)));
+            }
+        }
+        first
     }
 
     /// True if some SUBACK / UNSUBACK is overdue at `now`.

@@ -382,26 +382,27 @@ fn messages_published_offline_go_out_after_connack_in_order() {
 }
 
 #[test]
-fn after_reconnecting_unacked_messages_are_resent_first_with_dup() {
+fn after_reconnecting_unacked_messages_are_resent_before_new_ones_with_dup() {
     let mut store = [0u8; 256];
     let mut b = Scripted::<4, 2>::new(Config::new("c"), &mut store);
     b.session.subscribe("cmd", QoS::AtLeastOnce).unwrap();
     b.connect(at(0), false);
-    let token = b.session.publish(at(0), "t", b"x", false).unwrap();
+    let old = b.session.publish(at(0), "t", b"old", false).unwrap();
     // SUBSCRIBE and the PUBLISH both go out, then the link drops.
-    let mut kinds = [0u8; 2];
-    for k in kinds.iter_mut() {
-        *k = b.expect_sent(at(0)).packet_type() as u8;
-    }
-    kinds.sort();
-    assert_eq!(kinds, [3, 8]);
+    assert!(matches!(b.expect_sent(at(0)), Packet::Subscribe(_)));
+    assert_eq!(publish_of(b.expect_sent(at(0))).pid, Some(old.0));
     b.session.transport_down();
-    // Broker lost the session (restart): PUBLISH again first (DUP, same id), then SUBSCRIBE.
+    let new = b.session.publish(at(50), "t", b"new", false).unwrap();
+    // Broker lost the session (restart): the subscription is restored, then
+    // the unacked message goes again (DUP, same id) before the new one.
     assert!(!b.connect(at(100), false));
-    let p = publish_of(b.expect_sent(at(100)));
-    assert_eq!((p.pid, p.dup), (Some(token.0), true));
     assert!(matches!(b.expect_sent(at(100)), Packet::Subscribe(_)));
+    let p = publish_of(b.expect_sent(at(100)));
+    assert_eq!((p.pid, p.dup, p.payload), (Some(old.0), true, &b"old"[..]));
+    let p = publish_of(b.expect_sent(at(100)));
+    assert_eq!((p.pid, p.dup, p.payload), (Some(new.0), false, &b"new"[..]));
     assert_eq!(b.session.counters().reconnects, 1);
+    assert_eq!(b.session.counters().republishes, 1);
 }
 
 #[test]
@@ -578,4 +579,21 @@ fn oversize_skips_are_counted_and_acknowledged() {
     assert_eq!(b.session.counters().oversize, 2);
     assert_eq!(b.expect_sent(at(1)), Packet::PubAck(5));
     b.expect_quiet(at(1));
+}
+
+#[test]
+fn a_transmit_path_that_never_drains_is_a_dead_link() {
+    let mut store = [0u8; 64];
+    let mut config = Config::new("c");
+    config.keepalive = 20;
+    let mut b = Scripted::<1, 1>::new(config, &mut store);
+    b.connect(at(0), false);
+    // The caller's transmit buffer stays full: not even PINGREQ's 2 bytes fit.
+    let mut full: [u8; 1] = [0];
+    assert_eq!(b.session.poll_transmit(at(5_000), &mut full), Ok(None));
+    assert_eq!(b.session.poll_transmit(at(14_999), &mut full), Ok(None));
+    assert_eq!(
+        b.session.poll_transmit(at(15_000), &mut full),
+        Err(Reason::PingTimeout)
+    );
 }
