@@ -16,7 +16,10 @@ use std::time::Duration;
 use support::outages::{run, Plan};
 
 fn main() {
-    let cycles = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20);
+    let cycles = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20);
     let report = run(&Plan {
         cycles,
         period: Duration::from_millis(100),
@@ -26,13 +29,20 @@ fn main() {
     });
     let mut r = report.reconnect_ms.clone();
     r.sort_unstable();
-    let pct = |p: usize| r.get((r.len() * p / 100).min(r.len().saturating_sub(1))).copied().unwrap_or(0);
+    let pct = |p: usize| {
+        r.get((r.len() * p / 100).min(r.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
     println!("broker kill/restart cycles     {cycles}");
     println!("QoS 1 messages published       {}", report.published);
     println!("lost                           {}", report.lost.len());
     println!("duplicates seen by observer    {}", report.duplicates);
     println!("kills with messages in flight  {}", report.kills_in_flight);
-    println!("republishes (DUP)              {}", report.counters.republishes);
+    println!(
+        "republishes (DUP)              {}",
+        report.counters.republishes
+    );
     println!("publishes deferred (table full) {}", report.deferred);
     println!(
         "reconnect after broker back    median {} ms, p90 {} ms, max {} ms (n={})",
@@ -41,7 +51,10 @@ fn main() {
         r.last().copied().unwrap_or(0),
         r.len()
     );
-    println!("wall time                      {:.1} s", report.elapsed.as_secs_f64());
+    println!(
+        "wall time                      {:.1} s",
+        report.elapsed.as_secs_f64()
+    );
     if !report.lost.is_empty() {
         eprintln!("LOST: {:?}", report.lost);
         std::process::exit(1);

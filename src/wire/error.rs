@@ -25,7 +25,9 @@ pub enum DecodeError {
     /// CONNECT with a protocol name/level or flags this codec does not accept (§3.1.2).
     BadConnect,
     /// SUBSCRIBE / UNSUBSCRIBE / SUBACK with no topics or codes (§3.8.3, §3.10.3, §3.9.3),
-    /// or a SUBACK return code other than 0, 1, 2, 0x80.
+    /// or a SUBACK return code other than 0, 1, 2, 0x80; or a topic that is not
+    /// allowed: an empty Topic Name or Filter (§4.7.3), or a Topic Name (PUBLISH
+    /// topic, CONNECT will topic) containing the wildcards `+` or `#` (§3.3.2.1).
     BadPayload,
     /// A packet type a client never receives (CONNECT, SUBSCRIBE, UNSUBSCRIBE,
     /// PINGREQ, DISCONNECT) arrived from the server.

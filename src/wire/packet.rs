@@ -433,22 +433,28 @@ fn decode_suback(body: &[u8]) -> Result<SubAck<'_>, DecodeError> {
 
 // ------------------------------------------------------- topic list views
 
-/// Iterates a validated (or, for encoding, caller-given) wire topic list;
-/// stops at the first entry that does not parse.
-struct WireEntries<'a, T> {
-    r: Reader<'a>,
+/// The entries of a topic list: those of `list`, then those parsed from
+/// `wire` (validated by `decode`, or given by a caller when encoding),
+/// stopping at the first one that does not parse.
+struct Entries<'a, T> {
+    list: &'a [T],
+    wire: Reader<'a>,
     entry: fn(&mut Reader<'a>) -> Result<T, DecodeError>,
 }
 
-impl<'a, T> Iterator for WireEntries<'a, T> {
+impl<'a, T: Copy> Iterator for Entries<'a, T> {
     type Item = T;
     fn next(&mut self) -> Option<T> {
-        if self.r.is_empty() {
+        if let Some((&first, rest)) = self.list.split_first() {
+            self.list = rest;
+            return Some(first);
+        }
+        if self.wire.is_empty() {
             return None;
         }
-        let item = (self.entry)(&mut self.r).ok();
+        let item = (self.entry)(&mut self.wire).ok();
         if item.is_none() {
-            self.r = Reader::new(&[]);
+            self.wire = Reader::new(&[]);
         }
         item
     }
@@ -461,18 +467,16 @@ impl<'a> SubscribeTopics<'a> {
             SubscribeTopics::List(list) => (list, &[]),
             SubscribeTopics::Wire(wire) => (&[], wire),
         };
-        list.iter().copied().chain(WireEntries {
-            r: Reader::new(wire),
+        Entries {
+            list,
+            wire: Reader::new(wire),
             entry: subscription,
-        })
+        }
     }
 
     /// Number of filters.
     pub fn len(&self) -> usize {
-        match self {
-            SubscribeTopics::List(list) => list.len(),
-            SubscribeTopics::Wire(_) => self.iter().count(),
-        }
+        self.iter().count()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -495,18 +499,16 @@ impl<'a> UnsubscribeTopics<'a> {
             UnsubscribeTopics::List(list) => (list, &[]),
             UnsubscribeTopics::Wire(wire) => (&[], wire),
         };
-        list.iter().copied().chain(WireEntries {
-            r: Reader::new(wire),
+        Entries {
+            list,
+            wire: Reader::new(wire),
             entry: topic_filter,
-        })
+        }
     }
 
     /// Number of filters.
     pub fn len(&self) -> usize {
-        match self {
-            UnsubscribeTopics::List(list) => list.len(),
-            UnsubscribeTopics::Wire(_) => self.iter().count(),
-        }
+        self.iter().count()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -523,6 +525,10 @@ impl PartialEq for UnsubscribeTopics<'_> {
 impl Eq for UnsubscribeTopics<'_> {}
 
 // ---------------------------------------------------------------- encoding
+//
+// One function per packet writes the body and validates it. It runs twice:
+// first into a counting `Writer` (which checks everything but the buffer
+// size and yields the remaining length), then into the caller's buffer.
 
 impl Packet<'_> {
     /// Bytes [`Packet::encode`] will write: the whole packet, fixed header
@@ -535,15 +541,20 @@ impl Packet<'_> {
 
     /// Writes the packet at the start of `buf` and returns its length.
     ///
-    /// Errors: [`EncodeError::TooLong`] for a string or binary field over
-    /// 65,535 bytes or a remaining length over [`MAX_REMAINING_LENGTH`];
-    /// [`EncodeError::Invalid`] for a packet id of 0, a PUBLISH whose `pid`
-    /// is not `Some` exactly when QoS > 0, an empty or wildcard topic name,
-    /// an empty topic filter or filter list, an empty or invalid SUBACK code
-    /// list, a password without a username; [`EncodeError::BufferTooSmall`]
-    /// if `buf` is shorter than [`Packet::encoded_len`] (bytes before the
-    /// end of `buf` may have been written). Strings are not checked for
-    /// U+0000 except topic names.
+    /// Errors ([`EncodeError::Invalid`] and [`EncodeError::TooLong`] are
+    /// found before anything is written, whatever the size of `buf`):
+    /// - [`EncodeError::Invalid`]: a packet id of 0; a PUBLISH whose `pid`
+    ///   is not `Some` exactly when QoS > 0; a topic name (PUBLISH, will)
+    ///   that is empty or holds `+`, `#` or U+0000; an empty topic filter or
+    ///   filter list; an empty SUBACK code list or a code other than 0, 1, 2,
+    ///   0x80; a password without a username.
+    /// - [`EncodeError::TooLong`]: a string or binary field over 65,535
+    ///   bytes, or a remaining length over [`MAX_REMAINING_LENGTH`].
+    /// - [`EncodeError::BufferTooSmall`]: `buf` is shorter than
+    ///   [`Packet::encoded_len`] (its first bytes may have been written).
+    ///
+    /// Other strings (client id, username, filters) are not checked for
+    /// U+0000 or ill-formed UTF-8 (a `&str` is well-formed by construction).
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         let n = self.remaining_len()?;
         let mut w = Writer::new(buf);
@@ -567,39 +578,15 @@ impl Packet<'_> {
 
     /// Validates the packet and returns its remaining length (§2.2.3).
     fn remaining_len(&self) -> Result<usize, EncodeError> {
-        let n = match self {
-            Packet::Connect(c) => connect_len(c)?,
-            Packet::ConnAck(_) => 2,
-            Packet::Publish(p) => publish_len(p)?,
-            Packet::PubAck(id)
-            | Packet::PubRec(id)
-            | Packet::PubRel(id)
-            | Packet::PubComp(id)
-            | Packet::UnsubAck(id) => nonzero(*id).map(|()| 2)?,
-            Packet::Subscribe(s) => {
-                nonzero(s.pid)?;
-                let filters = s.topics.iter().map(|(f, _)| f);
-                list_len(filters, 1)?
-            }
-            Packet::SubAck(s) => {
-                nonzero(s.pid)?;
-                if s.codes.is_empty() || !s.codes.iter().all(|&c| is_suback_code(c)) {
-                    return Err(EncodeError::Invalid);
-                }
-                2 + s.codes.len()
-            }
-            Packet::Unsubscribe(u) => {
-                nonzero(u.pid)?;
-                list_len(u.topics.iter(), 0)?
-            }
-            Packet::PingReq | Packet::PingResp | Packet::Disconnect => 0,
-        };
-        if n > MAX_REMAINING_LENGTH {
-            return Err(EncodeError::TooLong);
+        let mut counter = Writer::counter();
+        self.write_body(&mut counter)?;
+        match counter.position() {
+            n if n > MAX_REMAINING_LENGTH => Err(EncodeError::TooLong),
+            n => Ok(n),
         }
-        Ok(n)
     }
 
+    /// Variable header and payload.
     fn write_body(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         match self {
             Packet::Connect(c) => write_connect(c, w),
@@ -607,103 +594,72 @@ impl Packet<'_> {
                 w.u8(u8::from(a.session_present))?;
                 w.u8(a.code as u8)
             }
-            Packet::Publish(p) => {
-                w.str(p.topic)?;
-                if let Some(id) = p.pid {
-                    w.u16(id)?;
-                }
-                w.bytes(p.payload)
-            }
+            Packet::Publish(p) => write_publish(p, w),
             Packet::PubAck(id)
             | Packet::PubRec(id)
             | Packet::PubRel(id)
             | Packet::PubComp(id)
-            | Packet::UnsubAck(id) => w.u16(*id),
+            | Packet::UnsubAck(id) => write_id(*id, w),
             Packet::Subscribe(s) => {
-                w.u16(s.pid)?;
+                write_id(s.pid, w)?;
+                let mut n = 0;
                 for (filter, qos) in s.topics.iter() {
-                    w.str(filter)?;
+                    write_filter(filter, w)?;
                     w.u8(qos as u8)?;
+                    n += 1;
                 }
-                Ok(())
+                non_empty(n) // [MQTT-3.8.3-3]
             }
             Packet::SubAck(s) => {
-                w.u16(s.pid)?;
-                w.bytes(s.codes)
+                write_id(s.pid, w)?;
+                if !s.codes.iter().all(|&c| is_suback_code(c)) {
+                    return Err(EncodeError::Invalid);
+                }
+                w.bytes(s.codes)?;
+                non_empty(s.codes.len())
             }
             Packet::Unsubscribe(u) => {
-                w.u16(u.pid)?;
+                write_id(u.pid, w)?;
+                let mut n = 0;
                 for filter in u.topics.iter() {
-                    w.str(filter)?;
+                    write_filter(filter, w)?;
+                    n += 1;
                 }
-                Ok(())
+                non_empty(n) // [MQTT-3.10.3-2]
             }
             Packet::PingReq | Packet::PingResp | Packet::Disconnect => Ok(()),
         }
     }
 }
 
-/// Packet ids must be non-zero (§2.3.1).
-fn nonzero(id: u16) -> Result<(), EncodeError> {
-    if id == 0 {
+fn non_empty(n: usize) -> Result<(), EncodeError> {
+    if n == 0 {
         Err(EncodeError::Invalid)
     } else {
         Ok(())
     }
 }
 
-/// Bytes a length-prefixed field of `len` bytes takes (§1.5.3).
-fn field(len: usize) -> Result<usize, EncodeError> {
-    if len > 0xFFFF {
-        Err(EncodeError::TooLong)
-    } else {
-        Ok(2 + len)
-    }
-}
-
-fn topic_name_len(topic: &str) -> Result<usize, EncodeError> {
-    if is_topic_name(topic) {
-        field(topic.len())
-    } else {
-        Err(EncodeError::Invalid)
-    }
-}
-
-/// Packet id + a non-empty list of non-empty filters, each followed by
-/// `extra` bytes (§3.8.3, §3.10.3).
-fn list_len<'t>(
-    filters: impl Iterator<Item = &'t str>,
-    extra: usize,
-) -> Result<usize, EncodeError> {
-    let mut n = 2usize;
-    for filter in filters {
-        if filter.is_empty() {
-            return Err(EncodeError::Invalid);
-        }
-        n = n.saturating_add(field(filter.len())? + extra);
-    }
-    if n == 2 {
+/// A packet id, which must not be 0 (§2.3.1).
+fn write_id(id: u16, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    if id == 0 {
         return Err(EncodeError::Invalid);
     }
-    Ok(n)
+    w.u16(id)
 }
 
-fn connect_len(c: &Connect<'_>) -> Result<usize, EncodeError> {
-    // Protocol name (6), level (1), flags (1), keep alive (2): §3.1.2.
-    let mut n = 10 + field(c.client_id.len())?;
-    if let Some(will) = &c.will {
-        n += topic_name_len(will.topic)? + field(will.payload.len())?;
+fn write_topic_name(topic: &str, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    if !is_topic_name(topic) {
+        return Err(EncodeError::Invalid);
     }
-    if let Some(user) = c.username {
-        n += field(user.len())?;
+    w.str(topic)
+}
+
+fn write_filter(filter: &str, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    if filter.is_empty() {
+        return Err(EncodeError::Invalid); // [MQTT-4.7.3-1]
     }
-    if let Some(pass) = c.password {
-        if c.username.is_none() {
-            return Err(EncodeError::Invalid); // [MQTT-3.1.2-22]
-        }
-        n += field(pass.len())?;
-    }
-    Ok(n)
+    w.str(filter)
 }
 
 fn connect_flags(c: &Connect<'_>) -> u8 {
@@ -726,12 +682,17 @@ fn connect_flags(c: &Connect<'_>) -> u8 {
     flags
 }
 
+/// CONNECT (§3.1.2, §3.1.3): protocol "MQTT" level 4, flags, keep alive,
+/// then client id, will topic + message, username, password.
 fn write_connect(c: &Connect<'_>, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    if c.password.is_some() && c.username.is_none() {
+        return Err(EncodeError::Invalid); // [MQTT-3.1.2-22]
+    }
     w.bytes(&[0, 4, b'M', b'Q', b'T', b'T', 4, connect_flags(c)])?;
     w.u16(c.keep_alive)?;
     w.str(c.client_id)?;
     if let Some(will) = &c.will {
-        w.str(will.topic)?;
+        write_topic_name(will.topic, w)?;
         w.binary(will.payload)?;
     }
     if let Some(user) = c.username {
@@ -743,14 +704,15 @@ fn write_connect(c: &Connect<'_>, w: &mut Writer<'_>) -> Result<(), EncodeError>
     Ok(())
 }
 
-fn publish_len(p: &Publish<'_>) -> Result<usize, EncodeError> {
-    // The packet id is present exactly when QoS > 0 (§3.3.2.2).
-    let id_len = match (p.qos, p.pid) {
-        (QoS::AtMostOnce, None) => 0,
-        (QoS::AtLeastOnce | QoS::ExactlyOnce, Some(id)) => nonzero(id).map(|()| 2)?,
+/// PUBLISH (§3.3.2, §3.3.3): topic, packet id exactly when QoS > 0, payload.
+fn write_publish(p: &Publish<'_>, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    write_topic_name(p.topic, w)?;
+    match (p.qos, p.pid) {
+        (QoS::AtMostOnce, None) => {}
+        (QoS::AtLeastOnce | QoS::ExactlyOnce, Some(id)) => write_id(id, w)?,
         _ => return Err(EncodeError::Invalid),
-    };
-    Ok(topic_name_len(p.topic)? + id_len + p.payload.len())
+    }
+    w.bytes(p.payload)
 }
 
 #[cfg(test)]

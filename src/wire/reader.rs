@@ -64,8 +64,11 @@ impl<'a> Reader<'a> {
 
 /// §1.5.3: well-formed UTF-8 (which excludes surrogates, [MQTT-1.5.3-1]) and
 /// no U+0000 [MQTT-1.5.3-2].
+// The plain loop is ~130 bytes smaller than `contains` (memchr) on Cortex-M
+// at opt-level "z"; MQTT strings are short.
+#[allow(clippy::manual_contains)]
 pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
-    if bytes.contains(&0) {
+    if bytes.iter().any(|&b| b == 0) {
         return Err(DecodeError::BadUtf8);
     }
     core::str::from_utf8(bytes).map_err(|_| DecodeError::BadUtf8)

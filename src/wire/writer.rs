@@ -4,29 +4,40 @@
 use super::EncodeError;
 
 pub(crate) struct Writer<'a> {
-    buf: &'a mut [u8],
+    /// `None`: only count (used to size and validate a packet before writing).
+    buf: Option<&'a mut [u8]>,
     pos: usize,
 }
 
 impl<'a> Writer<'a> {
     pub(crate) fn new(buf: &'a mut [u8]) -> Self {
-        Writer { buf, pos: 0 }
+        Writer {
+            buf: Some(buf),
+            pos: 0,
+        }
     }
 
-    /// Bytes written so far.
+    /// A writer that only counts bytes and never runs out of room.
+    pub(crate) fn counter() -> Self {
+        Writer { buf: None, pos: 0 }
+    }
+
+    /// Bytes written (or counted) so far.
     pub(crate) fn position(&self) -> usize {
         self.pos
     }
 
     pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
-        // No overflow: both are lengths of slices, each at most isize::MAX.
-        let end = self.pos + bytes.len();
-        let dst = self
-            .buf
-            .get_mut(self.pos..end)
-            .ok_or(EncodeError::BufferTooSmall)?;
-        dst.copy_from_slice(bytes);
-        self.pos = end;
+        if let Some(buf) = &mut self.buf {
+            let dst = buf
+                .get_mut(self.pos..)
+                .and_then(|rest| rest.get_mut(..bytes.len()))
+                .ok_or(EncodeError::BufferTooSmall)?;
+            dst.copy_from_slice(bytes);
+        }
+        // Saturating: a counter may add up lengths past usize::MAX (the
+        // caller then reports TooLong); a real buffer stops far earlier.
+        self.pos = self.pos.saturating_add(bytes.len());
         Ok(())
     }
 
@@ -79,6 +90,18 @@ mod tests {
         w.u16(7).unwrap();
         assert_eq!(w.u16(7), Err(EncodeError::BufferTooSmall));
         assert_eq!(w.str("x"), Err(EncodeError::BufferTooSmall));
+    }
+
+    #[test]
+    fn counter_counts_without_a_buffer() {
+        let big = [0u8; 70_000];
+        let mut w = Writer::counter();
+        w.bytes(&big).unwrap();
+        w.str("abc").unwrap();
+        w.u16(1).unwrap();
+        w.u8(1).unwrap();
+        assert_eq!(w.position(), 70_000 + 5 + 3);
+        assert_eq!(w.binary(&big), Err(EncodeError::TooLong));
     }
 
     #[test]

@@ -215,6 +215,19 @@ impl Broker {
         }
     }
 
+    /// SIGSTOP the broker by PID: it stays alive, its sockets stay open,
+    /// but it processes nothing (a hung broker). `kill` still works.
+    pub fn freeze(&self) {
+        if let Some(pid) = self.pid() {
+            let ok = Command::new("kill")
+                .args(["-STOP", &pid.to_string()])
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            assert!(ok, "could not SIGSTOP mosquitto pid {pid}");
+        }
+    }
+
     /// Starts the broker again on the SAME port (killing it first if it is
     /// still running) and waits until it accepts connections. Retries binding
     /// for up to 10 s. With `persistence false` the new broker has no

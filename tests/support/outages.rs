@@ -131,12 +131,19 @@ pub fn run(plan: &Plan) -> Report {
 
     let mut reconnect_ms = Vec::new();
     let mut kills_in_flight = 0;
-    for _ in 0..plan.cycles {
+    for cycle in 0..plan.cycles {
         run.run_for(plan.up_for, plan.period);
-        // Publish and let the PUBLISH reach the socket, then kill the broker
-        // before the device reads its PUBACK: the message is in flight.
+        // Every other cycle the broker hangs first (SIGSTOP), so the PUBLISH
+        // written next is certainly unacknowledged when it dies. Otherwise it
+        // dies right after the PUBLISH is written: it may have received,
+        // delivered and acknowledged it, or not (a retransmission then makes
+        // a duplicate, which QoS 1 allows).
+        if cycle % 2 == 0 {
+            broker.freeze();
+        }
         run.next_publish = Instant::now();
         run.tick(plan.period, true);
+        run.dev.poll();
         if run.dev.client.session().inflight() > 0 {
             kills_in_flight += 1;
         }
