@@ -1,8 +1,5 @@
 //! The fourteen MQTT 3.1.1 control packets (§3) as borrowed views.
 //!
-//! TYPES ARE FIXED (the session is written against them). Implementation: see
-//! the `impl` blocks below.
-//!
 //! Decoding validates every field once ([`Packet::decode`]); what it returns
 //! can be read without further checks. Two choices beyond the letter of the
 //! spec, both so that every accepted packet re-encodes to the same bytes:
@@ -101,7 +98,8 @@ pub struct Subscribe<'a> {
 #[derive(Clone, Copy, Debug)]
 pub enum SubscribeTopics<'a> {
     List(&'a [(&'a str, QoS)]),
-    /// Validated SUBSCRIBE payload: (u16 length, filter, requested QoS byte)*.
+    /// Validated SUBSCRIBE payload: (u16 length, filter, requested QoS byte)*,
+    /// as `decode` produces it. Encoding copies it verbatim.
     Wire(&'a [u8]),
 }
 
@@ -123,7 +121,8 @@ pub struct Unsubscribe<'a> {
 #[derive(Clone, Copy, Debug)]
 pub enum UnsubscribeTopics<'a> {
     List(&'a [&'a str]),
-    /// Validated UNSUBSCRIBE payload: (u16 length, filter)*.
+    /// Validated UNSUBSCRIBE payload: (u16 length, filter)*, as `decode`
+    /// produces it. Encoding copies it verbatim.
     Wire(&'a [u8]),
 }
 
@@ -602,13 +601,21 @@ impl Packet<'_> {
             | Packet::UnsubAck(id) => write_id(*id, w),
             Packet::Subscribe(s) => {
                 write_id(s.pid, w)?;
-                let mut n = 0;
-                for (filter, qos) in s.topics.iter() {
-                    write_filter(filter, w)?;
-                    w.u8(qos as u8)?;
-                    n += 1;
+                match s.topics {
+                    SubscribeTopics::List(list) => {
+                        for &(filter, qos) in list {
+                            write_filter(filter, w)?;
+                            w.u8(qos as u8)?;
+                        }
+                        non_empty(list.len()) // [MQTT-3.8.3-3]
+                    }
+                    // Already a valid payload: re-encoding a decoded packet
+                    // copies it, so senders never link the decoder.
+                    SubscribeTopics::Wire(bytes) => {
+                        w.bytes(bytes)?;
+                        non_empty(bytes.len())
+                    }
                 }
-                non_empty(n) // [MQTT-3.8.3-3]
             }
             Packet::SubAck(s) => {
                 write_id(s.pid, w)?;
@@ -620,12 +627,18 @@ impl Packet<'_> {
             }
             Packet::Unsubscribe(u) => {
                 write_id(u.pid, w)?;
-                let mut n = 0;
-                for filter in u.topics.iter() {
-                    write_filter(filter, w)?;
-                    n += 1;
+                match u.topics {
+                    UnsubscribeTopics::List(list) => {
+                        for &filter in list {
+                            write_filter(filter, w)?;
+                        }
+                        non_empty(list.len()) // [MQTT-3.10.3-2]
+                    }
+                    UnsubscribeTopics::Wire(bytes) => {
+                        w.bytes(bytes)?;
+                        non_empty(bytes.len())
+                    }
                 }
-                non_empty(n) // [MQTT-3.10.3-2]
             }
             Packet::PingReq | Packet::PingResp | Packet::Disconnect => Ok(()),
         }
@@ -1125,18 +1138,24 @@ mod tests {
     }
 
     #[test]
-    fn wire_lists_stop_at_garbage() {
+    fn wire_lists_stop_at_garbage_and_encode_verbatim() {
         // Wire lists are only produced by `decode`; one built by hand that
-        // does not parse is read up to its first bad entry.
+        // does not parse is read up to its first bad entry, and encoding
+        // copies the bytes as given (re-encoding a decoded packet).
         let t = SubscribeTopics::Wire(&[0, 1, b'a', 1, 0, 9]);
         assert_eq!(t.len(), 1);
         let p = Packet::Subscribe(Subscribe { pid: 1, topics: t });
         let mut buf = [0u8; 16];
-        assert_eq!(p.encode(&mut buf), Ok(8));
-        assert_eq!(&buf[..8], &[0x82, 6, 0, 1, 0, 1, b'a', 1]);
+        assert_eq!(p.encode(&mut buf), Ok(10));
+        assert_eq!(&buf[..10], &[0x82, 8, 0, 1, 0, 1, b'a', 1, 0, 9]);
         let u = UnsubscribeTopics::Wire(&[0, 5]);
         assert_eq!(u.len(), 0);
         let p = Packet::Unsubscribe(Unsubscribe { pid: 1, topics: u });
+        assert_eq!(p.encode(&mut buf), Ok(6));
+        let p = Packet::Unsubscribe(Unsubscribe {
+            pid: 1,
+            topics: UnsubscribeTopics::Wire(&[]),
+        });
         assert_eq!(p.encode(&mut buf), Err(EncodeError::Invalid));
     }
 
