@@ -291,3 +291,32 @@ fn a_polite_disconnect_discards_the_will_and_connect_resumes() {
     assert!(observer.wait_for(1, WAIT));
     assert_eq!(observer.lines(), ["bye/later queued"]);
 }
+
+#[test]
+fn a_hung_broker_is_detected_by_keepalive_and_nothing_is_lost() {
+    let broker = Broker::start();
+    let observer = Sub::start(broker.port(), "hung/#", 1);
+    let mut c = config("hung-dev");
+    c.keepalive = 4; // ping after 1 s of silence
+    c.response_time = limpet::time::Duration::from_ticks(1_000);
+    let mut dev = Device::new(c, broker.addr());
+    assert!(dev.up(WAIT));
+    // The broker stops answering but its socket stays open: only the
+    // keepalive can tell (the half-open case mqtt_as's pings exist for).
+    broker.freeze();
+    let frozen = std::time::Instant::now();
+    let t = dev.publish("hung/q1", b"held", QoS::AtLeastOnce, false).unwrap();
+    let down = dev.run_until(WAIT, |e| matches!(e, Ev::Down(_)));
+    let took = frozen.elapsed();
+    // Either the PUBACK or the PINGRESP is overdue first; both mean dead.
+    assert!(
+        matches!(down, Some(Ev::Down(Reason::PingTimeout | Reason::PubAckTimeout))),
+        "{down:?}"
+    );
+    // ping_interval (1 s) + response_time (1 s), or 1 + max_repubs response times.
+    assert!(took < Duration::from_millis(5_500), "took {took:?}");
+    broker.thaw();
+    assert!(dev.run_until(WAIT, |e| *e == Ev::Published(t)).is_some(), "{:?}", dev.log);
+    assert!(observer.wait_for(1, WAIT));
+    assert!(observer.lines().iter().all(|l| l == "hung/q1 held"), "{:?}", observer.lines());
+}

@@ -216,15 +216,25 @@ impl Broker {
     }
 
     /// SIGSTOP the broker by PID: it stays alive, its sockets stay open,
-    /// but it processes nothing (a hung broker). `kill` still works.
+    /// but it processes nothing (a hung broker, or a half-open link as the
+    /// client sees it). `kill` still works; `thaw` resumes it.
     pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT: undoes `freeze`.
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
         if let Some(pid) = self.pid() {
             let ok = Command::new("kill")
-                .args(["-STOP", &pid.to_string()])
+                .args([sig, &pid.to_string()])
                 .status()
                 .map(|s| s.success())
                 .unwrap_or(false);
-            assert!(ok, "could not SIGSTOP mosquitto pid {pid}");
+            assert!(ok, "could not send {sig} to mosquitto pid {pid}");
         }
     }
 
