@@ -14,6 +14,11 @@
 //! - [`client`]: the session over a transport: reconnect with backoff, events, counters.
 #![no_std]
 #![deny(unsafe_code)]
+// On bare metal (scripts/isa-test, nightly) the unit tests are collected by
+// custom_test_frameworks and run by boards/qemu-test under QEMU; each test
+// module there makes `#[test]` mean `#[test_case]`.
+#![cfg_attr(all(test, target_os = "none"), feature(custom_test_frameworks))]
+#![cfg_attr(all(test, target_os = "none"), test_runner(limpet_qemu_test::run))]
 
 #[cfg(feature = "std")]
 extern crate std;

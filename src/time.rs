@@ -33,6 +33,10 @@ pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant
 mod tests {
     use super::*;
 
+    // Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
+    #[cfg(target_os = "none")]
+    use core::prelude::v1::test_case as test;
+
     #[test]
     fn earliest_handles_the_wrap() {
         let late = Instant::from_ticks(5);

@@ -305,18 +305,31 @@ fn a_hung_broker_is_detected_by_keepalive_and_nothing_is_lost() {
     // keepalive can tell (the half-open case mqtt_as's pings exist for).
     broker.freeze();
     let frozen = std::time::Instant::now();
-    let t = dev.publish("hung/q1", b"held", QoS::AtLeastOnce, false).unwrap();
+    let t = dev
+        .publish("hung/q1", b"held", QoS::AtLeastOnce, false)
+        .unwrap();
     let down = dev.run_until(WAIT, |e| matches!(e, Ev::Down(_)));
     let took = frozen.elapsed();
     // Either the PUBACK or the PINGRESP is overdue first; both mean dead.
     assert!(
-        matches!(down, Some(Ev::Down(Reason::PingTimeout | Reason::PubAckTimeout))),
+        matches!(
+            down,
+            Some(Ev::Down(Reason::PingTimeout | Reason::PubAckTimeout))
+        ),
         "{down:?}"
     );
     // ping_interval (1 s) + response_time (1 s), or 1 + max_repubs response times.
     assert!(took < Duration::from_millis(5_500), "took {took:?}");
     broker.thaw();
-    assert!(dev.run_until(WAIT, |e| *e == Ev::Published(t)).is_some(), "{:?}", dev.log);
+    assert!(
+        dev.run_until(WAIT, |e| *e == Ev::Published(t)).is_some(),
+        "{:?}",
+        dev.log
+    );
     assert!(observer.wait_for(1, WAIT));
-    assert!(observer.lines().iter().all(|l| l == "hung/q1 held"), "{:?}", observer.lines());
+    assert!(
+        observer.lines().iter().all(|l| l == "hung/q1 held"),
+        "{:?}",
+        observer.lines()
+    );
 }

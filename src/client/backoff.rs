@@ -58,6 +58,10 @@ impl Backoff {
 mod tests {
     use super::*;
 
+    // Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
+    #[cfg(target_os = "none")]
+    use core::prelude::v1::test_case as test;
+
     #[test]
     fn grows_to_the_bound_and_restarts_after_reset() {
         let mut b = Backoff::new(Duration::from_ticks(100), Duration::from_ticks(1000), 7);

@@ -118,6 +118,10 @@ impl<const BYTES: usize> Inbox<BYTES> {
 mod tests {
     use super::*;
 
+    // Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
+    #[cfg(target_os = "none")]
+    use core::prelude::v1::test_case as test;
+
     fn msg<'a>(topic: &'a str, payload: &'a [u8]) -> Message<'a> {
         Message {
             topic,

@@ -6,6 +6,10 @@ use super::*;
 use crate::session::Config;
 use crate::wire::{ConnAck, ConnectReturnCode, Packet, Publish, SubAck};
 
+// Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
+#[cfg(target_os = "none")]
+use core::prelude::v1::test_case as test;
+
 fn at(ms: u32) -> Instant {
     Instant::from_ticks(ms)
 }

@@ -16,6 +16,10 @@ pub(crate) fn remove<T, const N: usize>(v: &mut heapless::Vec<T, N>, index: usiz
 
 #[cfg(test)]
 mod tests {
+    // Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
+    #[cfg(target_os = "none")]
+    use core::prelude::v1::test_case as test;
+
     #[test]
     fn keeps_the_order_of_the_rest() {
         let mut v: heapless::Vec<u8, 4> = heapless::Vec::from_slice(&[1, 2, 3, 4]).unwrap();

@@ -4,6 +4,10 @@
 use super::*;
 use crate::wire::{ConnAck, ConnectReturnCode, Packet, Publish, QoS, SubAck, Will};
 
+// Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
+#[cfg(target_os = "none")]
+use core::prelude::v1::test_case as test;
+
 const T0: u32 = 1_000;
 
 fn at(ms: u32) -> Instant {

@@ -181,6 +181,10 @@ pub(crate) fn write_remaining_len(w: &mut Writer<'_>, mut n: usize) -> Result<()
 mod tests {
     use super::*;
 
+    // Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
+    #[cfg(target_os = "none")]
+    use core::prelude::v1::test_case as test;
+
     fn frame(t: PacketType, flags: u8, header_len: usize, remaining_len: usize) -> Frame {
         Frame {
             packet_type: t,

@@ -78,6 +78,10 @@ pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
 mod tests {
     use super::*;
 
+    // Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
+    #[cfg(target_os = "none")]
+    use core::prelude::v1::test_case as test;
+
     #[test]
     fn reads_fields_in_order() {
         let buf = [7, 0x12, 0x34, 0, 2, b'h', b'i', 0, 1, 0xFF, 1, 2];

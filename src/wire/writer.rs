@@ -67,6 +67,10 @@ impl<'a> Writer<'a> {
 mod tests {
     use super::*;
 
+    // Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
+    #[cfg(target_os = "none")]
+    use core::prelude::v1::test_case as test;
+
     #[test]
     fn writes_and_reports_position() {
         let mut buf = [0u8; 9];
