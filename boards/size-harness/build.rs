@@ -38,9 +38,16 @@ fn main() {
             println!("cargo:rustc-link-search={}", out.display());
             println!("cargo:rustc-link-arg-bins=-Tlink.x");
         }
-        _ => panic!(
-            "size harness: no link setup for {target}; add one in boards/size-harness/build.rs \
-             (and the entry glue in src/bin/*.rs)"
-        ),
+        // Other bare-metal targets: `linker/<prefix>-harness.x` is the whole
+        // linker script (entry `_start`, sections into a memory map).
+        _ => {
+            if !script.exists() {
+                panic!(
+                    "size harness: no linker script for {target}: {}",
+                    script.display()
+                );
+            }
+            println!("cargo:rustc-link-arg-bins=-T{}", script.display());
+        }
     }
 }
