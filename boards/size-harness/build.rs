@@ -38,6 +38,13 @@ fn main() {
             println!("cargo:rustc-link-search={}", out.display());
             println!("cargo:rustc-link-arg-bins=-Tlink.x");
         }
+        // ESP8266: the board crate (a dependency on xtensa) brings the entry
+        // code and the assembly runtime; its map is the chip's.
+        "xtensa" => {
+            let dir = manifest.join("../../linker");
+            println!("cargo:rustc-link-search=native={}", dir.display());
+            println!("cargo:rustc-link-arg-bins=-Tesp8266.x");
+        }
         // Other bare-metal targets: `linker/<prefix>-harness.x` is the whole
         // linker script (entry `_start`, sections into a memory map).
         _ => {

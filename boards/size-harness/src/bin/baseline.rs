@@ -12,9 +12,21 @@ fn main() -> ! {
 /// Other bare-metal targets: a plain entry symbol. The image is only
 /// measured, never run, so no start-up code is needed beyond the same entry
 /// for every binary.
-#[cfg(all(target_os = "none", not(target_arch = "arm")))]
+#[cfg(all(
+    target_os = "none",
+    not(any(target_arch = "arm", target_arch = "xtensa"))
+))]
 #[no_mangle]
 pub extern "C" fn _start() -> ! {
+    harness::baseline()
+}
+
+// ESP8266: the board runtime's `_start` calls this `main` once RAM is set up.
+#[cfg(all(target_os = "none", target_arch = "xtensa"))]
+limpet_esp8266::entry!(run);
+
+#[cfg(all(target_os = "none", target_arch = "xtensa"))]
+fn run() -> ! {
     harness::baseline()
 }
 

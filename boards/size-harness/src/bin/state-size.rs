@@ -22,9 +22,23 @@ fn main() -> ! {
 }
 
 /// Other bare-metal targets: a plain entry symbol (measured, never run).
-#[cfg(all(target_os = "none", not(target_arch = "arm")))]
+#[cfg(all(
+    target_os = "none",
+    not(any(target_arch = "arm", target_arch = "xtensa"))
+))]
 #[no_mangle]
 pub extern "C" fn _start() -> ! {
+    core::hint::black_box(&LIMPET_CLIENT_STATE_BYTES);
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
+
+// ESP8266: the board runtime's `_start` calls this `main` once RAM is set up.
+#[cfg(all(target_os = "none", target_arch = "xtensa"))]
+limpet_esp8266::entry!(run);
+
+#[cfg(all(target_os = "none", target_arch = "xtensa"))]
+fn run() -> ! {
     core::hint::black_box(&LIMPET_CLIENT_STATE_BYTES);
     #[allow(clippy::empty_loop)]
     loop {}

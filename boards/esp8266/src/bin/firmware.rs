@@ -1,0 +1,225 @@
+//! The ESP8266 firmware: limpet's client in a superloop, over MQTT-over-UART0.
+//!
+//! What it does, as far as this board can go without a radio:
+//! - connects through the serial bridge (README.md, "The serial link") as
+//!   `limpet-esp8266`, with a retained last will `offline` on
+//!   `limpet/esp8266/status`, and publishes a retained `online` there on
+//!   every (re)connection;
+//! - subscribes to `limpet/esp8266/out` (QoS 1): `1` / `0` drive GPIO5;
+//! - publishes the FLASH button (GPIO0, active low) as `pressed` /
+//!   `released` on `limpet/esp8266/button`, QoS 1 (queued while offline);
+//! - publishes its uptime and stack high-water mark every 60 s on
+//!   `limpet/esp8266/uptime`, QoS 0;
+//! - feeds the hardware watchdog on every pass and logs on UART1 (GPIO2).
+//!
+//! Static RAM: 1 KiB receive and 1 KiB transmit buffer, 1 KiB store for 4
+//! QoS 1 messages of up to 256 bytes in flight, 8 subscriptions; the
+//! client state lives in `run`'s frame, inside the 4 KiB stack reserve.
+//!
+//! With feature `sim` the same program runs under QEMU `-M sim`, its broker
+//! link on the host's stdin/stdout and its logs on stderr.
+#![cfg_attr(target_arch = "xtensa", no_std, no_main)]
+#![deny(unsafe_code)]
+
+#[cfg(target_arch = "xtensa")]
+mod app {
+    use core::fmt::Write;
+
+    use embedded_hal::digital::{InputPin, OutputPin};
+    use limpet::client::{Client, Options};
+    use limpet::session::{Config, Event};
+    use limpet::time::{Duration, Instant};
+    use limpet::wire::{QoS, Will};
+    use limpet_esp8266::clock::CycleClock;
+    use limpet_esp8266::console::Console;
+    use limpet_esp8266::gpio::Pins;
+    use limpet_esp8266::hw::{self, TakeOnce};
+    use limpet_esp8266::serial::SerialTransport;
+    use limpet_esp8266::watchdog::Watchdog;
+    use limpet_esp8266::{entry, log, CPU_HZ};
+
+    entry!(run);
+
+    const CLIENT_ID: &str = "limpet-esp8266";
+    const TOPIC_STATUS: &str = "limpet/esp8266/status";
+    const TOPIC_OUT: &str = "limpet/esp8266/out";
+    const TOPIC_BUTTON: &str = "limpet/esp8266/button";
+    const TOPIC_UPTIME: &str = "limpet/esp8266/uptime";
+
+    /// UART0 speed of the broker link.
+    pub const LINK_BAUD: u32 = 115_200;
+    /// Button sampling period (debounce).
+    const BUTTON_MS: u32 = 20;
+    /// Uptime report period.
+    const REPORT_MS: u32 = 60_000;
+
+    /// In-flight QoS 1 messages and subscriptions of the client.
+    const INFLIGHT: usize = 4;
+    const SUBSCRIPTIONS: usize = 8;
+
+    /// The client's buffers, in .bss.
+    struct Buffers {
+        rx: [u8; 1024],
+        tx: [u8; 1024],
+        store: [u8; 1024],
+    }
+
+    static BUFFERS: TakeOnce<Buffers> = TakeOnce::new(Buffers {
+        rx: [0; 1024],
+        tx: [0; 1024],
+        store: [0; 1024],
+    });
+
+    #[cfg(not(feature = "sim"))]
+    fn broker_port() -> limpet_esp8266::uart::Uart0 {
+        limpet_esp8266::uart::Uart0::new(LINK_BAUD)
+    }
+
+    #[cfg(feature = "sim")]
+    fn broker_port() -> limpet_esp8266::sim::SimPort {
+        limpet_esp8266::sim::SimPort::new()
+    }
+
+    /// A small text buffer for payloads.
+    struct Text {
+        buf: [u8; 48],
+        len: usize,
+    }
+
+    impl Write for Text {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            let end = self.len + s.len();
+            let dst = self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?;
+            dst.copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+
+    /// `now` is at or past `deadline` (wrapping-aware).
+    fn reached(now: Instant, deadline: Instant) -> bool {
+        now.checked_duration_since(deadline).is_some()
+    }
+
+    fn run() -> ! {
+        hw::paint_stack();
+        Console::init();
+        log!(
+            "limpet-esp8266 {}: MQTT over UART0 at {} baud (SLIP), logs on UART1",
+            env!("CARGO_PKG_VERSION"),
+            LINK_BAUD
+        );
+        let mut watchdog = Watchdog::new();
+        let Some(pins) = Pins::take() else {
+            log!("pins already taken");
+            hw::halt(1)
+        };
+        let mut button = pins.gpio0.into_input(true);
+        let mut lamp = pins.gpio5.into_output(false);
+        let Some(Buffers { rx, tx, store }) = BUFFERS.take() else {
+            log!("buffers already taken");
+            hw::halt(1)
+        };
+
+        let mut config = Config::new(CLIENT_ID);
+        config.will = Some(Will {
+            topic: TOPIC_STATUS,
+            payload: b"offline",
+            qos: QoS::AtLeastOnce,
+            retain: true,
+        });
+        let mut client: Client<'_, INFLIGHT, SUBSCRIPTIONS> =
+            match Client::new(config, Options::default(), rx, tx, store) {
+                Ok(client) => client,
+                Err(e) => {
+                    log!("client config rejected: {:?}", e);
+                    hw::halt(1)
+                }
+            };
+        if let Err(e) = client.subscribe(TOPIC_OUT, QoS::AtLeastOnce) {
+            log!("subscribe {}: {:?}", TOPIC_OUT, e);
+        }
+
+        let mut link = SerialTransport::new(broker_port());
+        let mut clock = CycleClock::new(CPU_HZ);
+        let mut pressed = button.is_low().unwrap_or(false);
+        let mut next_sample = Instant::from_ticks(0);
+        let mut next_report = Instant::from_ticks(REPORT_MS);
+
+        loop {
+            watchdog.feed();
+            let now = clock.now();
+
+            let mut announce = false;
+            while let Some(event) = client.poll(now, &mut link) {
+                match event {
+                    Event::Up { session_present } => {
+                        log!("mqtt up (session present: {})", session_present);
+                        announce = true;
+                    }
+                    Event::Down(reason) => log!("mqtt down: {:?}", reason),
+                    Event::ConnectFailed(reason) => log!("mqtt connect failed: {:?}", reason),
+                    Event::Message(m) => {
+                        if m.topic == TOPIC_OUT {
+                            let _ = match m.payload {
+                                b"1" => lamp.set_high(),
+                                b"0" => lamp.set_low(),
+                                _ => Ok(()),
+                            };
+                        }
+                        log!("message on {} ({} bytes)", m.topic, m.payload.len());
+                    }
+                    Event::Published(token) => log!("published #{}", token.0),
+                    Event::Subscribed { topic, qos } => log!("subscribed {} ({:?})", topic, qos),
+                    Event::SubscribeFailed { topic } => log!("subscribe refused: {}", topic),
+                    Event::Unsubscribed { topic } => log!("unsubscribed {}", topic),
+                }
+            }
+            if announce {
+                if let Err(e) = client.publish(now, TOPIC_STATUS, b"online", QoS::AtLeastOnce, true)
+                {
+                    log!("publish {}: {:?}", TOPIC_STATUS, e);
+                }
+            }
+
+            if reached(now, next_sample) {
+                next_sample = now + Duration::from_ticks(BUTTON_MS);
+                let is_pressed = button.is_low().unwrap_or(false);
+                if is_pressed != pressed {
+                    pressed = is_pressed;
+                    let payload: &[u8] = if pressed { b"pressed" } else { b"released" };
+                    if let Err(e) =
+                        client.publish(now, TOPIC_BUTTON, payload, QoS::AtLeastOnce, false)
+                    {
+                        log!("publish {}: {:?}", TOPIC_BUTTON, e);
+                    }
+                }
+            }
+
+            if reached(now, next_report) {
+                next_report = now + Duration::from_ticks(REPORT_MS);
+                let mut text = Text {
+                    buf: [0; 48],
+                    len: 0,
+                };
+                let _ = write!(
+                    text,
+                    "{} s, stack {} B",
+                    now.ticks() / 1000,
+                    hw::stack_used()
+                );
+                let payload = text.buf.get(..text.len).unwrap_or(&[]);
+                // QoS 0 is only sent while connected; a missed report is fine.
+                let _ = client.publish(now, TOPIC_UPTIME, payload, QoS::AtMostOnce, false);
+            }
+        }
+    }
+
+    #[panic_handler]
+    fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+        limpet_esp8266::fatal::panic(info)
+    }
+}
+
+#[cfg(not(target_arch = "xtensa"))]
+fn main() {}
