@@ -26,7 +26,9 @@
 //! Per architecture, one module provides the startup and two primitives,
 //! [`write`] to the host's stdout and [`exit`] with a status QEMU passes on:
 //! `cortex_m` (thumbv7em, `mps2-an386`) and `riscv` (riscv32imc, `virt`),
-//! both over Arm-style semihosting (`semihosting`). The memory map is
+//! both over Arm-style semihosting (`semihosting`), and `lx106` (Xtensa
+//! lx106, `sim`), over the ESP8266 board's assembly runtime and its
+//! `simcall` semihosting (build.rs assembles it). The memory map is
 //! `linker/<prefix>-qemu-test.x` (build.rs). A new ISA adds: a module with
 //! `write`, `exit` and startup code that copies `.data`, zeroes `.bss` and
 //! calls the C `main`; a link script defining `_stack_start`/`_stack_end`
@@ -60,6 +62,11 @@ use cortex_m as arch;
 mod riscv;
 #[cfg(all(target_os = "none", target_arch = "riscv32"))]
 use riscv as arch;
+
+#[cfg(all(target_os = "none", target_arch = "xtensa"))]
+mod lx106;
+#[cfg(all(target_os = "none", target_arch = "xtensa"))]
+use lx106 as arch;
 
 #[cfg(target_os = "none")]
 pub use runner::{run, Testable};
