@@ -9,58 +9,36 @@
 //!
 //! mqttrs panics on some malformed input, so it is only ever fed valid packets.
 
-use limpet::wire::{
-    ConnAck, Connect, ConnectReturnCode, Packet, Publish, QoS, SubAck, Subscribe, SubscribeTopics,
-    Unsubscribe, UnsubscribeTopics, Will,
-};
+mod wire_model;
+
+use limpet::wire::{ConnectReturnCode, Packet, QoS};
 use mqttrs::Pid;
 use proptest::prelude::*;
+use wire_model::{model, with_packet, Limits, Model};
 
-#[derive(Clone, Debug)]
-enum Model {
-    Connect {
-        client_id: String,
-        keep_alive: u16,
-        clean_session: bool,
-        will: Option<(String, Vec<u8>, u8, bool)>,
-        username: Option<String>,
-        password: Option<Vec<u8>>,
-    },
-    ConnAck(bool, u8),
-    Publish {
-        dup: bool,
-        qos: u8,
-        retain: bool,
-        topic: String,
-        pid: u16,
-        payload: Vec<u8>,
-    },
-    /// PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK (by index).
-    IdOnly(usize, u16),
-    Subscribe(u16, Vec<(String, u8)>),
-    SubAck(u16, Vec<u8>),
-    Unsubscribe(u16, Vec<String>),
-    /// PINGREQ, PINGRESP, DISCONNECT (by index).
-    Empty(usize),
-}
+/// Within mqttrs's no_std limits: at most 5 topics or return codes, topics
+/// and filters of at most 256 bytes (the strategies never exceed that).
+const LIMITS: Limits = Limits {
+    text: 30,
+    bytes: 50,
+    payload: [(4, 0..300), (1, 16_380..16_400)],
+    list: 5,
+    long_topics: true,
+};
 
-fn ours_qos(q: u8) -> QoS {
-    QoS::from_bits(q).unwrap()
-}
-
-fn their_qos(q: u8) -> mqttrs::QoS {
-    [
-        mqttrs::QoS::AtMostOnce,
-        mqttrs::QoS::AtLeastOnce,
-        mqttrs::QoS::ExactlyOnce,
-    ][usize::from(q)]
+fn their_qos(q: QoS) -> mqttrs::QoS {
+    match q {
+        QoS::AtMostOnce => mqttrs::QoS::AtMostOnce,
+        QoS::AtLeastOnce => mqttrs::QoS::AtLeastOnce,
+        QoS::ExactlyOnce => mqttrs::QoS::ExactlyOnce,
+    }
 }
 
 fn their_pid(id: u16) -> Pid {
     Pid::try_from(id).unwrap()
 }
 
-fn their_code(c: u8) -> mqttrs::ConnectReturnCode {
+fn their_code(c: ConnectReturnCode) -> mqttrs::ConnectReturnCode {
     use mqttrs::ConnectReturnCode::*;
     [
         Accepted,
@@ -69,267 +47,100 @@ fn their_code(c: u8) -> mqttrs::ConnectReturnCode {
         ServerUnavailable,
         BadUsernamePassword,
         NotAuthorized,
-    ][usize::from(c)]
+    ][c as usize]
 }
 
 fn their_suback_code(c: u8) -> mqttrs::SubscribeReturnCodes {
     match c {
         0x80 => mqttrs::SubscribeReturnCodes::Failure,
-        q => mqttrs::SubscribeReturnCodes::Success(their_qos(q)),
+        q => mqttrs::SubscribeReturnCodes::Success(their_qos(QoS::from_bits(q).unwrap())),
     }
 }
 
-/// Builds our packet for `m` and hands it to `f`.
-fn with_ours<R>(m: &Model, f: impl FnOnce(Packet<'_>) -> R) -> R {
-    match m {
-        Model::Connect {
-            client_id,
-            keep_alive,
-            clean_session,
-            will,
-            username,
-            password,
-        } => f(Packet::Connect(Connect {
-            client_id,
-            keep_alive: *keep_alive,
-            clean_session: *clean_session,
-            will: will.as_ref().map(|(topic, payload, qos, retain)| Will {
-                topic,
-                payload,
-                qos: ours_qos(*qos),
-                retain: *retain,
-            }),
-            username: username.as_deref(),
-            password: password.as_deref(),
-        })),
-        Model::ConnAck(session_present, code) => f(Packet::ConnAck(ConnAck {
-            session_present: *session_present,
-            code: ConnectReturnCode::from_u8(*code).unwrap(),
-        })),
-        Model::Publish {
-            dup,
-            qos,
-            retain,
-            topic,
-            pid,
-            payload,
-        } => f(Packet::Publish(Publish {
-            dup: *dup,
-            qos: ours_qos(*qos),
-            retain: *retain,
-            topic,
-            pid: (*qos != 0).then_some(*pid),
-            payload,
-        })),
-        Model::IdOnly(kind, id) => f([
-            Packet::PubAck,
-            Packet::PubRec,
-            Packet::PubRel,
-            Packet::PubComp,
-            Packet::UnsubAck,
-        ][*kind](*id)),
-        Model::Subscribe(pid, topics) => {
-            let list: Vec<(&str, QoS)> = topics
-                .iter()
-                .map(|(t, q)| (t.as_str(), ours_qos(*q)))
-                .collect();
-            f(Packet::Subscribe(Subscribe {
-                pid: *pid,
-                topics: SubscribeTopics::List(&list),
-            }))
-        }
-        Model::SubAck(pid, codes) => f(Packet::SubAck(SubAck { pid: *pid, codes })),
-        Model::Unsubscribe(pid, topics) => {
-            let list: Vec<&str> = topics.iter().map(String::as_str).collect();
-            f(Packet::Unsubscribe(Unsubscribe {
-                pid: *pid,
-                topics: UnsubscribeTopics::List(&list),
-            }))
-        }
-        Model::Empty(kind) => f([Packet::PingReq, Packet::PingResp, Packet::Disconnect][*kind]),
-    }
-}
-
-/// The mqttrs packet for `m`. (mqttrs's heapless 0.7 collections are reached
-/// through its struct fields, so this crate needs no heapless 0.7 of its own.)
-fn theirs(m: &Model) -> mqttrs::Packet<'_> {
-    match m {
-        Model::Connect {
-            client_id,
-            keep_alive,
-            clean_session,
-            will,
-            username,
-            password,
-        } => mqttrs::Packet::Connect(mqttrs::Connect {
+/// The mqttrs packet with the same fields as `p`, built field by field (no
+/// codec involved). (mqttrs's heapless 0.7 collections are reached through
+/// its struct fields, so this crate needs no heapless 0.7 of its own.)
+fn theirs<'a>(p: &Packet<'a>) -> mqttrs::Packet<'a> {
+    match *p {
+        Packet::Connect(c) => mqttrs::Packet::Connect(mqttrs::Connect {
             protocol: mqttrs::Protocol::MQTT311,
-            keep_alive: *keep_alive,
-            client_id,
-            clean_session: *clean_session,
-            last_will: will
-                .as_ref()
-                .map(|(topic, message, qos, retain)| mqttrs::LastWill {
-                    topic,
-                    message,
-                    qos: their_qos(*qos),
-                    retain: *retain,
-                }),
-            username: username.as_deref(),
-            password: password.as_deref(),
+            keep_alive: c.keep_alive,
+            client_id: c.client_id,
+            clean_session: c.clean_session,
+            last_will: c.will.map(|w| mqttrs::LastWill {
+                topic: w.topic,
+                message: w.payload,
+                qos: their_qos(w.qos),
+                retain: w.retain,
+            }),
+            username: c.username,
+            password: c.password,
         }),
-        Model::ConnAck(session_present, code) => mqttrs::Packet::Connack(mqttrs::Connack {
-            session_present: *session_present,
-            code: their_code(*code),
+        Packet::ConnAck(a) => mqttrs::Packet::Connack(mqttrs::Connack {
+            session_present: a.session_present,
+            code: their_code(a.code),
         }),
-        Model::Publish {
-            dup,
-            qos,
-            retain,
-            topic,
-            pid,
-            payload,
-        } => mqttrs::Packet::Publish(mqttrs::Publish {
-            dup: *dup,
-            qospid: match qos {
-                0 => mqttrs::QosPid::AtMostOnce,
-                1 => mqttrs::QosPid::AtLeastOnce(their_pid(*pid)),
-                _ => mqttrs::QosPid::ExactlyOnce(their_pid(*pid)),
+        Packet::Publish(p) => mqttrs::Packet::Publish(mqttrs::Publish {
+            dup: p.dup,
+            qospid: match (p.qos, p.pid) {
+                (QoS::AtMostOnce, None) => mqttrs::QosPid::AtMostOnce,
+                (QoS::AtLeastOnce, Some(id)) => mqttrs::QosPid::AtLeastOnce(their_pid(id)),
+                (QoS::ExactlyOnce, Some(id)) => mqttrs::QosPid::ExactlyOnce(their_pid(id)),
+                _ => unreachable!("the model gives a pid exactly when QoS > 0"),
             },
-            retain: *retain,
-            topic_name: topic,
-            payload,
+            retain: p.retain,
+            topic_name: p.topic,
+            payload: p.payload,
         }),
-        Model::IdOnly(kind, id) => [
-            mqttrs::Packet::Puback,
-            mqttrs::Packet::Pubrec,
-            mqttrs::Packet::Pubrel,
-            mqttrs::Packet::Pubcomp,
-            mqttrs::Packet::Unsuback,
-        ][*kind](their_pid(*id)),
-        Model::Subscribe(pid, topics) => {
-            let mut s = mqttrs::Subscribe {
-                pid: their_pid(*pid),
+        Packet::PubAck(id) => mqttrs::Packet::Puback(their_pid(id)),
+        Packet::PubRec(id) => mqttrs::Packet::Pubrec(their_pid(id)),
+        Packet::PubRel(id) => mqttrs::Packet::Pubrel(their_pid(id)),
+        Packet::PubComp(id) => mqttrs::Packet::Pubcomp(their_pid(id)),
+        Packet::UnsubAck(id) => mqttrs::Packet::Unsuback(their_pid(id)),
+        Packet::Subscribe(s) => {
+            let mut t = mqttrs::Subscribe {
+                pid: their_pid(s.pid),
                 topics: Default::default(),
             };
-            for (t, q) in topics {
-                s.topics
+            for (topic_path, qos) in s.topics.iter() {
+                t.topics
                     .push(mqttrs::SubscribeTopic {
-                        topic_path: t.as_str().into(),
-                        qos: their_qos(*q),
+                        topic_path: topic_path.into(),
+                        qos: their_qos(qos),
                     })
                     .unwrap();
             }
-            mqttrs::Packet::Subscribe(s)
+            mqttrs::Packet::Subscribe(t)
         }
-        Model::SubAck(pid, codes) => {
-            let mut s = mqttrs::Suback {
-                pid: their_pid(*pid),
+        Packet::SubAck(s) => {
+            let mut t = mqttrs::Suback {
+                pid: their_pid(s.pid),
                 return_codes: Default::default(),
             };
-            for &c in codes {
-                s.return_codes.push(their_suback_code(c)).unwrap();
+            for &c in s.codes {
+                t.return_codes.push(their_suback_code(c)).unwrap();
             }
-            mqttrs::Packet::Suback(s)
+            mqttrs::Packet::Suback(t)
         }
-        Model::Unsubscribe(pid, topics) => {
-            let mut u = mqttrs::Unsubscribe {
-                pid: their_pid(*pid),
+        Packet::Unsubscribe(u) => {
+            let mut t = mqttrs::Unsubscribe {
+                pid: their_pid(u.pid),
                 topics: Default::default(),
             };
-            for t in topics {
-                u.topics.push(t.as_str().into()).unwrap();
+            for topic in u.topics.iter() {
+                t.topics.push(topic.into()).unwrap();
             }
-            mqttrs::Packet::Unsubscribe(u)
+            mqttrs::Packet::Unsubscribe(t)
         }
-        Model::Empty(kind) => [
-            mqttrs::Packet::Pingreq,
-            mqttrs::Packet::Pingresp,
-            mqttrs::Packet::Disconnect,
-        ][*kind]
-            .clone(),
+        Packet::PingReq => mqttrs::Packet::Pingreq,
+        Packet::PingResp => mqttrs::Packet::Pingresp,
+        Packet::Disconnect => mqttrs::Packet::Disconnect,
     }
 }
 
-fn text(max: usize) -> impl Strategy<Value = String> {
-    proptest::string::string_regex(&format!("[^\\x00]{{0,{max}}}")).unwrap()
-}
-
-/// Non-empty, no NUL, no wildcards; at most 256 bytes (mqttrs's String<256>).
-fn topic() -> impl Strategy<Value = String> {
-    prop_oneof![
-        "[^\\x00+#]{1,20}",
-        "[a-z/]{1,12}",
-        "[a-z]{256}",
-        "[^\\x00+#]{60,64}",
-    ]
-    .prop_filter("mqttrs holds at most 256 bytes", |t| t.len() <= 256)
-}
-
-fn filter() -> impl Strategy<Value = String> {
-    prop_oneof!["[^\\x00]{1,20}", "[a-z/+#]{1,12}", "[a-z]{256}"]
-        .prop_filter("mqttrs holds at most 256 bytes", |t| t.len() <= 256)
-}
-
-fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(any::<u8>(), 0..max)
-}
-
-fn pid() -> impl Strategy<Value = u16> {
-    1..=u16::MAX
-}
-
-fn model() -> impl Strategy<Value = Model> {
-    let connect = (
-        text(30),
-        any::<u16>(),
-        any::<bool>(),
-        prop::option::of((topic(), bytes(50), 0..=2u8, any::<bool>())),
-        prop::option::of(text(30)),
-        prop::option::of(bytes(50)),
-    )
-        .prop_map(
-            |(client_id, keep_alive, clean_session, will, username, password)| Model::Connect {
-                client_id,
-                keep_alive,
-                clean_session,
-                will,
-                password: username.as_ref().and(password),
-                username,
-            },
-        );
-    let publish = (
-        any::<bool>(),
-        0..=2u8,
-        any::<bool>(),
-        topic(),
-        pid(),
-        prop_oneof![4 => bytes(300), 1 => prop::collection::vec(any::<u8>(), 16_380..16_400)],
-    )
-        .prop_map(|(dup, qos, retain, topic, pid, payload)| Model::Publish {
-            dup,
-            qos,
-            retain,
-            topic,
-            pid,
-            payload,
-        });
-    let suback_code = prop_oneof![Just(0u8), Just(1), Just(2), Just(0x80)];
-    prop_oneof![
-        connect,
-        (any::<bool>(), 0..=5u8).prop_map(|(s, c)| Model::ConnAck(s, c)),
-        publish,
-        (0..5usize, pid()).prop_map(|(k, id)| Model::IdOnly(k, id)),
-        (pid(), prop::collection::vec((filter(), 0..=2u8), 1..=5))
-            .prop_map(|(p, t)| Model::Subscribe(p, t)),
-        (pid(), prop::collection::vec(suback_code, 1..=5)).prop_map(|(p, c)| Model::SubAck(p, c)),
-        (pid(), prop::collection::vec(filter(), 1..=5)).prop_map(|(p, t)| Model::Unsubscribe(p, t)),
-        (0..3usize).prop_map(Model::Empty),
-    ]
-}
-
 fn check(m: &Model) -> Result<(), TestCaseError> {
-    let expected_theirs = theirs(m);
-    with_ours(m, |ours| {
+    with_packet(m, |ours| {
+        let expected_theirs = theirs(&ours);
         // Ours → bytes → mqttrs.
         let len = ours.encoded_len().unwrap();
         let mut our_bytes = vec![0u8; len];
@@ -355,7 +166,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
-    fn agrees_with_mqttrs(m in model()) {
+    fn agrees_with_mqttrs(m in model(&LIMITS)) {
         check(&m)?;
     }
 }
@@ -368,20 +179,26 @@ fn fixed_examples() {
             client_id: "limpet".into(),
             keep_alive: 10,
             clean_session: true,
-            will: Some(("w/t".into(), b"bye".to_vec(), 1, false)),
+            will: Some(("w/t".into(), b"bye".to_vec(), QoS::AtLeastOnce, false)),
             username: Some("u".into()),
             password: Some(vec![1, 2]),
         },
         Model::ConnAck(true, 0),
-        Model::Publish {
-            dup: false,
-            qos: 1,
-            retain: false,
-            topic: "a/b".into(),
-            pid: 10,
-            payload: b"hi".to_vec(),
-        },
-        Model::Subscribe(10, vec![("a/b".into(), 1), ("c/d".into(), 2)]),
+        Model::Publish(
+            false,
+            QoS::AtLeastOnce,
+            false,
+            "a/b".into(),
+            10,
+            b"hi".to_vec(),
+        ),
+        Model::Subscribe(
+            10,
+            vec![
+                ("a/b".into(), QoS::AtLeastOnce),
+                ("c/d".into(), QoS::ExactlyOnce),
+            ],
+        ),
         Model::SubAck(10, vec![0, 2, 0x80]),
         Model::Unsubscribe(10, vec!["a/b".into(), "c/d".into()]),
     ];
