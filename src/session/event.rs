@@ -48,7 +48,8 @@ pub enum Event<'a> {
     Up {
         session_present: bool,
     },
-    /// An established connection was lost; the client reconnects by itself.
+    /// An established connection ended; the client reconnects by itself,
+    /// except after `Client::disconnect` (`Reason::Closed`).
     Down(Reason),
     /// A connection attempt failed before CONNACK was accepted; retried with backoff.
     ConnectFailed(Reason),
