@@ -341,9 +341,11 @@ fn run_client(
             }
         }
 
-        // The superloop proper: one clock reading, drain the events.
-        let now = clock();
-        while let Some(event) = client.poll(now, &mut tcp) {
+        // The superloop proper: read the clock, poll once (bounded work),
+        // handle what it returned.
+        let event = client.poll(clock(), &mut tcp);
+        let busy = event.is_some();
+        if let Some(event) = event {
             match event {
                 Event::Up { session_present } => {
                     let t = elapsed_ms(start);
@@ -365,7 +367,7 @@ fn run_client(
                 }
                 Event::Down(reason) => {
                     down_since = Some(elapsed_ms(start));
-                    let retry = retry_in(client.next_deadline(), clock());
+                    let retry = retry_in(client.next_deadline(clock()), clock());
                     say!(
                         "outage: connection lost ({}); {} message(s) kept in flight, reconnecting in {retry}",
                         describe(reason),
@@ -373,7 +375,7 @@ fn run_client(
                     );
                 }
                 Event::ConnectFailed(reason) => {
-                    let retry = retry_in(client.next_deadline(), clock());
+                    let retry = retry_in(client.next_deadline(clock()), clock());
                     say!(
                         "outage: broker unreachable ({}), retrying in {retry}",
                         describe(reason)
@@ -384,6 +386,8 @@ fn run_client(
                     say!("subscribe refused by the broker: {topic}")
                 }
                 Event::Unsubscribed { topic } => say!("unsubscribed: {topic}"),
+                Event::Rejected(what) => say!("rejected by the broker, dropped: {what:?}"),
+                Event::Chunk(_) => {} // only with poll_chunked
                 Event::Published(token) => match tokens.remove(&token.0) {
                     Some(Sent::Counter(n)) => {
                         tally.acked.insert(n);
@@ -428,13 +432,7 @@ fn run_client(
         let t = elapsed_ms(start);
         let mut acted = false;
         if let Some(status) = deferred_status {
-            match client.publish(
-                clock(),
-                &status_topic,
-                status.as_bytes(),
-                QoS::AtLeastOnce,
-                true,
-            ) {
+            match client.publish(&status_topic, status.as_bytes(), QoS::AtLeastOnce, true) {
                 Ok(Some(token)) => {
                     tokens.insert(token.0, Sent::Status(status));
                     say!("publish: {status_topic} = \"{status}\" (retained, QoS 1)");
@@ -460,13 +458,7 @@ fn run_client(
         if let Some(n) = deferred_counter {
             let mut payload: heapless::String<24> = heapless::String::new();
             let _ = write!(payload, "counter {n}");
-            match client.publish(
-                clock(),
-                &counter_topic,
-                payload.as_bytes(),
-                QoS::AtLeastOnce,
-                false,
-            ) {
+            match client.publish(&counter_topic, payload.as_bytes(), QoS::AtLeastOnce, false) {
                 Ok(token) => {
                     if let Some(token) = token {
                         tokens.insert(token.0, Sent::Counter(n));
@@ -512,24 +504,25 @@ fn run_client(
         }
 
         // Sleep until the client's next deadline, but at most 50 ms.
-        if acted {
+        if acted || busy {
             continue;
         }
         let now = clock();
         let wait = client
-            .next_deadline()
+            .next_deadline(now)
             .map_or(MAX_SLEEP_MS, |d| {
                 d.checked_duration_since(now).map_or(0, |d| d.ticks())
             })
-            .clamp(1, MAX_SLEEP_MS);
+            .min(MAX_SLEEP_MS);
+        if wait == 0 {
+            continue;
+        }
         thread::sleep(StdDuration::from_millis(u64::from(wait)));
     }
 
     // Say goodbye properly when connected: a retained "offline" status.
     if client.is_connected() {
-        if let Ok(Some(token)) =
-            client.publish(clock(), &status_topic, b"offline", QoS::AtLeastOnce, true)
-        {
+        if let Ok(Some(token)) = client.publish(&status_topic, b"offline", QoS::AtLeastOnce, true) {
             say!("publish: {status_topic} = \"offline\" (retained, QoS 1), before leaving");
             let until = elapsed_ms(start) + GOODBYE_MS;
             'bye: while elapsed_ms(start) < until {

@@ -9,7 +9,8 @@
 //!
 //! Layers, bottom up:
 //! - [`wire`]: MQTT 3.1.1 bytes ⇄ borrowed packet views.
-//! - [`session`]: MQTT rules (CONNECT, keepalive, in-flight QoS 1, subscriptions), sans-IO.
+//! - [`session`]: MQTT rules (CONNECT, keepalive, QoS 1 and 2 both ways,
+//!   subscriptions, saving a session), sans-IO.
 //! - [`net`]: the non-blocking [`net::Transport`] trait (+ a std adapter).
 //! - [`client`]: the session over a transport: reconnect with backoff, events, counters.
 #![no_std]
@@ -24,6 +25,7 @@
 extern crate std;
 
 pub mod client;
+pub mod crc;
 pub mod net;
 pub mod session;
 pub mod time;

@@ -16,14 +16,28 @@ pub(crate) fn elapsed(earlier: Instant, later: Instant) -> u32 {
         .map_or(0, |d| d.ticks())
 }
 
+/// The later of two instants (wrapping-aware).
+pub(crate) fn later(a: Instant, b: Instant) -> Instant {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// The earlier of two instants (wrapping-aware).
+pub(crate) fn sooner(a: Instant, b: Instant) -> Instant {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
 /// The earlier of two optional deadlines (wrapping-aware).
 pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     match (a, b) {
-        (Some(x), Some(y)) => Some(if (y.ticks().wrapping_sub(x.ticks()) as i32) < 0 {
-            y
-        } else {
-            x
-        }),
+        (Some(x), Some(y)) => Some(sooner(x, y)),
         (x, None) => x,
         (None, y) => y,
     }

@@ -1,15 +1,20 @@
-//! Reconnection delays: exponential, bounded, jittered, never giving up.
+//! Reconnection delays: growing, bounded, jittered, never giving up.
 
 use crate::time::Duration;
 
-/// Delay before the next connection attempt. Doubles after each failure up to
-/// `max`, and is drawn uniformly from [d/2, d] ("equal jitter") so that a fleet
-/// of devices does not reconnect in lock-step after a broker restart.
+/// Delay before the next connection attempt, with "decorrelated jitter":
+/// each delay is drawn uniformly from `[min, 3 × previous]`, capped at
+/// `max`. It grows about exponentially while attempts fail, never drops
+/// below `min`, and spreads a fleet of devices that lost the same broker
+/// over the whole window instead of leaving them in lock-step (with plain
+/// doubling they stay in step, and with "equal jitter" they stay within a
+/// factor of two). The client starts again from `min` only once a
+/// connection has proved itself (`Options::stable_after`).
 #[derive(Clone, Copy, Debug)]
 pub struct Backoff {
     min_ms: u32,
     max_ms: u32,
-    current_ms: u32,
+    previous_ms: u32,
     rng: u32,
 }
 
@@ -25,23 +30,24 @@ impl Backoff {
         Backoff {
             min_ms,
             max_ms,
-            current_ms: min_ms,
+            previous_ms: min_ms,
             // xorshift32 must not start at 0.
             rng: seed | 1,
         }
     }
 
-    /// A connection succeeded: start again from `min`.
+    /// A connection proved itself: start again from `min`.
     pub fn reset(&mut self) {
-        self.current_ms = self.min_ms;
+        self.previous_ms = self.min_ms;
     }
 
-    /// The delay before the next attempt, in milliseconds.
+    /// The delay before the next attempt.
     pub fn next_delay(&mut self) -> Duration {
-        let d = self.current_ms;
-        self.current_ms = d.saturating_mul(2).min(self.max_ms);
-        let half = d / 2;
-        Duration::from_ticks(half + self.random() % (d - half + 1))
+        let high = self.previous_ms.saturating_mul(3).min(self.max_ms);
+        let span = high - self.min_ms;
+        let d = self.min_ms + self.random() % (span + 1);
+        self.previous_ms = d;
+        Duration::from_ticks(d)
     }
 
     fn random(&mut self) -> u32 {
@@ -63,21 +69,44 @@ mod tests {
     use core::prelude::v1::test_case as test;
 
     #[test]
-    fn grows_to_the_bound_and_restarts_after_reset() {
+    fn stays_within_min_and_three_times_the_previous_and_the_cap() {
         let mut b = Backoff::new(Duration::from_ticks(100), Duration::from_ticks(1000), 7);
-        let delays: [u32; 6] = core::array::from_fn(|_| b.next_delay().ticks());
-        let bounds = [100, 200, 400, 800, 1000, 1000];
-        for (d, hi) in delays.iter().zip(bounds) {
-            assert!(*d >= hi / 2 && *d <= hi, "{d} outside [{}, {hi}]", hi / 2);
+        let mut previous = 100;
+        for _ in 0..200 {
+            let d = b.next_delay().ticks();
+            assert!(
+                d >= 100 && d <= (previous * 3).min(1000),
+                "{d} after {previous}"
+            );
+            previous = d;
         }
         b.reset();
-        assert!(b.next_delay().ticks() <= 100);
+        assert!(b.next_delay().ticks() <= 300);
+    }
+
+    #[test]
+    fn grows_while_attempts_fail() {
+        // Averaged over seeds, the tenth delay is far above the first.
+        let (mut first, mut tenth) = (0u64, 0u64);
+        for seed in 0..64 {
+            let mut b = Backoff::new(
+                Duration::from_ticks(100),
+                Duration::from_ticks(100_000),
+                seed,
+            );
+            first += u64::from(b.next_delay().ticks());
+            for _ in 0..8 {
+                b.next_delay();
+            }
+            tenth += u64::from(b.next_delay().ticks());
+        }
+        assert!(tenth > first * 8, "first {first}, tenth {tenth}");
     }
 
     #[test]
     fn jitter_differs_between_seeds() {
-        let mut a = Backoff::new(Duration::from_ticks(1000), Duration::from_ticks(1000), 1);
-        let mut b = Backoff::new(Duration::from_ticks(1000), Duration::from_ticks(1000), 2);
+        let mut a = Backoff::new(Duration::from_ticks(1000), Duration::from_ticks(4000), 1);
+        let mut b = Backoff::new(Duration::from_ticks(1000), Duration::from_ticks(4000), 2);
         let same = (0..16).filter(|_| a.next_delay() == b.next_delay()).count();
         assert!(same < 16);
     }

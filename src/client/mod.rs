@@ -1,60 +1,77 @@
 //! The client: an MQTT session kept alive over a transport, forever.
 //!
-//! [`Client::poll`] is the whole engine. Each call connects if it is time to,
-//! flushes what the session wants sent, reads what arrived, and returns the
-//! next [`Event`] (or `None` when there is nothing to do until
-//! [`Client::next_deadline`] or new bytes). A dead link (transport error,
-//! missing PINGRESP / PUBACK / SUBACK, malformed input) closes the transport,
-//! reports `Down`, and schedules a reconnection with jittered exponential
-//! backoff; unacknowledged QoS 1 messages and subscriptions are restored
-//! on the next connection without the application doing anything.
+//! [`Client::poll`] is the whole engine. Each call does a bounded amount of
+//! work — connects if it is time to, flushes what the session wants sent,
+//! reads at most a few packets — and returns the next [`Event`], or `None`
+//! when there is nothing to do until [`Client::next_deadline`] or new bytes.
+//! The superloop re-reads its clock before every call:
+//!
+//! ```ignore
+//! loop {
+//!     let now = board.now();
+//!     match client.poll(now, &mut transport) {
+//!         Some(event) => app.handle(event),
+//!         None => board.sleep_until(client.next_deadline(now)), // or until bytes arrive
+//!     }
+//! }
+//! ```
+//!
+//! A dead link (transport error, no reply and no byte for `response_time`,
+//! malformed input) closes the transport, reports `Down`, and schedules a
+//! reconnection with jittered exponential backoff; messages not completed
+//! and subscriptions are restored on the next connection without the
+//! application doing anything.
 
 mod backoff;
 mod buffers;
 mod inbox;
+mod receive;
 
 pub use backoff::Backoff;
 pub use inbox::Inbox;
 
 use crate::net::Transport;
+pub use crate::session::ConfigError;
 use crate::session::{
-    Config, Counters, Event, Handled, Message, Reason, RequestError, Session, Token,
+    Config, Counters, Event, Reason, RequestError, RestoreError, SaveError, Session, Token,
 };
 use crate::time::{elapsed, Duration, Instant};
-use crate::wire::{Frame, Packet, PacketType, Publish, QoS};
+use crate::wire::{Packet, Publish, QoS};
 use buffers::{RxBuf, TxBuf};
+use receive::Received;
+
+/// Packets handled in one call to [`Client::poll`] before it returns, so one
+/// superloop pass does bounded work even while a backlog pours in.
+const PACKETS_PER_POLL: u8 = 8;
 
 /// Connection management settings.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
-    /// Reconnection delays. Default: 500 ms doubling to 30 s, seed 1.
+    /// Reconnection delays. Default: 250 ms to 8 s, decorrelated jitter, seed 1.
     pub backoff: Backoff,
     /// Give up on a TCP connection attempt after this long. Default 10 s.
     pub connect_timeout: Duration,
+    /// A connection that stayed up this long has proved itself: the backoff
+    /// starts again from its minimum when it ends. Shorter ones (a broker
+    /// that drops the client right after CONNACK: a duplicate client id, an
+    /// ACL) keep growing the delay. Default 10 s.
+    pub stable_after: Duration,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
-            backoff: Backoff::new(Duration::from_ticks(500), Duration::from_ticks(30_000), 1),
+            backoff: Backoff::new(Duration::from_ticks(250), Duration::from_ticks(8_000), 1),
             connect_timeout: Duration::from_ticks(10_000),
+            stable_after: Duration::from_ticks(10_000),
         }
     }
 }
 
-/// Why [`Client::new`] refused its arguments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConfigError {
-    /// The CONNECT packet (client id, will, credentials) does not fit the transmit buffer.
-    ConnectTooLarge,
-    /// The receive buffer is shorter than the 16 bytes any useful packet needs.
-    RxTooSmall,
-    /// A field of the configuration is not encodable (e.g. a wildcard in the will topic).
-    Invalid,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Link {
+    /// Created, not polled yet: connect on the first poll, whatever the clock says.
+    Start,
     /// Waiting to (re)connect.
     Waiting { until: Instant },
     /// Transport connect in progress.
@@ -65,34 +82,28 @@ enum Link {
     Stopped,
 }
 
-/// What processing received bytes produced.
-enum Received<'a> {
-    /// Nothing more can be done until new bytes arrive or acks are flushed.
-    Idle,
-    /// A frame or bytes were consumed; look again.
-    Progress,
-    Event(Event<'a>),
-    /// A PUBLISH of this many bytes fills the receive buffer, ready to hand over.
-    Message(usize),
-}
-
-/// A resilient MQTT client: `N` QoS 1 messages in flight, `S` subscriptions.
-pub struct Client<'a, const N: usize, const S: usize> {
-    session: Session<'a, N, S>,
+/// A resilient MQTT client: `N` QoS 1/2 messages in flight, `S`
+/// subscriptions, `R` incoming QoS 2 messages awaiting release (`R = 0`:
+/// no QoS 2, and none of its code linked).
+pub struct Client<'a, const N: usize, const S: usize, const R: usize = 8> {
+    session: Session<'a, N, S, R>,
     rx: RxBuf<'a>,
     tx: TxBuf<'a>,
     link: Link,
     options: Options,
-    /// Bytes of a message handed to the application, released on the next poll.
-    delivered: usize,
+    /// When the current MQTT connection came up.
+    up_since: Option<Instant>,
     /// `disconnect` was called: stop once DISCONNECT is out.
     stopping: bool,
+    /// The last poll stopped with work left (its budget was spent).
+    busy: bool,
 }
 
-impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
+impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
     /// `rx` bounds the largest packet received whole (larger ones are
-    /// skipped and counted), `tx` the largest sent; `store` holds QoS 1
-    /// messages in flight, `store.len() / N` bytes each.
+    /// skipped and counted, or handed over in pieces by [`Client::poll_chunked`]),
+    /// `tx` the largest sent; `store` holds QoS 1/2 messages in flight,
+    /// `store.len() / N` bytes each. Refuses what could never work.
     pub fn new(
         config: Config<'a>,
         options: Options,
@@ -103,24 +114,16 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
         if rx.len() < 16 {
             return Err(ConfigError::RxTooSmall);
         }
-        let session = Session::new(config, store, tx.len());
-        let connect_len = session
-            .connect_packet()
-            .encoded_len()
-            .map_err(|_| ConfigError::Invalid)?;
-        if connect_len > tx.len() {
-            return Err(ConfigError::ConnectTooLarge);
-        }
+        let session = Session::new(config, store, tx.len())?;
         Ok(Client {
             session,
             rx: RxBuf::new(rx),
             tx: TxBuf::new(tx),
-            link: Link::Waiting {
-                until: Instant::from_ticks(0),
-            },
+            link: Link::Start,
             options,
-            delivered: 0,
+            up_since: None,
             stopping: false,
+            busy: false,
         })
     }
 
@@ -128,7 +131,7 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
         self.session.counters()
     }
 
-    pub fn session(&self) -> &Session<'a, N, S> {
+    pub fn session(&self) -> &Session<'a, N, S, R> {
         &self.session
     }
 
@@ -137,35 +140,32 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
         self.link == Link::Up && self.session.is_connected()
     }
 
-    /// Publishes a message. QoS 1 is queued in the in-flight table (even while
-    /// offline) and acknowledged later by [`Event::Published`] with the returned
-    /// token; QoS 0 is written now or refused (`NotConnected`, `WouldBlock`).
-    /// QoS 2 publishing is not supported yet (`Invalid`).
+    /// Publishes a message. QoS 1 and 2 are queued in the in-flight table
+    /// (even while offline) and completed later by [`Event::Published`] with
+    /// the returned token; QoS 0 is written now or refused (`NotConnected`,
+    /// `WouldBlock`).
     pub fn publish(
         &mut self,
-        now: Instant,
         topic: &str,
         payload: &[u8],
         qos: QoS,
         retain: bool,
     ) -> Result<Option<Token>, RequestError> {
         match qos {
-            QoS::AtLeastOnce => self.session.publish(now, topic, payload, retain).map(Some),
-            QoS::AtMostOnce => self.publish_qos0(now, topic, payload, retain).map(|_| None),
-            QoS::ExactlyOnce => Err(RequestError::Invalid),
+            QoS::AtMostOnce => self.publish_qos0(topic, payload, retain).map(|_| None),
+            _ => self.session.publish(topic, payload, qos, retain).map(Some),
         }
     }
 
     fn publish_qos0(
         &mut self,
-        now: Instant,
         topic: &str,
         payload: &[u8],
         retain: bool,
     ) -> Result<(), RequestError> {
-        if !self.is_connected() {
-            return Err(RequestError::NotConnected);
-        }
+        crate::wire::topic::check_name(topic)
+            .and_then(|()| crate::wire::topic::check_text(topic))
+            .map_err(RequestError::Topic)?;
         let packet = Packet::Publish(Publish {
             dup: false,
             qos: QoS::AtMostOnce,
@@ -174,41 +174,55 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
             pid: None,
             payload,
         });
-        let len = packet.encoded_len().map_err(|e| match e {
-            crate::wire::EncodeError::Invalid => RequestError::Invalid,
-            _ => RequestError::TooLarge,
-        })?;
-        if len > self.tx.buf.len() {
-            return Err(RequestError::TooLarge);
+        match packet.encoded_len() {
+            Ok(len) if len <= self.tx.buf.len() => {}
+            _ => return Err(RequestError::TooLarge),
+        }
+        if !self.is_connected() {
+            return Err(RequestError::NotConnected);
         }
         let n = packet
             .encode(self.tx.free())
             .map_err(|_| RequestError::WouldBlock)?;
+        // Counted as sent for the keepalive when the transport takes it.
         self.tx.end += n;
-        self.session.sent(now);
         Ok(())
     }
 
     /// Subscribes now or as soon as connected, and again after any broker
     /// restart that lost the session. Confirmed by [`Event::Subscribed`].
-    pub fn subscribe(&mut self, topic: &'a str, qos: QoS) -> Result<(), RequestError> {
-        self.session.subscribe(topic, qos)
+    pub fn subscribe(&mut self, filter: &'a str, qos: QoS) -> Result<(), RequestError> {
+        self.session.subscribe(filter, qos)
     }
 
     /// Unsubscribes now or as soon as connected. Confirmed by [`Event::Unsubscribed`].
-    pub fn unsubscribe(&mut self, topic: &'a str) -> Result<(), RequestError> {
-        self.session.unsubscribe(topic)
+    pub fn unsubscribe(&mut self, filter: &'a str) -> Result<(), RequestError> {
+        self.session.unsubscribe(filter)
+    }
+
+    /// Saves the session into `out` (see [`Session::save`]).
+    pub fn save(&self, out: &mut [u8]) -> Result<usize, SaveError> {
+        self.session.save(out)
+    }
+
+    /// Restores a saved session: right after [`Client::new`] and the
+    /// `subscribe` calls, before the first poll (see [`Session::restore`]).
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), RestoreError> {
+        if self.link != Link::Start {
+            return Err(RestoreError::NotFresh);
+        }
+        self.session.restore(bytes)
     }
 
     /// Leaves the broker politely and stays offline: DISCONNECT is sent on
     /// the next poll (so the broker discards the will), the transport closed,
-    /// and `Event::Down(Reason::Closed)` reported. QoS 1 messages in flight
-    /// are kept for when [`Client::connect`] is called.
+    /// and `Event::Down(Reason::Closed)` reported. Messages in flight are
+    /// kept for when [`Client::connect`] is called (or a saved session).
     pub fn disconnect(&mut self) {
         if self.session.close() {
             self.stopping = true;
         } else {
-            self.session.transport_down();
+            self.session.transport_down(false);
             self.link = Link::Stopped;
         }
     }
@@ -222,25 +236,72 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
         }
     }
 
-    /// When `poll` must run again even if no bytes arrive (`None`: only
-    /// when bytes arrive or the application acts).
-    pub fn next_deadline(&self) -> Option<Instant> {
-        match self.link {
-            Link::Waiting { until } => Some(until),
-            Link::Connecting { since } => Some(since + self.options.connect_timeout),
-            Link::Up => self.session.next_deadline(),
-            Link::Stopped => None,
-        }
+    /// True when bytes wait for the transport to take them: a loop that can
+    /// wait for the socket to become writable may do that instead of
+    /// polling again at once.
+    pub fn wants_write(&self) -> bool {
+        !self.tx.is_empty()
     }
 
-    /// Drives everything; returns the next event. Call it in a loop until it
-    /// returns `None`, then again at [`Client::next_deadline`] or sooner.
+    /// When `poll` must run again if no bytes arrive: `now` when there is
+    /// work left (bytes waiting for the transport, packets ready to go, a
+    /// message just handed over), else the next timer; `None` when only new
+    /// bytes or the application can give it work. Never before `now`, and
+    /// correct for any clock value and across the u32 wrap.
+    pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
+        let at = match self.link {
+            Link::Start => return Some(now),
+            Link::Waiting { until } => Some(until),
+            Link::Connecting { since } => Some(since + self.options.connect_timeout),
+            Link::Up => {
+                let ready = self.busy
+                    || !self.tx.is_empty()
+                    || self.rx.held > 0
+                    || self.session.wants_transmit()
+                    || self.session.wants_close();
+                if ready {
+                    return Some(now);
+                }
+                self.session.next_deadline()
+            }
+            Link::Stopped => None,
+        };
+        at.map(|t| if t < now { now } else { t })
+    }
+
+    /// Drives everything; returns the next event. Call it once per pass of
+    /// the superloop with a freshly read `now`; when it returns `None`, sleep
+    /// until [`Client::next_deadline`] or until bytes arrive. A message
+    /// larger than the receive buffer is skipped (counted in `oversize`, and
+    /// acknowledged so the broker does not send it again).
     pub fn poll<T: Transport>(&mut self, now: Instant, transport: &mut T) -> Option<Event<'_>> {
-        // The message handed out by the previous call is done with.
-        if core::mem::take(&mut self.delivered) > 0 {
-            self.rx.end = 0;
+        self.drive::<T, false>(now, transport)
+    }
+
+    /// [`Client::poll`], but a message larger than the receive buffer whose
+    /// topic fits is handed over in pieces ([`Event::Chunk`]), in order,
+    /// and acknowledged after the last one: a firmware image through a
+    /// 1 KiB buffer. A firmware that never calls this links none of it.
+    pub fn poll_chunked<T: Transport>(
+        &mut self,
+        now: Instant,
+        transport: &mut T,
+    ) -> Option<Event<'_>> {
+        self.drive::<T, true>(now, transport)
+    }
+
+    fn drive<T: Transport, const CHUNKS: bool>(
+        &mut self,
+        now: Instant,
+        transport: &mut T,
+    ) -> Option<Event<'_>> {
+        self.busy = false;
+        // What the previous call handed out is done with.
+        self.release();
+        if let Some(r) = self.session.take_rejected() {
+            return Some(Event::Rejected(r));
         }
-        let len = loop {
+        loop {
             match self.link {
                 Link::Stopped => {
                     // Idempotent: the transport may still be open if
@@ -248,6 +309,7 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
                     transport.close();
                     return None;
                 }
+                Link::Start => self.link = Link::Connecting { since: now },
                 Link::Waiting { until } => {
                     if now < until {
                         return None;
@@ -271,8 +333,8 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
                         return Some(self.lost(now, transport, Reason::Transport))
                     }
                 },
-                Link::Up => match self.exchange(now, transport) {
-                    Ok(Received::Message(len)) => break len,
+                Link::Up => match self.exchange::<T, CHUNKS>(now, transport) {
+                    Ok(Received::Held) => break,
                     Ok(Received::Event(event)) => return Some(event),
                     // The link changed state (clean_init hand-over): go on.
                     Ok(Received::Progress) => {}
@@ -280,35 +342,22 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
                     Err(reason) => return Some(self.lost(now, transport, reason)),
                 },
             }
-        };
-        // Decoded (and validated) once already; decoding again here lets the
-        // message borrow the buffer for the caller without holding it across
-        // the loop above.
-        self.delivered = len;
-        let frame = self.rx.buf.get(..len)?;
-        match Packet::decode_from_server(frame) {
-            Ok(Packet::Publish(p)) => Some(Event::Message(Message {
-                topic: p.topic,
-                payload: p.payload,
-                qos: p.qos,
-                retain: p.retain,
-                dup: p.dup,
-            })),
-            _ => None,
         }
+        self.handed_over::<CHUNKS>()
     }
 
-    /// Sends and receives until there is an event or nothing left to do.
-    fn exchange<T: Transport>(
+    /// Sends and receives until there is an event, nothing left to do, or
+    /// the pass's budget is spent.
+    fn exchange<T: Transport, const CHUNKS: bool>(
         &mut self,
         now: Instant,
         transport: &mut T,
     ) -> Result<Received<'a>, Reason> {
-        loop {
+        for _ in 0..PACKETS_PER_POLL {
             let sent = self.transmit(now, transport)?;
             if self.session.wants_close() && self.tx.is_empty() {
                 transport.close();
-                self.session.transport_down();
+                self.session.transport_down(false);
                 if core::mem::take(&mut self.stopping) {
                     self.link = Link::Stopped;
                     return Ok(Received::Event(Event::Down(Reason::Closed)));
@@ -317,12 +366,20 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
                 self.link = Link::Connecting { since: now };
                 return Ok(Received::Progress);
             }
-            match self.receive(now, transport)? {
+            match self.receive::<T, CHUNKS>(now, transport)? {
                 Received::Idle if !sent => return Ok(Received::Idle),
                 Received::Idle | Received::Progress => {}
+                Received::Event(event) => {
+                    if let Event::Up { .. } = event {
+                        self.up_since = Some(now);
+                    }
+                    return Ok(Received::Event(event));
+                }
                 other => return Ok(other),
             }
         }
+        self.busy = true;
+        Ok(Received::Idle)
     }
 
     /// Moves packets from the session into the transmit buffer and the buffer
@@ -335,146 +392,33 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
         while !self.tx.is_empty() {
             match transport.send(self.tx.unsent()) {
                 Ok(n) => {
-                    self.tx.start += n;
+                    self.tx.start += n.min(self.tx.end - self.tx.start);
                     moved = true;
                 }
                 Err(nb::Error::WouldBlock) => break,
                 Err(nb::Error::Other(_)) => return Err(Reason::Transport),
             }
         }
+        if moved {
+            self.session.bytes_sent(now);
+        }
         Ok(moved)
-    }
-
-    /// Reads what the current packet still needs and processes it once whole.
-    fn receive<T: Transport>(
-        &mut self,
-        now: Instant,
-        transport: &mut T,
-    ) -> Result<Received<'a>, Reason> {
-        let got = self.read(transport)?;
-        let waiting = if got {
-            Received::Progress
-        } else {
-            Received::Idle
-        };
-        if self.rx.skip > 0 {
-            return Ok(waiting);
-        }
-        let frame = match Frame::parse(self.rx.pending()) {
-            Ok(Some(frame)) => frame,
-            Ok(None) => return Ok(waiting),
-            Err(e) => return Err(self.malformed(e)),
-        };
-        let len = frame.len();
-        if len > self.rx.buf.len() {
-            return Ok(self.skip_oversize(&frame, waiting));
-        }
-        if self.rx.end < len || !self.session.can_receive() {
-            return Ok(waiting);
-        }
-        let bytes = self.rx.buf.get(..len).unwrap_or(&[]);
-        let packet = match Packet::decode_from_server(bytes) {
-            Ok(packet) => packet,
-            Err(e) => return Err(self.malformed(e)),
-        };
-        let handled = self.session.handle(now, packet);
-        if let Ok(Handled::Deliver(_)) = handled {
-            // Released on the next poll, once the application is done with it.
-            return Ok(Received::Message(len));
-        }
-        self.rx.end = 0;
-        match handled {
-            Ok(Handled::Event(event)) => {
-                if let Event::Up { .. } = event {
-                    self.options.backoff.reset();
-                }
-                Ok(Received::Event(event))
-            }
-            Ok(_) => Ok(Received::Progress),
-            Err(reason) => {
-                if reason == Reason::Unexpected {
-                    self.count_protocol_error();
-                }
-                Err(reason)
-            }
-        }
-    }
-
-    /// Reads at most what the packet being received still needs (its fixed
-    /// header a byte at a time, then its body), so the buffer only ever holds
-    /// one packet and nothing needs moving. While skipping an oversize packet,
-    /// reads and discards its bytes. True if anything arrived.
-    fn read<T: Transport>(&mut self, transport: &mut T) -> Result<bool, Reason> {
-        let (start, want) = if self.rx.skip > 0 {
-            (0, self.rx.skip.min(self.rx.buf.len()))
-        } else {
-            let want = match Frame::parse(self.rx.pending()) {
-                Ok(Some(frame)) => frame.len().min(self.rx.buf.len()) - self.rx.end,
-                Ok(None) if self.rx.end == 0 => 2,
-                Ok(None) => 1,
-                // `receive` reports it.
-                Err(_) => 0,
-            };
-            (self.rx.end, want)
-        };
-        let dst = match self.rx.buf.get_mut(start..start + want) {
-            Some(dst) if !dst.is_empty() => dst,
-            _ => return Ok(false),
-        };
-        match transport.recv(dst) {
-            Ok(n) if self.rx.skip > 0 => {
-                self.rx.skip -= n.min(self.rx.skip);
-                Ok(true)
-            }
-            Ok(n) => {
-                self.rx.end += n.min(want);
-                Ok(true)
-            }
-            Err(nb::Error::WouldBlock) => Ok(false),
-            Err(nb::Error::Other(_)) => Err(Reason::Transport),
-        }
-    }
-
-    /// A packet longer than the receive buffer: once the buffer is full (so
-    /// the packet id of a PUBLISH can be read), count it, acknowledge it if it
-    /// needs one, and discard the rest as it arrives.
-    fn skip_oversize(&mut self, frame: &Frame, waiting: Received<'a>) -> Received<'a> {
-        let pending = self.rx.pending();
-        if pending.len() < self.rx.buf.len() {
-            return waiting;
-        }
-        let (qos, pid) = if frame.packet_type == PacketType::Publish {
-            (
-                QoS::from_bits((frame.flags >> 1) & 3),
-                frame.publish_packet_id(pending),
-            )
-        } else {
-            (None, None)
-        };
-        self.session.skipped(qos, pid);
-        self.rx.skip = frame.len() - pending.len();
-        self.rx.end = 0;
-        Received::Progress
-    }
-
-    fn malformed(&mut self, e: crate::wire::DecodeError) -> Reason {
-        self.count_protocol_error();
-        Reason::Malformed(e)
-    }
-
-    fn count_protocol_error(&mut self) {
-        let c = &mut self.session.counters_mut().protocol_errors;
-        *c = c.wrapping_add(1);
     }
 
     /// Closes the transport after `reason` and schedules the next attempt.
     fn lost<T: Transport>(&mut self, now: Instant, transport: &mut T, reason: Reason) -> Event<'a> {
         let was_up = self.session.is_connected();
         transport.close();
-        self.session.transport_down();
+        self.session.transport_down(reason == Reason::Transport);
         self.rx.clear();
         self.tx.clear();
-        self.delivered = 0;
+        let proven = self
+            .up_since
+            .take()
+            .is_some_and(|t| elapsed(t, now) >= self.options.stable_after.ticks());
+        if proven {
+            self.options.backoff.reset();
+        }
         self.link = if core::mem::take(&mut self.stopping) {
             Link::Stopped
         } else {
@@ -487,6 +431,11 @@ impl<'a, const N: usize, const S: usize> Client<'a, N, S> {
         } else {
             Event::ConnectFailed(reason)
         }
+    }
+
+    fn count_protocol_error(&mut self) {
+        let c = &mut self.session.counters_mut().protocol_errors;
+        *c = c.wrapping_add(1);
     }
 }
 

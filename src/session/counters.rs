@@ -15,6 +15,12 @@ pub struct Counters {
     pub ping_timeouts: u32,
     /// Connections closed because the broker broke the protocol.
     pub protocol_errors: u32,
+    /// QoS 2 messages the broker sent again after we had them: answered with
+    /// PUBREC, not delivered a second time (§4.3.3).
+    pub duplicates: u32,
+    /// Requests dropped after the broker closed the connection on them
+    /// `max_rejections` times (each also reported as `Event::Rejected`).
+    pub rejected: u32,
 }
 
 pub(crate) fn bump(counter: &mut u32) {

@@ -2,8 +2,9 @@
 
 use crate::wire::{ConnectReturnCode, DecodeError, QoS};
 
-/// Identifies one QoS 1 publish from `publish()` until its [`Event::Published`].
-/// It is the packet identifier, which stays the same across reconnections.
+/// Identifies one QoS 1 or QoS 2 publish from `publish()` until its
+/// [`Event::Published`]. It is the packet identifier, which stays the same
+/// across reconnections (and a saved and restored session).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Token(pub u16);
 
@@ -18,6 +19,44 @@ pub struct Message<'a> {
     pub dup: bool,
 }
 
+/// A piece of a message too large for the receive buffer, handed over as it
+/// arrives (opt-in: `client::Options::chunks`). The pieces of one message
+/// come in order, with nothing else between them; the message is
+/// acknowledged after its last piece (`offset + bytes.len() == total`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunk<'a> {
+    pub topic: &'a str,
+    /// Where `bytes` start in the payload.
+    pub offset: usize,
+    /// Length of the whole payload.
+    pub total: usize,
+    pub bytes: &'a [u8],
+    pub qos: QoS,
+    pub retain: bool,
+    pub dup: bool,
+}
+
+impl Chunk<'_> {
+    /// True for the first piece of a message.
+    pub fn is_first(&self) -> bool {
+        self.offset == 0
+    }
+
+    /// True for the last piece of a message.
+    pub fn is_last(&self) -> bool {
+        self.offset + self.bytes.len() == self.total
+    }
+}
+
+/// A request dropped because the broker closed the connection each time it
+/// was the oldest one unanswered (`Config::max_rejections` times).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejected<'a> {
+    Publish(Token),
+    Subscribe(&'a str),
+    Unsubscribe(&'a str),
+}
+
 /// Why a connection (or an attempt at one) ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
@@ -27,7 +66,8 @@ pub enum Reason {
     ConnAckTimeout,
     /// No PINGRESP within `response_time`.
     PingTimeout,
-    /// A QoS 1 message stayed unacknowledged after `max_repubs` republishes.
+    /// The oldest QoS 1/2 message stayed unanswered after `max_repubs`
+    /// republishes, with nothing received meanwhile.
     PubAckTimeout,
     /// No SUBACK or UNSUBACK within `response_time`.
     SubAckTimeout,
@@ -39,6 +79,11 @@ pub enum Reason {
     Transport,
     /// Closed on purpose by `Client::disconnect`.
     Closed,
+    /// A new QoS 2 message arrived while `R` earlier ones still await their
+    /// PUBREL: the table of exactly-once ids is full. The broker sends the
+    /// message again after reconnecting (persistent session); size `R` to
+    /// the broker's in-flight window (mosquitto: `max_inflight_messages`).
+    ExactlyOnceFull,
 }
 
 /// What `poll` returns. Drain them in a loop; nothing is delivered by callback.
@@ -54,7 +99,9 @@ pub enum Event<'a> {
     /// A connection attempt failed before CONNACK was accepted; retried with backoff.
     ConnectFailed(Reason),
     Message(Message<'a>),
-    /// The broker acknowledged a QoS 1 publish (PUBACK).
+    /// A piece of a message larger than the receive buffer (`Options::chunks`).
+    Chunk(Chunk<'a>),
+    /// The broker completed a publish: PUBACK (QoS 1) or PUBCOMP (QoS 2).
     Published(Token),
     /// SUBACK granted this QoS for the filter.
     Subscribed {
@@ -68,6 +115,9 @@ pub enum Event<'a> {
     Unsubscribed {
         topic: &'a str,
     },
+    /// A request was dropped: the broker closed the connection on it
+    /// `Config::max_rejections` times (see [`Rejected`]).
+    Rejected(Rejected<'a>),
 }
 
 /// What one received packet amounts to, from [`crate::session::Session::handle`].

@@ -1,17 +1,24 @@
-//! Keepalive (MQTT 3.1.1 §3.1.2.10, §3.12, §3.13) the way `mqtt_as` uses it:
-//! pings prove the link is alive, not only that the broker should keep us.
+//! Keepalive (MQTT 3.1.1 §3.1.2.10, §3.12, §3.13) the way `mqtt_as` uses it,
+//! with one rule added: any byte received is a sign of life.
 //!
-//! A PINGREQ goes out when nothing was sent *or* nothing was received for the
-//! ping interval, so a client that only publishes QoS 0 still learns within
-//! `ping_interval + response_time` that its link is dead. At most one ping is
-//! outstanding; no PINGRESP within `response_time` means the link is dead.
+//! A PINGREQ goes out when nothing was sent for the ping interval (so the
+//! broker's keepalive is always fed), or when nothing was received for it
+//! and no ping is outstanding (so a client that only publishes QoS 0 still
+//! learns within `ping_interval + response_time` that its link is dead).
+//! The link is declared dead only when nothing at all arrived for
+//! `response_time` after a ping: under an inbound flood the PINGRESP waits
+//! behind the broker's backlog, and the bytes of that backlog prove the link.
+//!
+//! "Sent" and "received" are bytes the transport took or gave, not packets
+//! queued or parsed.
 
-use crate::time::{elapsed, Duration, Instant};
+use crate::time::{elapsed, later as latest, sooner as earliest_of, Duration, Instant};
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct KeepAlive {
     last_tx: Instant,
     last_rx: Instant,
+    /// The oldest PINGREQ without a PINGRESP.
     ping_sent: Option<Instant>,
     /// A ping was due but the transmit buffer had no room for it since then.
     ping_blocked: Option<Instant>,
@@ -35,26 +42,37 @@ impl KeepAlive {
         }
     }
 
+    /// The transport took bytes.
     pub(crate) fn sent(&mut self, now: Instant) {
         self.last_tx = now;
+        self.ping_blocked = None;
     }
 
-    /// Any complete packet from the broker counts as a sign of life.
+    /// The transport gave bytes.
     pub(crate) fn received(&mut self, now: Instant) {
         self.last_rx = now;
     }
 
-    pub(crate) fn ping_sent(&mut self, now: Instant) {
-        self.ping_sent = Some(now);
+    /// When the last byte arrived.
+    pub(crate) fn last_rx(&self) -> Instant {
+        self.last_rx
+    }
+
+    pub(crate) fn ping_queued(&mut self, now: Instant) {
+        if self.ping_sent.is_none() {
+            self.ping_sent = Some(now);
+        }
         self.ping_blocked = None;
+        // Queued is as good as sent for scheduling: it goes out before
+        // anything queued after it.
         self.last_tx = now;
     }
 
-    /// A due ping found no room to be sent: the transport has not taken our
-    /// bytes. True once that has lasted `response_ms` (a stalled link is dead).
+    /// A due ping found no room to be queued. True once that has lasted
+    /// `response_ms` with nothing received either (a stalled, silent link).
     pub(crate) fn ping_blocked(&mut self, now: Instant, response_ms: u32) -> bool {
         let since = *self.ping_blocked.get_or_insert(now);
-        elapsed(since, now) >= response_ms
+        elapsed(since, now) >= response_ms && elapsed(self.last_rx, now) >= response_ms
     }
 
     pub(crate) fn pong(&mut self) {
@@ -63,14 +81,16 @@ impl KeepAlive {
 
     pub(crate) fn check(&self, now: Instant, interval_ms: u32, response_ms: u32) -> Ping {
         if let Some(at) = self.ping_sent {
-            return if elapsed(at, now) >= response_ms {
-                Ping::Dead
-            } else {
-                Ping::Idle
-            };
+            if elapsed(latest(at, self.last_rx), now) >= response_ms {
+                return Ping::Dead;
+            }
         }
-        let quiet = elapsed(self.last_tx, now).max(elapsed(self.last_rx, now));
-        if interval_ms > 0 && quiet >= interval_ms {
+        if interval_ms == 0 {
+            return Ping::Idle;
+        }
+        let quiet_tx = elapsed(self.last_tx, now) >= interval_ms;
+        let quiet_rx = self.ping_sent.is_none() && elapsed(self.last_rx, now) >= interval_ms;
+        if quiet_tx || quiet_rx {
             Ping::Send
         } else {
             Ping::Idle
@@ -79,17 +99,20 @@ impl KeepAlive {
 
     /// When [`KeepAlive::check`] next changes its answer.
     pub(crate) fn deadline(&self, interval_ms: u32, response_ms: u32) -> Option<Instant> {
-        match self.ping_sent {
-            Some(at) => Some(at + Duration::from_ticks(response_ms)),
-            None if interval_ms > 0 => {
-                let oldest = if elapsed(self.last_tx, self.last_rx) > 0 {
-                    self.last_tx
-                } else {
-                    self.last_rx
-                };
-                Some(oldest + Duration::from_ticks(interval_ms))
-            }
-            None => None,
+        let dead = self
+            .ping_sent
+            .map(|at| latest(at, self.last_rx) + Duration::from_ticks(response_ms));
+        if interval_ms == 0 {
+            return dead;
         }
+        let interval = Duration::from_ticks(interval_ms);
+        let mut next = self.last_tx + interval;
+        if self.ping_sent.is_none() {
+            next = earliest_of(next, self.last_rx + interval);
+        }
+        Some(match dead {
+            Some(d) => earliest_of(next, d),
+            None => next,
+        })
     }
 }

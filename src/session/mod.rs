@@ -1,13 +1,20 @@
 //! The MQTT 3.1.1 session, sans-IO: packets and time in, packets and events out.
 //!
 //! [`Session`] never touches a socket. The caller (normally [`crate::client`])
-//! tells it when the transport comes up or goes down, hands it each decoded
-//! packet with [`Session::handle`], and asks [`Session::poll_transmit`] for
-//! the next packet to send. Time is always an argument, so tests drive it by
-//! hand and a firmware can sleep until [`Session::next_deadline`].
+//! tells it when the transport comes up or goes down and when bytes moved,
+//! hands it each decoded packet with [`Session::handle`], and asks
+//! [`Session::poll_transmit`] for the next packet to send. Time is always an
+//! argument, so tests drive it by hand and a firmware can sleep until
+//! [`Session::next_deadline`].
 //!
-//! Capacity is fixed at compile time: `N` QoS 1 messages in flight (their
-//! encoded bytes live in a caller-provided store) and `S` subscriptions.
+//! Capacity is fixed at compile time: `N` QoS 1/2 messages in flight (their
+//! encoded bytes live in a caller-provided store), `S` subscriptions, and
+//! `R` incoming QoS 2 messages awaiting their PUBREL. `R = 0` leaves QoS 2
+//! out entirely (both ways), and its code out of the firmware.
+//!
+//! The state that must outlive a reboot (ids, messages in flight, incoming
+//! QoS 2 ids, subscription states) can be saved into caller bytes and
+//! restored ([`Session::save`], [`Session::restore`]).
 
 mod config;
 mod counters;
@@ -15,37 +22,45 @@ mod event;
 mod inflight;
 mod keepalive;
 mod packet_id;
+mod snapshot;
 mod subscriptions;
 mod table;
+mod unreleased;
 
-pub use config::Config;
+pub use config::{Config, ConfigError};
 pub use counters::Counters;
-pub use event::{Event, Handled, Message, Reason, Token};
+pub use event::{Chunk, Event, Handled, Message, Reason, Rejected, Token};
+pub use snapshot::{RestoreError, SaveError};
 
 use crate::time::{earliest, elapsed, Duration, Instant};
+use crate::wire::topic::{check_filter, check_name, check_text, TopicError};
 use crate::wire::{
-    ConnAck, Connect, ConnectReturnCode, EncodeError, Packet, Publish, QoS, Subscribe,
-    SubscribeTopics, Unsubscribe, UnsubscribeTopics,
+    ConnAck, Connect, ConnectReturnCode, Packet, Publish, QoS, Subscribe, SubscribeTopics,
+    Unsubscribe, UnsubscribeTopics,
 };
 use counters::bump;
 use inflight::{Due, Inflight};
 use keepalive::{KeepAlive, Ping};
-use packet_id::PacketIds;
-use subscriptions::{Acked, Request, Subscriptions};
+use packet_id::SubscriptionIds;
+use subscriptions::{Acked, GivenUp, Request, Subscriptions};
+use unreleased::Unreleased;
 
-/// Acknowledgements owed to the broker for messages it sent us.
+/// Acknowledgements owed to the broker: for messages it sent us, and PUBRELs.
 const ACKS: usize = 4;
 
 /// Why a request from the application was not accepted. Nothing was queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RequestError {
-    /// The in-flight table (QoS 1) or subscription table is full; retry after
-    /// an acknowledgement.
+    /// The in-flight table or subscription table is full; retry after an
+    /// acknowledgement.
     Full,
-    /// The packet would not fit the in-flight slot or the transmit buffer.
+    /// The packet would never fit the in-flight slot or the transmit buffer.
     TooLarge,
-    /// A field the protocol forbids (empty topic, wildcard in a topic name).
-    Invalid,
+    /// The topic or filter is not one a broker accepts (§4.7, §1.5.3).
+    Topic(TopicError),
+    /// This client was built without room for it: QoS 1 or 2 with `N = 0`,
+    /// QoS 2 with `R = 0`, a subscription with `S = 0`.
+    Unsupported,
     /// QoS 0 needs a live connection (it is never queued).
     NotConnected,
     /// The transmit buffer has no room right now; poll and retry.
@@ -60,6 +75,7 @@ enum State {
     Connecting {
         since: Instant,
         sent: bool,
+        clean: bool,
     },
     Connected,
     /// DISCONNECT to send, then the caller closes the transport.
@@ -68,48 +84,77 @@ enum State {
     },
 }
 
-/// An acknowledgement owed to the broker: PUBACK (§3.4), PUBREC (§3.5) or PUBCOMP (§3.7).
+/// A packet owed to the broker: PUBACK (§3.4), PUBREC (§3.5), PUBREL (§3.6)
+/// or PUBCOMP (§3.7).
 #[derive(Clone, Copy, Debug)]
 enum Owed {
     Ack(u16),
     Received(u16),
+    Release(u16),
     Complete(u16),
 }
 
 /// One MQTT session with its in-flight table, subscriptions and timers.
-pub struct Session<'a, const N: usize, const S: usize> {
+pub struct Session<'a, const N: usize, const S: usize, const R: usize> {
     config: Config<'a>,
     state: State,
-    /// A CONNACK was accepted since power-up: `clean` applies, not `clean_init`.
+    /// A CONNACK was accepted since power-up (or the session was restored):
+    /// `clean` applies, not `clean_init`.
     connected_once: bool,
     /// An `Up` event was reported since power-up (counts reconnects).
     up_once: bool,
-    pids: PacketIds,
+    sub_ids: SubscriptionIds,
     inflight: Inflight<'a, N>,
     subs: Subscriptions<'a, S>,
+    unreleased: Unreleased<R>,
     keepalive: KeepAlive,
     acks: heapless::Deque<Owed, ACKS>,
+    /// A request given up on, to report.
+    given_up: Option<Rejected<'a>>,
     max_packet: usize,
+    /// Changes to what [`Session::save`] writes.
+    revision: u32,
     counters: Counters,
 }
 
-impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
-    /// `store` holds the encoded QoS 1 messages in flight (`store.len() / N`
+impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
+    /// `store` holds the encoded messages in flight (`store.len() / N`
     /// bytes each); `max_packet` is the largest packet the caller can send.
-    pub fn new(config: Config<'a>, store: &'a mut [u8], max_packet: usize) -> Self {
-        Session {
+    /// Refuses a configuration that could never work ([`Config::check`]).
+    pub fn new(
+        config: Config<'a>,
+        store: &'a mut [u8],
+        max_packet: usize,
+    ) -> Result<Self, ConfigError> {
+        config.check()?;
+        let session = Session {
             config,
             state: State::Offline,
             connected_once: false,
             up_once: false,
-            pids: PacketIds::new(),
+            sub_ids: SubscriptionIds::new(),
             inflight: Inflight::new(store),
             subs: Subscriptions::new(),
+            unreleased: Unreleased::new(),
             keepalive: KeepAlive::new(Instant::from_ticks(0)),
             acks: heapless::Deque::new(),
+            given_up: None,
             max_packet,
+            revision: 0,
             counters: Counters::default(),
+        };
+        let connect = session
+            .connect_packet()
+            .encoded_len()
+            .map_err(|_| ConfigError::ConnectTooLarge)?;
+        if connect > max_packet {
+            return Err(ConfigError::ConnectTooLarge);
         }
+        // A QoS 1 PUBLISH with a one-byte topic and no payload: 7 bytes.
+        if N > 0 && session.max_publish() < 7 {
+            return Err(ConfigError::StoreTooSmall);
+        }
+        Ok(session)
     }
 
     pub fn config(&self) -> &Config<'a> {
@@ -129,13 +174,18 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
         self.state == State::Connected
     }
 
-    /// QoS 1 messages not yet acknowledged by the broker.
+    /// QoS 1/2 messages not yet completed by the broker.
     pub fn inflight(&self) -> usize {
         self.inflight.len()
     }
 
-    /// Largest QoS 1 PUBLISH (encoded) the in-flight store can hold.
-    pub fn max_qos1_packet(&self) -> usize {
+    /// Incoming QoS 2 messages delivered whose PUBREL has not come yet.
+    pub fn awaiting_release(&self) -> usize {
+        self.unreleased.ids().len()
+    }
+
+    /// Largest QoS 1/2 PUBLISH (encoded) the in-flight store can hold.
+    pub fn max_publish(&self) -> usize {
         self.inflight.slot_size().min(self.max_packet)
     }
 
@@ -144,16 +194,31 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
         self.subs.active()
     }
 
+    /// Grows whenever something [`Session::save`] writes changes: save again
+    /// when it differs from the last saved revision.
+    pub fn revision(&self) -> u32 {
+        self.revision
+    }
+
+    fn changed(&mut self) {
+        self.revision = self.revision.wrapping_add(1);
+    }
+
+    /// The clean-session flag of the next CONNECT.
+    fn next_clean(&self) -> bool {
+        if self.connected_once {
+            self.config.clean
+        } else {
+            self.config.clean_init
+        }
+    }
+
     /// The CONNECT this session sends next (clean flag per clean_init / clean).
     pub fn connect_packet(&self) -> Packet<'a> {
         Packet::Connect(Connect {
             client_id: self.config.client_id,
             keep_alive: self.config.keepalive,
-            clean_session: if self.connected_once {
-                self.config.clean
-            } else {
-                self.config.clean_init
-            },
+            clean_session: self.next_clean(),
             will: self.config.will,
             username: self.config.username,
             password: self.config.password,
@@ -165,18 +230,65 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
         self.state = State::Connecting {
             since: now,
             sent: false,
+            clean: self.next_clean(),
         };
         self.keepalive = KeepAlive::new(now);
         self.acks.clear();
     }
 
-    /// The transport is gone. Unacknowledged messages and pending
+    /// The transport is gone. Messages not completed and pending
     /// (un)subscriptions are sent again on the next connection (§4.4).
-    pub fn transport_down(&mut self) {
+    /// `closed_by_peer`: the broker ended it (not a timeout of ours); the
+    /// oldest request then counts one rejection (`Config::max_rejections`).
+    pub fn transport_down(&mut self, closed_by_peer: bool) {
+        if self.state == State::Connected && closed_by_peer && self.given_up.is_none() {
+            self.reject_oldest();
+        }
         self.state = State::Offline;
         self.acks.clear();
         self.inflight.reset_sends();
         self.subs.connection_lost();
+    }
+
+    /// Counts a rejection against the oldest request still unanswered: the
+    /// broker handles packets in order, so it is the one it closed on.
+    /// Subscriptions win a tie (they are sent first).
+    fn reject_oldest(&mut self) {
+        let limit = self.config.max_rejections;
+        let message = self.inflight.oldest_sent();
+        let sub = self.subs.oldest_sent();
+        let given_up = match (message, sub) {
+            (Some((pid, at)), sub) if sub.is_none_or(|(_, sub_at)| at < sub_at) => self
+                .inflight
+                .rejected(pid, limit)
+                .then_some(Rejected::Publish(Token(pid))),
+            (_, Some((index, _))) => self.subs.rejected(index, limit).map(|g| match g {
+                GivenUp::Subscribe(t) => Rejected::Subscribe(t),
+                GivenUp::Unsubscribe(t) => Rejected::Unsubscribe(t),
+            }),
+            _ => None,
+        };
+        if given_up.is_some() {
+            bump(&mut self.counters.rejected);
+            self.changed();
+        }
+        self.given_up = given_up;
+    }
+
+    /// A request given up on since the last call (see [`Rejected`]).
+    pub fn take_rejected(&mut self) -> Option<Rejected<'a>> {
+        self.given_up.take()
+    }
+
+    /// The transport took bytes at `now`.
+    pub fn bytes_sent(&mut self, now: Instant) {
+        self.keepalive.sent(now);
+    }
+
+    /// The transport gave bytes at `now`: a sign of life, even before the
+    /// packet they belong to is whole.
+    pub fn bytes_received(&mut self, now: Instant) {
+        self.keepalive.received(now);
     }
 
     /// True once the DISCONNECT of a clean_init hand-over has been emitted:
@@ -201,62 +313,93 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
         !self.acks.is_full()
     }
 
-    /// Queues a QoS 1 PUBLISH. It is kept until PUBACK, across reconnections,
-    /// and sent as soon as (and whenever) a connection is up.
+    /// Queues a QoS 1 or QoS 2 PUBLISH. It is kept until the broker
+    /// completes it (PUBACK, or PUBREC + PUBCOMP), across reconnections, and
+    /// sent as soon as (and whenever) a connection is up.
     pub fn publish(
         &mut self,
-        now: Instant,
         topic: &str,
         payload: &[u8],
+        qos: QoS,
         retain: bool,
     ) -> Result<Token, RequestError> {
+        check_topic_name(topic)?;
+        match qos {
+            QoS::AtMostOnce => return Err(RequestError::Unsupported),
+            QoS::ExactlyOnce if R == 0 => return Err(RequestError::Unsupported),
+            _ if N == 0 => return Err(RequestError::Unsupported),
+            _ => {}
+        }
+        let max = self.max_publish();
+        let publish = |pid| {
+            Packet::Publish(Publish {
+                dup: false,
+                qos,
+                retain,
+                topic,
+                pid: Some(pid),
+                payload,
+            })
+        };
+        // The id does not change the length: size it with any.
+        match publish(1).encoded_len() {
+            Ok(len) if len <= max => {}
+            _ => return Err(RequestError::TooLarge),
+        }
         if self.inflight.is_full() {
             return Err(RequestError::Full);
         }
-        let (inflight, subs) = (&self.inflight, &self.subs);
-        let pid = self.pids.next(|p| inflight.contains(p) || subs.uses_pid(p));
-        let packet = Packet::Publish(Publish {
-            dup: false,
-            qos: QoS::AtLeastOnce,
-            retain,
-            topic,
-            pid: Some(pid),
-            payload,
-        });
-        let len = packet.encoded_len().map_err(request_error)?;
-        if len > self.max_qos1_packet() {
-            return Err(RequestError::TooLarge);
-        }
-        self.inflight
-            .insert(pid, now, |buf| packet.encode(buf).ok())
+        let pid = self
+            .inflight
+            .insert(qos == QoS::ExactlyOnce, |pid, buf| {
+                publish(pid).encode(buf).ok()
+            })
             .ok_or(RequestError::TooLarge)?;
+        self.changed();
         Ok(Token(pid))
     }
 
-    /// Adds `topic` to the subscription table; SUBSCRIBE goes out when connected
-    /// and again whenever the broker has lost our session.
-    pub fn subscribe(&mut self, topic: &'a str, qos: QoS) -> Result<(), RequestError> {
-        self.check_filter(topic)?;
+    /// Adds `filter` to the subscription table; SUBSCRIBE goes out when
+    /// connected and again whenever the broker has lost our session.
+    pub fn subscribe(&mut self, filter: &'a str, qos: QoS) -> Result<(), RequestError> {
+        self.check_filter(filter)?;
+        if qos == QoS::ExactlyOnce && R == 0 {
+            return Err(RequestError::Unsupported);
+        }
         self.subs
-            .subscribe(topic, qos)
-            .map_err(|_| RequestError::Full)
-    }
-
-    /// Removes `topic`; UNSUBSCRIBE goes out when connected.
-    pub fn unsubscribe(&mut self, topic: &'a str) -> Result<(), RequestError> {
-        self.check_filter(topic)?;
-        self.subs.unsubscribe(topic).map_err(|_| RequestError::Full)
-    }
-
-    fn check_filter(&self, topic: &str) -> Result<(), RequestError> {
-        if topic.is_empty() {
-            return Err(RequestError::Invalid);
-        }
-        // Fixed header (≤ 5) + packet id + length prefix + filter + QoS byte.
-        if topic.len() + 10 > self.max_packet {
-            return Err(RequestError::TooLarge);
-        }
+            .subscribe(filter, qos)
+            .map_err(|_| RequestError::Full)?;
+        self.changed();
         Ok(())
+    }
+
+    /// Removes `filter`; UNSUBSCRIBE goes out when connected.
+    pub fn unsubscribe(&mut self, filter: &'a str) -> Result<(), RequestError> {
+        self.check_filter(filter)?;
+        self.subs
+            .unsubscribe(filter)
+            .map_err(|_| RequestError::Full)?;
+        self.changed();
+        Ok(())
+    }
+
+    fn check_filter(&self, filter: &str) -> Result<(), RequestError> {
+        check_filter(filter)
+            .and_then(|()| check_text(filter))
+            .map_err(RequestError::Topic)?;
+        if S == 0 {
+            return Err(RequestError::Unsupported);
+        }
+        // The SUBSCRIBE for it (an UNSUBSCRIBE is one byte shorter).
+        let list = [(filter, QoS::AtMostOnce)];
+        let subscribe = Packet::Subscribe(Subscribe {
+            pid: 1,
+            topics: SubscribeTopics::List(&list),
+        });
+        match subscribe.encoded_len() {
+            Ok(len) if len <= self.max_packet => Ok(()),
+            _ => Err(RequestError::TooLarge),
+        }
     }
 
     /// Feeds one packet received from the broker. `Err` means the connection
@@ -269,8 +412,13 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
     ) -> Result<Handled<'a, 'p>, Reason> {
         self.keepalive.received(now);
         match (self.state, packet) {
-            (State::Connecting { sent: true, .. }, Packet::ConnAck(ack)) => self.connack(now, ack),
-            (State::Connected, packet) => self.handle_connected(packet),
+            (
+                State::Connecting {
+                    sent: true, clean, ..
+                },
+                Packet::ConnAck(ack),
+            ) => self.connack(now, ack, clean),
+            (State::Connected, packet) => self.handle_connected(now, packet),
             // During a clean_init hand-over whatever arrives is moot.
             (State::Closing { .. }, _) => Ok(Handled::Nothing),
             // §3.2: the first packet from the server is CONNACK, and only once.
@@ -278,12 +426,28 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
         }
     }
 
-    fn connack<'p>(&mut self, now: Instant, ack: ConnAck) -> Result<Handled<'a, 'p>, Reason> {
+    fn connack<'p>(
+        &mut self,
+        now: Instant,
+        ack: ConnAck,
+        clean: bool,
+    ) -> Result<Handled<'a, 'p>, Reason> {
         if ack.code != ConnectReturnCode::Accepted {
             return Err(Reason::Refused(ack.code));
         }
         let first = !self.connected_once;
         self.connected_once = true;
+        self.changed();
+        // [MQTT-3.2.2-1]: after a clean CONNECT there is no session, whatever
+        // the flag says. Believing a broker that says otherwise would leave
+        // the subscriptions marked active and never sent: resubscribe instead.
+        let present = ack.session_present && !clean;
+        if !present {
+            // §3.2.2.2: the broker has no session: its QoS 2 ids are gone,
+            // and our subscriptions must be sent again.
+            self.unreleased.clear();
+            self.subs.session_lost();
+        }
         if first && self.config.clean_init && !self.config.clean {
             // §3.1.2.4: a clean session ends with its connection. Having
             // discarded the old state, start the persistent one (mqtt_as).
@@ -297,25 +461,20 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
         self.up_once = true;
         self.state = State::Connected;
         self.keepalive = KeepAlive::new(now);
-        if !ack.session_present {
-            // §3.2.2.2: the broker has no subscriptions for us: restore them.
-            self.subs.session_lost();
-        }
         Ok(Handled::Event(Event::Up {
-            session_present: ack.session_present,
+            session_present: present,
         }))
     }
 
-    fn handle_connected<'p>(&mut self, packet: Packet<'p>) -> Result<Handled<'a, 'p>, Reason> {
+    fn handle_connected<'p>(
+        &mut self,
+        now: Instant,
+        packet: Packet<'p>,
+    ) -> Result<Handled<'a, 'p>, Reason> {
         let event = match packet {
             Packet::Publish(p) => {
-                // §4.3.2 / §4.3.3: the acknowledgement is queued now and
-                // sent on the next poll, after the application has the message.
-                match (p.qos, p.pid) {
-                    (QoS::AtMostOnce, _) => {}
-                    (QoS::AtLeastOnce, Some(pid)) => self.owe(Owed::Ack(pid))?,
-                    (QoS::ExactlyOnce, Some(pid)) => self.owe(Owed::Received(pid))?,
-                    _ => return Err(Reason::Unexpected),
+                if !self.accept(p.qos, p.pid)? {
+                    return Ok(Handled::Nothing);
                 }
                 return Ok(Handled::Deliver(Message {
                     topic: p.topic,
@@ -331,23 +490,47 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
                 if !self.inflight.acknowledge(pid) {
                     return Ok(Handled::Nothing);
                 }
+                self.changed();
                 Event::Published(Token(pid))
             }
-            Packet::PubRel(pid) => {
+            // §4.3.3: the broker has the message; release it. A PUBREC for
+            // an id we do not know (already completed, or from a session we
+            // lost) is answered all the same, so the broker can finish.
+            Packet::PubRec(pid) if R > 0 => {
+                if self.inflight.received(pid, now) {
+                    self.changed();
+                }
+                self.owe(Owed::Release(pid))?;
+                return Ok(Handled::Nothing);
+            }
+            Packet::PubComp(pid) if R > 0 => {
+                if !self.inflight.complete(pid) {
+                    return Ok(Handled::Nothing);
+                }
+                self.changed();
+                Event::Published(Token(pid))
+            }
+            Packet::PubRel(pid) if R > 0 => {
+                // §4.3.3: PUBCOMP, known id or not. The id may be used again.
+                self.unreleased.release(pid);
+                self.changed();
                 self.owe(Owed::Complete(pid))?;
                 return Ok(Handled::Nothing);
             }
-            // We never publish QoS 2, so these answer nothing of ours.
-            Packet::PubRec(_) | Packet::PubComp(_) => return Ok(Handled::Nothing),
             Packet::SubAck(s) => {
                 let code = s.codes.first().copied().unwrap_or(0x80);
-                match self.subs.suback(s.pid, code) {
+                let acked = self.subs.suback(s.pid, code);
+                self.changed();
+                match acked {
                     Some(acked) => acked_event(acked),
                     None => return Ok(Handled::Nothing),
                 }
             }
             Packet::UnsubAck(pid) => match self.subs.unsuback(pid) {
-                Some(acked) => acked_event(acked),
+                Some(acked) => {
+                    self.changed();
+                    acked_event(acked)
+                }
                 None => return Ok(Handled::Nothing),
             },
             Packet::PingResp => {
@@ -359,10 +542,65 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
         Ok(Handled::Event(event))
     }
 
-    fn owe(&mut self, ack: Owed) -> Result<(), Reason> {
+    /// The acknowledgement rules for a PUBLISH from the broker (§4.3): queue
+    /// what is owed, sent on the next poll after the application has the
+    /// message. False: a QoS 2 re-send of a message delivered before, not to
+    /// be delivered again.
+    fn accept(&mut self, qos: QoS, pid: Option<u16>) -> Result<bool, Reason> {
+        match (qos, pid) {
+            (QoS::AtMostOnce, _) => Ok(true),
+            (QoS::AtLeastOnce, Some(pid)) => self.owe(Owed::Ack(pid)).map(|()| true),
+            (QoS::ExactlyOnce, Some(pid)) if R > 0 => {
+                let fresh = !self.unreleased.contains(pid);
+                if fresh {
+                    self.unreleased
+                        .insert(pid)
+                        .map_err(|_| Reason::ExactlyOnceFull)?;
+                    self.changed();
+                } else {
+                    bump(&mut self.counters.duplicates);
+                }
+                self.owe(Owed::Received(pid))?;
+                Ok(fresh)
+            }
+            _ => Err(Reason::Unexpected),
+        }
+    }
+
+    /// A PUBLISH too large for the receive buffer is about to be handed
+    /// over in pieces. `Ok(false)`: do not deliver it (a QoS 2 re-send,
+    /// answered with PUBREC already, or a connection being closed); skip it.
+    pub fn chunked_start(&mut self, qos: QoS, pid: Option<u16>) -> Result<bool, Reason> {
+        match self.state {
+            State::Connected => {}
+            State::Closing { .. } => return Ok(false),
+            _ => return Err(Reason::Unexpected),
+        }
+        match (qos, pid) {
+            (QoS::ExactlyOnce, Some(pid)) if R > 0 => {
+                if self.unreleased.contains(pid) {
+                    return self.accept(qos, Some(pid));
+                }
+                if self.unreleased.is_full() {
+                    return Err(Reason::ExactlyOnceFull);
+                }
+                Ok(true)
+            }
+            (QoS::AtMostOnce, _) | (QoS::AtLeastOnce, Some(_)) => Ok(true),
+            _ => Err(Reason::Unexpected),
+        }
+    }
+
+    /// The last piece of a chunked message is handed over: its
+    /// acknowledgement is owed now (needs [`Session::can_receive`]).
+    pub fn chunked_end(&mut self, qos: QoS, pid: Option<u16>) -> Result<(), Reason> {
+        self.accept(qos, pid).map(drop)
+    }
+
+    fn owe(&mut self, owed: Owed) -> Result<(), Reason> {
         // The caller checks `can_receive` before decoding, so this only fails
         // if it did not; closing is then the safe answer (the broker resends).
-        self.acks.push_back(ack).map_err(|_| Reason::Unexpected)
+        self.acks.push_back(owed).map_err(|_| Reason::Unexpected)
     }
 
     /// Writes the next packet to send into `out` and returns its length;
@@ -372,7 +610,7 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
         let response_ms = self.config.response_time.ticks();
         match self.state {
             State::Offline | State::Closing { sent: true } => Ok(None),
-            State::Connecting { since, sent } => {
+            State::Connecting { since, sent, clean } => {
                 if elapsed(since, now) >= response_ms {
                     return Err(Reason::ConnAckTimeout);
                 }
@@ -381,8 +619,11 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
                 }
                 let n = encode(&self.connect_packet(), out);
                 if n.is_some() {
-                    self.state = State::Connecting { since, sent: true };
-                    self.keepalive.sent(now);
+                    self.state = State::Connecting {
+                        since,
+                        sent: true,
+                        clean,
+                    };
                 }
                 Ok(n)
             }
@@ -403,6 +644,7 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
         out: &mut [u8],
     ) -> Result<Option<usize>, Reason> {
         let response_ms = self.config.response_time.ticks();
+        let last_rx = self.keepalive.last_rx();
         let ping = self
             .keepalive
             .check(now, self.config.ping_interval_ms(), response_ms);
@@ -410,31 +652,26 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
             bump(&mut self.counters.ping_timeouts);
             return Err(Reason::PingTimeout);
         }
-        if self.subs.overdue(now, response_ms) {
+        if self.subs.overdue(now, last_rx, response_ms) {
             return Err(Reason::SubAckTimeout);
         }
-        let due = self.inflight.due(now, response_ms, self.config.max_repubs);
-        if let Some(Due::Dead) = due {
-            return Err(Reason::PubAckTimeout);
-        }
-
-        if let Some(&ack) = self.acks.front() {
-            let packet = match ack {
+        if let Some(&owed) = self.acks.front() {
+            let packet = match owed {
                 Owed::Ack(pid) => Packet::PubAck(pid),
                 Owed::Received(pid) => Packet::PubRec(pid),
+                Owed::Release(pid) => Packet::PubRel(pid),
                 Owed::Complete(pid) => Packet::PubComp(pid),
             };
             let n = encode(&packet, out);
             if n.is_some() {
                 self.acks.pop_front();
-                self.keepalive.sent(now);
             }
             return Ok(n);
         }
         if ping == Ping::Send {
             let n = encode(&Packet::PingReq, out);
             if n.is_some() {
-                self.keepalive.ping_sent(now);
+                self.keepalive.ping_queued(now);
             } else if self.keepalive.ping_blocked(now, response_ms) {
                 bump(&mut self.counters.ping_timeouts);
                 return Err(Reason::PingTimeout);
@@ -447,17 +684,20 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
         if let Some(request) = self.subs.next_request() {
             return Ok(self.send_request(now, request, out));
         }
-        if let Some(Due::Send(pid)) = due {
-            let sent = self.inflight.send(pid, now, out);
-            if let Some((_, true)) = sent {
-                bump(&mut self.counters.republishes);
+        let due = self
+            .inflight
+            .next_send(now, last_rx, response_ms, self.config.max_repubs);
+        match due {
+            Some(Due::Dead) => Err(Reason::PubAckTimeout),
+            Some(Due::Send(slot)) => {
+                let sent = self.inflight.send(slot, now, out);
+                if let Some((_, true)) = sent {
+                    bump(&mut self.counters.republishes);
+                }
+                Ok(sent.map(|(n, _)| n))
             }
-            if sent.is_some() {
-                self.keepalive.sent(now);
-            }
-            return Ok(sent.map(|(n, _)| n));
+            None => Ok(None),
         }
-        Ok(None)
     }
 
     fn send_request(
@@ -466,8 +706,8 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
         request: Request<'a>,
         out: &mut [u8],
     ) -> Option<usize> {
-        let (inflight, subs) = (&self.inflight, &self.subs);
-        let pid = self.pids.next(|p| inflight.contains(p) || subs.uses_pid(p));
+        let subs = &self.subs;
+        let pid = self.sub_ids.next::<N>(|p| subs.uses_pid(p))?;
         let (index, n) = match request {
             Request::Subscribe { index, topic, qos } => {
                 let list = [(topic, qos)];
@@ -488,7 +728,6 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
         };
         if n.is_some() {
             self.subs.sent(index, pid, now);
-            self.keepalive.sent(now);
         }
         n
     }
@@ -496,41 +735,60 @@ impl<'a, const N: usize, const S: usize> Session<'a, N, S> {
     /// A PUBLISH too large for the receive buffer was skipped unread. It is
     /// counted; if its packet id could be read it is acknowledged (QoS 1:
     /// PUBACK, QoS 2: PUBREC) so the broker does not redeliver it forever.
-    pub fn skipped(&mut self, qos: Option<QoS>, pid: Option<u16>) {
+    /// Call only when [`Session::can_receive`] (the acknowledgement needs room).
+    pub fn skipped(&mut self, qos: Option<QoS>, pid: Option<u16>) -> Result<(), Reason> {
         bump(&mut self.counters.oversize);
         if self.state != State::Connected {
-            return;
+            return Ok(());
         }
-        let ack = match (qos, pid) {
-            (Some(QoS::AtLeastOnce), Some(pid)) => Owed::Ack(pid),
-            (Some(QoS::ExactlyOnce), Some(pid)) => Owed::Received(pid),
-            _ => return,
-        };
-        let _ = self.owe(ack);
+        match (qos, pid) {
+            (Some(q @ (QoS::AtLeastOnce | QoS::ExactlyOnce)), Some(pid)) => {
+                self.accept(q, Some(pid)).map(drop)
+            }
+            _ => Ok(()),
+        }
     }
 
-    /// Records bytes the caller sent outside the session (QoS 0 publishes).
-    pub fn sent(&mut self, now: Instant) {
-        self.keepalive.sent(now);
+    /// True if a packet is ready to be written as soon as there is room.
+    pub fn wants_transmit(&self) -> bool {
+        match self.state {
+            State::Offline | State::Closing { sent: true } => false,
+            State::Connecting { sent, .. } => !sent,
+            State::Closing { sent: false } => true,
+            State::Connected => {
+                !self.acks.is_empty()
+                    || self.inflight.has_unsent()
+                    || self.subs.next_request().is_some()
+            }
+        }
     }
 
     /// The latest time by which `poll_transmit` must be called again for the
-    /// timers to be honoured (`None`: no timer is running).
+    /// timers to be honoured (`None`: no timer is running). Packets ready
+    /// now are [`Session::wants_transmit`]'s business.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let response_ms = self.config.response_time.ticks();
+        let response = Duration::from_ticks(self.config.response_time.ticks());
+        let response_ms = response.ticks();
+        let last_rx = self.keepalive.last_rx();
         match self.state {
             State::Offline | State::Closing { .. } => None,
-            State::Connecting { since, .. } => Some(since + Duration::from_ticks(response_ms)),
+            State::Connecting { since, .. } => Some(since + response),
             State::Connected => earliest(
                 self.keepalive
                     .deadline(self.config.ping_interval_ms(), response_ms),
                 earliest(
-                    self.inflight.deadline(response_ms),
-                    self.subs.deadline(response_ms),
+                    self.inflight.deadline(last_rx, response_ms),
+                    self.subs.deadline(last_rx, response_ms),
                 ),
             ),
         }
     }
+}
+
+fn check_topic_name(topic: &str) -> Result<(), RequestError> {
+    check_name(topic)
+        .and_then(|()| check_text(topic))
+        .map_err(RequestError::Topic)
 }
 
 fn acked_event<'a>(acked: Acked<'a>) -> Event<'a> {
@@ -543,13 +801,6 @@ fn acked_event<'a>(acked: Acked<'a>) -> Event<'a> {
 
 fn encode(packet: &Packet<'_>, out: &mut [u8]) -> Option<usize> {
     packet.encode(out).ok()
-}
-
-fn request_error(e: EncodeError) -> RequestError {
-    match e {
-        EncodeError::Invalid => RequestError::Invalid,
-        _ => RequestError::TooLarge,
-    }
 }
 
 #[cfg(test)]

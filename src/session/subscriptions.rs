@@ -6,7 +6,7 @@
 //! One filter per SUBSCRIBE / UNSUBSCRIBE keeps acknowledgement tracking exact.
 
 use super::table::remove;
-use crate::time::{earliest, elapsed, Duration, Instant};
+use crate::time::{elapsed, later, Duration, Instant};
 use crate::wire::QoS;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +31,9 @@ struct Entry<'a> {
     topic: &'a str,
     qos: QoS,
     state: State,
+    /// Connections the broker closed while this request was the oldest one
+    /// unanswered (see `Config::max_rejections`).
+    rejections: u8,
 }
 
 /// A packet the table wants sent.
@@ -51,6 +54,21 @@ pub(crate) enum Acked<'a> {
     Subscribed { topic: &'a str, qos: QoS },
     Failed { topic: &'a str },
     Unsubscribed { topic: &'a str },
+}
+
+/// Where a filter stood when the session was saved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Saved {
+    Active,
+    Subscribe,
+    Unsubscribe,
+}
+
+/// A request given up on after the broker closed the connection on it too often.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GivenUp<'a> {
+    Subscribe(&'a str),
+    Unsubscribe(&'a str),
 }
 
 pub(crate) struct Subscriptions<'a, const S: usize> {
@@ -75,6 +93,7 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
             topic,
             qos,
             state: State::Subscribe,
+            rejections: 0,
         };
         match self.find(topic) {
             Some(i) => {
@@ -99,6 +118,7 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
                     topic,
                     qos: QoS::AtMostOnce,
                     state: State::Unsubscribe,
+                    rejections: 0,
                 })
                 .map_err(|_| ()),
         }
@@ -175,6 +195,7 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
         match QoS::from_bits(code) {
             Some(qos) => {
                 self.entries[i].state = State::Active;
+                self.entries[i].rejections = 0;
                 Some(Acked::Subscribed { topic, qos })
             }
             None => {
@@ -194,27 +215,78 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
         Some(Acked::Unsubscribed { topic })
     }
 
-    /// When the earliest outstanding SUBACK / UNSUBACK becomes overdue.
-    pub(crate) fn deadline(&self, response_ms: u32) -> Option<Instant> {
-        let mut first = None;
-        for e in self.entries.iter() {
+    /// When the earliest outstanding SUBACK / UNSUBACK becomes overdue: no
+    /// reply for `response_ms` and nothing at all received for as long
+    /// (`last_rx`: any byte is a sign of life).
+    pub(crate) fn deadline(&self, last_rx: Instant, response_ms: u32) -> Option<Instant> {
+        let (_, sent_at) = self.oldest_sent()?;
+        Some(later(sent_at, last_rx) + Duration::from_ticks(response_ms))
+    }
+
+    /// True if some SUBACK / UNSUBACK is overdue at `now` (see `deadline`).
+    pub(crate) fn overdue(&self, now: Instant, last_rx: Instant, response_ms: u32) -> bool {
+        self.oldest_sent()
+            .is_some_and(|(_, at)| elapsed(later(at, last_rx), now) >= response_ms)
+    }
+
+    /// The request sent earliest that still awaits its reply: its index and send time.
+    pub(crate) fn oldest_sent(&self) -> Option<(usize, Instant)> {
+        let mut oldest: Option<(usize, Instant)> = None;
+        for (i, e) in self.entries.iter().enumerate() {
             if let State::AwaitSubAck { sent_at, .. } | State::AwaitUnsubAck { sent_at, .. } =
                 e.state
             {
-                first = earliest(first, Some(sent_at + Duration::from_ticks(response_ms)));
+                if oldest.is_none_or(|(_, at)| sent_at < at) {
+                    oldest = Some((i, sent_at));
+                }
             }
         }
-        first
+        oldest
     }
 
-    /// True if some SUBACK / UNSUBACK is overdue at `now`.
-    pub(crate) fn overdue(&self, now: Instant, response_ms: u32) -> bool {
-        self.entries.iter().any(|e| match e.state {
-            State::AwaitSubAck { sent_at, .. } | State::AwaitUnsubAck { sent_at, .. } => {
-                elapsed(sent_at, now) >= response_ms
-            }
-            _ => false,
+    /// The broker closed the connection while request `index` was the oldest
+    /// unanswered one. Once that has happened `limit` times the request is
+    /// dropped and returned, for the application to hear of it.
+    pub(crate) fn rejected(&mut self, index: usize, limit: u8) -> Option<GivenUp<'a>> {
+        let e = self.entries.get_mut(index)?;
+        e.rejections = e.rejections.saturating_add(1);
+        if limit == 0 || e.rejections < limit {
+            return None;
+        }
+        let given_up = match e.state {
+            State::AwaitUnsubAck { .. } | State::Unsubscribe => GivenUp::Unsubscribe(e.topic),
+            _ => GivenUp::Subscribe(e.topic),
+        };
+        remove(&mut self.entries, index);
+        Some(given_up)
+    }
+
+    /// Every filter with where it stands, for saving the session.
+    pub(crate) fn saved(&self) -> impl Iterator<Item = (&'a str, QoS, Saved)> + '_ {
+        self.entries.iter().map(|e| {
+            let saved = match e.state {
+                State::Active => Saved::Active,
+                State::Subscribe | State::AwaitSubAck { .. } => Saved::Subscribe,
+                State::Unsubscribe | State::AwaitUnsubAck { .. } => Saved::Unsubscribe,
+            };
+            (e.topic, e.qos, saved)
         })
+    }
+
+    /// A filter of a saved session: if the application declared it again
+    /// (`subscribe` after power-up) with the same QoS and the broker had
+    /// confirmed it, it is active (not sent again). `matches` tells whether
+    /// a declared filter is the saved one.
+    pub(crate) fn restore(&mut self, qos: QoS, saved: Saved, matches: impl Fn(&str) -> bool) {
+        for e in self.entries.iter_mut() {
+            if e.state == State::Subscribe
+                && e.qos == qos
+                && saved == Saved::Active
+                && matches(e.topic)
+            {
+                e.state = State::Active;
+            }
+        }
     }
 
     /// Filters the broker has confirmed.

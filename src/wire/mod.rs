@@ -17,13 +17,14 @@ mod error;
 mod frame;
 mod packet;
 mod reader;
+pub mod topic;
 mod writer;
 
 pub use error::{DecodeError, EncodeError};
 pub use frame::{Frame, PacketType, MAX_REMAINING_LENGTH};
 pub use packet::{
-    ConnAck, Connect, ConnectReturnCode, Packet, Publish, SubAck, Subscribe, SubscribeTopics,
-    Unsubscribe, UnsubscribeTopics, Will,
+    ConnAck, Connect, ConnectReturnCode, Packet, Publish, PublishHeader, SubAck, Subscribe,
+    SubscribeTopics, Unsubscribe, UnsubscribeTopics, Will,
 };
 
 /// Quality of service of a PUBLISH (MQTT 3.1.1 §4.3).

@@ -5,12 +5,14 @@
 //! spec, both so that every accepted packet re-encodes to the same bytes:
 //! - a Topic Name (PUBLISH, and the Will Topic of CONNECT) must be non-empty
 //!   and free of the wildcards `+` and `#` (§4.7.3, [MQTT-3.3.2-2]); a Topic
-//!   Filter must be non-empty. Either failing is [`DecodeError::BadPayload`].
+//!   Filter must be non-empty with its wildcards placed as §4.7.1 requires
+//!   (see [`super::topic`]). Either failing is [`DecodeError::BadPayload`].
 //! - DUP on a QoS 0 PUBLISH ([MQTT-3.3.1-2]) is tolerated both ways: decoded
 //!   as sent, encoded as given.
 
 use super::frame::{remaining_len_size, write_remaining_len, Frame, PacketType};
 use super::reader::Reader;
+use super::topic::{check_filter, check_name, TopicError};
 use super::writer::Writer;
 use super::{DecodeError, EncodeError, QoS, MAX_REMAINING_LENGTH};
 
@@ -251,27 +253,19 @@ fn decode_id_only(body: &[u8]) -> Result<u16, DecodeError> {
 }
 
 /// A Topic Name: non-empty [MQTT-4.7.3-1], no wildcards [MQTT-3.3.2-2], no
-/// U+0000 [MQTT-4.7.3-2] (the last is also checked by [`Reader::str`]).
-fn is_topic_name(topic: &str) -> bool {
-    !topic.is_empty() && !topic.bytes().any(|b| matches!(b, b'+' | b'#' | 0))
-}
-
+/// U+0000 [MQTT-4.7.3-2] (see [`check_name`]).
 fn topic_name<'a>(r: &mut Reader<'a>) -> Result<&'a str, DecodeError> {
     let topic = r.str()?;
-    if is_topic_name(topic) {
-        Ok(topic)
-    } else {
-        Err(DecodeError::BadPayload)
-    }
+    check_name(topic).map_err(|_| DecodeError::BadPayload)?;
+    Ok(topic)
 }
 
-/// A Topic Filter: a non-empty string [MQTT-4.7.3-1]. Wildcard placement
-/// (§4.7.1) is the server's business and is not checked.
+/// A Topic Filter: non-empty [MQTT-4.7.3-1], wildcards where §4.7.1 allows
+/// them (see [`check_filter`]).
 fn topic_filter<'a>(r: &mut Reader<'a>) -> Result<&'a str, DecodeError> {
-    match r.str()? {
-        "" => Err(DecodeError::BadPayload),
-        filter => Ok(filter),
-    }
+    let filter = r.str()?;
+    check_filter(filter).map_err(|_| DecodeError::BadPayload)?;
+    Ok(filter)
 }
 
 /// One SUBSCRIBE entry: filter and requested QoS byte, whose upper six bits
@@ -358,21 +352,82 @@ fn decode_connack(body: &[u8]) -> Result<ConnAck, DecodeError> {
 
 /// PUBLISH (§3.3): topic, packet id iff QoS > 0, payload = the rest (may be empty).
 fn decode_publish(flags: u8, body: &[u8]) -> Result<Publish<'_>, DecodeError> {
-    let qos = QoS::from_bits((flags >> 1) & 3).ok_or(DecodeError::BadQoS)?;
     let mut r = Reader::new(body);
-    let topic = topic_name(&mut r)?;
+    let h = decode_publish_header(flags, &mut r)?;
+    Ok(Publish {
+        dup: h.dup,
+        qos: h.qos,
+        retain: h.retain,
+        topic: h.topic,
+        pid: h.pid,
+        payload: r.rest(),
+    })
+}
+
+/// The fixed-header flags and variable header of a PUBLISH (§3.3.1, §3.3.2);
+/// `r` is left at the payload. The two lengths are the caller's to fill.
+fn decode_publish_header<'a>(
+    flags: u8,
+    r: &mut Reader<'a>,
+) -> Result<PublishHeader<'a>, DecodeError> {
+    let qos = QoS::from_bits((flags >> 1) & 3).ok_or(DecodeError::BadQoS)?;
+    let topic = topic_name(r)?;
     let pid = match qos {
         QoS::AtMostOnce => None,
-        _ => Some(packet_id(&mut r)?),
+        _ => Some(packet_id(r)?),
     };
-    Ok(Publish {
+    Ok(PublishHeader {
         dup: flags & 0b1000 != 0,
         qos,
         retain: flags & 1 != 0,
         topic,
         pid,
-        payload: r.rest(),
+        payload_start: 0,
+        payload_len: 0,
     })
+}
+
+/// The variable header of a PUBLISH (§3.3.2), read before its payload has
+/// arrived: what a receiver needs to hand a message over in pieces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublishHeader<'a> {
+    pub dup: bool,
+    pub qos: QoS,
+    pub retain: bool,
+    pub topic: &'a str,
+    pub pid: Option<u16>,
+    /// Bytes from the start of the frame to the first payload byte.
+    pub payload_start: usize,
+    /// Bytes of payload the whole packet carries.
+    pub payload_len: usize,
+}
+
+impl<'a> PublishHeader<'a> {
+    /// Reads the variable header of the PUBLISH `frame` from `prefix`, its
+    /// first bytes. `Ok(None)`: `prefix` ends before the header does. Errors
+    /// are those of [`Packet::decode`] for the same fields.
+    pub fn parse(frame: &Frame, prefix: &'a [u8]) -> Result<Option<Self>, DecodeError> {
+        if frame.packet_type != PacketType::Publish {
+            return Err(DecodeError::FrameLength);
+        }
+        let end = prefix.len().min(frame.len());
+        let Some(body) = prefix.get(frame.header_len..end) else {
+            return Ok(None);
+        };
+        let complete = end == frame.len();
+        let mut r = Reader::new(body);
+        let header = decode_publish_header(frame.flags, &mut r);
+        let header = match header {
+            Err(DecodeError::Truncated) if !complete => return Ok(None),
+            other => other?,
+        };
+        let payload_start = end - r.rest().len();
+        Ok(Some(PublishHeader {
+            payload_start,
+            payload_len: frame.len() - payload_start,
+            ..header
+        }))
+    }
 }
 
 /// SUBSCRIBE (§3.8): packet id, then at least one (filter, QoS) [MQTT-3.8.3-3].
@@ -544,7 +599,8 @@ impl Packet<'_> {
     /// found before anything is written, whatever the size of `buf`):
     /// - [`EncodeError::Invalid`]: a packet id of 0; a PUBLISH whose `pid`
     ///   is not `Some` exactly when QoS > 0; a topic name (PUBLISH, will)
-    ///   that is empty or holds `+`, `#` or U+0000; an empty topic filter or
+    ///   that is empty or holds `+`, `#` or U+0000; a topic filter that is
+    ///   empty, holds U+0000 or misplaces a wildcard (§4.7.1); an empty
     ///   filter list; an empty SUBACK code list or a code other than 0, 1, 2,
     ///   0x80; a password without a username.
     /// - [`EncodeError::TooLong`]: a string or binary field over 65,535
@@ -552,8 +608,9 @@ impl Packet<'_> {
     /// - [`EncodeError::BufferTooSmall`]: `buf` is shorter than
     ///   [`Packet::encoded_len`] (its first bytes may have been written).
     ///
-    /// Other strings (client id, username, filters) are not checked for
-    /// U+0000 or ill-formed UTF-8 (a `&str` is well-formed by construction).
+    /// Other strings (client id, username) are not checked for U+0000 or
+    /// ill-formed UTF-8 (a `&str` is well-formed by construction); the
+    /// session checks everything an application gives it before queuing.
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         let n = self.remaining_len()?;
         let mut w = Writer::new(buf);
@@ -662,17 +719,20 @@ fn write_id(id: u16, w: &mut Writer<'_>) -> Result<(), EncodeError> {
 }
 
 fn write_topic_name(topic: &str, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-    if !is_topic_name(topic) {
-        return Err(EncodeError::Invalid);
-    }
+    check_name(topic).map_err(topic_error)?;
     w.str(topic)
 }
 
 fn write_filter(filter: &str, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-    if filter.is_empty() {
-        return Err(EncodeError::Invalid); // [MQTT-4.7.3-1]
-    }
+    check_filter(filter).map_err(topic_error)?;
     w.str(filter)
+}
+
+fn topic_error(e: TopicError) -> EncodeError {
+    match e {
+        TopicError::TooLong => EncodeError::TooLong,
+        _ => EncodeError::Invalid,
+    }
 }
 
 fn connect_flags(c: &Connect<'_>) -> u8 {

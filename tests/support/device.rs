@@ -4,7 +4,7 @@
 use limpet::client::{Backoff, Client, Options};
 use limpet::net::std_tcp::StdTcp;
 use limpet::net::Transport;
-use limpet::session::{Config, Event, Reason, Token};
+use limpet::session::{Config, Event, Reason, Rejected, Token};
 use limpet::time::{Duration as Ms, Instant as Ms32};
 use limpet::wire::QoS;
 use std::net::SocketAddr;
@@ -25,10 +25,21 @@ pub enum Ev {
         retain: bool,
         dup: bool,
     },
+    /// A piece of a large message (`Device::chunked`).
+    Chunk {
+        topic: String,
+        offset: usize,
+        total: usize,
+        bytes: Vec<u8>,
+        qos: QoS,
+        dup: bool,
+    },
     Published(Token),
     Subscribed(String, QoS),
     SubscribeFailed(String),
     Unsubscribed(String),
+    RejectedPublish(Token),
+    RejectedFilter(String),
 }
 
 impl Ev {
@@ -44,15 +55,27 @@ impl Ev {
                 retain: m.retain,
                 dup: m.dup,
             },
+            Event::Chunk(c) => Ev::Chunk {
+                topic: c.topic.to_string(),
+                offset: c.offset,
+                total: c.total,
+                bytes: c.bytes.to_vec(),
+                qos: c.qos,
+                dup: c.dup,
+            },
             Event::Published(t) => Ev::Published(t),
             Event::Subscribed { topic, qos } => Ev::Subscribed(topic.to_string(), qos),
             Event::SubscribeFailed { topic } => Ev::SubscribeFailed(topic.to_string()),
             Event::Unsubscribed { topic } => Ev::Unsubscribed(topic.to_string()),
+            Event::Rejected(Rejected::Publish(t)) => Ev::RejectedPublish(t),
+            Event::Rejected(Rejected::Subscribe(f) | Rejected::Unsubscribe(f)) => {
+                Ev::RejectedFilter(f.to_string())
+            }
         }
     }
 }
 
-/// Backoff for tests: 100 ms doubling to 2 s, so outages heal quickly.
+/// Backoff for tests: 100 ms growing to 2 s, so outages heal quickly.
 pub fn fast_backoff() -> Options {
     Options {
         backoff: Backoff::new(
@@ -61,6 +84,7 @@ pub fn fast_backoff() -> Options {
             std::process::id(),
         ),
         connect_timeout: Ms::from_ticks(2_000),
+        ..Options::default()
     }
 }
 
@@ -115,6 +139,8 @@ pub struct Device {
     pub log: Vec<Ev>,
     /// Events polled but not yet looked at by `run_until`.
     unseen: std::collections::VecDeque<Ev>,
+    /// Poll with `poll_chunked` (large messages in pieces) instead of `poll`.
+    pub chunked: bool,
 }
 
 impl Device {
@@ -151,6 +177,7 @@ impl Device {
             epoch: Instant::now(),
             log: Vec::new(),
             unseen: Default::default(),
+            chunked: false,
         }
     }
 
@@ -158,12 +185,21 @@ impl Device {
         Ms32::from_ticks(self.epoch.elapsed().as_millis() as u32)
     }
 
-    /// One pass of the superloop: drain every event.
+    /// Superloop passes until the client has nothing to do: each pass reads
+    /// the clock and polls once.
     pub fn poll(&mut self) -> Vec<Ev> {
-        let now = self.now();
         let mut out = Vec::new();
-        while let Some(e) = self.client.poll(now, &mut self.tcp) {
-            out.push(Ev::own(&e));
+        loop {
+            let now = self.now();
+            let event = if self.chunked {
+                self.client.poll_chunked(now, &mut self.tcp)
+            } else {
+                self.client.poll(now, &mut self.tcp)
+            };
+            match event {
+                Some(e) => out.push(Ev::own(&e)),
+                None => break,
+            }
         }
         self.log.extend(out.iter().cloned());
         self.unseen.extend(out.iter().cloned());
@@ -215,9 +251,8 @@ impl Device {
         qos: QoS,
         retain: bool,
     ) -> Option<Token> {
-        let now = self.now();
         self.client
-            .publish(now, topic, payload, qos, retain)
+            .publish(topic, payload, qos, retain)
             .expect("publish accepted")
     }
 }

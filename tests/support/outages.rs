@@ -80,12 +80,11 @@ impl Run {
             self.next_publish += period;
         }
         while let Some(&seq) = self.backlog.front() {
-            let now = self.dev.now();
             let payload = seq.to_string();
             match self
                 .dev
                 .client
-                .publish(now, TOPIC, payload.as_bytes(), QoS::AtLeastOnce, false)
+                .publish(TOPIC, payload.as_bytes(), QoS::AtLeastOnce, false)
             {
                 Ok(_) => {
                     self.backlog.pop_front();

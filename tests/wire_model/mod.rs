@@ -148,9 +148,25 @@ fn topic(l: &Limits) -> impl Strategy<Value = String> {
     one_of(l, &["[^\\x00+#]{1,20}", "[a-z/]{1,12}"], &long)
 }
 
-/// Topic Filters: non-empty, no NUL.
+/// Topic Filters as §4.7.1 allows them: levels of text (no NUL) or `+`,
+/// optionally ending in `#`; also plain text up to 256 bytes.
 fn filter(l: &Limits) -> impl Strategy<Value = String> {
-    one_of(l, &["[^\\x00]{1,20}", "[a-z/+#]{1,12}"], &["[a-z]{256}"])
+    let level = prop_oneof![
+        Just("+".to_string()),
+        string_regex("[^\\x00+#/]{0,6}").unwrap()
+    ];
+    let levels = (prop::collection::vec(level, 1..5), any::<bool>()).prop_map(|(levels, hash)| {
+        let mut f = levels.join("/");
+        if hash {
+            f.push_str("/#");
+        }
+        f
+    });
+    prop_oneof![
+        levels.prop_filter("non-empty", |f| !f.is_empty()),
+        Just("#".to_string()),
+        one_of(l, &["[^\\x00+#]{1,20}", "[a-z/]{1,12}"], &["[a-z]{256}"]),
+    ]
 }
 
 fn pid() -> impl Strategy<Value = u16> {

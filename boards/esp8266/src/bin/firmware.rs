@@ -128,7 +128,7 @@ mod app {
             qos: QoS::AtLeastOnce,
             retain: true,
         });
-        let mut client: Client<'_, INFLIGHT, SUBSCRIPTIONS> =
+        let mut client: Client<'_, INFLIGHT, SUBSCRIPTIONS, 0> =
             match Client::new(config, Options::default(), rx, tx, store) {
                 Ok(client) => client,
                 Err(e) => {
@@ -143,15 +143,20 @@ mod app {
         let mut link = SerialTransport::new(broker_port());
         let mut clock = CycleClock::new(CPU_HZ);
         let mut pressed = button.is_low().unwrap_or(false);
-        let mut next_sample = Instant::from_ticks(0);
-        let mut next_report = Instant::from_ticks(REPORT_MS);
+        // Timers start from the clock's first reading, whatever it is.
+        let start = clock.now();
+        let mut next_sample = start;
+        let mut next_report = start + Duration::from_ticks(REPORT_MS);
 
+        // One pass: read the clock, poll each machine once, do the
+        // application's due work. `poll` does bounded work, so the clock is
+        // read again soon whatever arrives.
         loop {
             watchdog.feed();
             let now = clock.now();
 
             let mut announce = false;
-            while let Some(event) = client.poll(now, &mut link) {
+            if let Some(event) = client.poll(now, &mut link) {
                 match event {
                     Event::Up { session_present } => {
                         log!("mqtt up (session present: {})", session_present);
@@ -173,11 +178,12 @@ mod app {
                     Event::Subscribed { topic, qos } => log!("subscribed {} ({:?})", topic, qos),
                     Event::SubscribeFailed { topic } => log!("subscribe refused: {}", topic),
                     Event::Unsubscribed { topic } => log!("unsubscribed {}", topic),
+                    Event::Rejected(what) => log!("broker rejected {:?}", what),
+                    Event::Chunk(_) => {} // Options::chunks is off
                 }
             }
             if announce {
-                if let Err(e) = client.publish(now, TOPIC_STATUS, b"online", QoS::AtLeastOnce, true)
-                {
+                if let Err(e) = client.publish(TOPIC_STATUS, b"online", QoS::AtLeastOnce, true) {
                     log!("publish {}: {:?}", TOPIC_STATUS, e);
                 }
             }
@@ -188,9 +194,7 @@ mod app {
                 if is_pressed != pressed {
                     pressed = is_pressed;
                     let payload: &[u8] = if pressed { b"pressed" } else { b"released" };
-                    if let Err(e) =
-                        client.publish(now, TOPIC_BUTTON, payload, QoS::AtLeastOnce, false)
-                    {
+                    if let Err(e) = client.publish(TOPIC_BUTTON, payload, QoS::AtLeastOnce, false) {
                         log!("publish {}: {:?}", TOPIC_BUTTON, e);
                     }
                 }
@@ -210,7 +214,7 @@ mod app {
                 );
                 let payload = text.buf.get(..text.len).unwrap_or(&[]);
                 // QoS 0 is only sent while connected; a missed report is fine.
-                let _ = client.publish(now, TOPIC_UPTIME, payload, QoS::AtMostOnce, false);
+                let _ = client.publish(TOPIC_UPTIME, payload, QoS::AtMostOnce, false);
             }
         }
     }

@@ -413,7 +413,7 @@ mod smoke {
             }
             if up && token.is_none() {
                 token = client
-                    .publish(now, "smoke/out", b"42", QoS::AtLeastOnce, false)
+                    .publish("smoke/out", b"42", QoS::AtLeastOnce, false)
                     .ok()
                     .flatten();
             }

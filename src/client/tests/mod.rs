@@ -3,8 +3,8 @@
 //! on the microcontroller instruction sets.
 
 use super::*;
-use crate::session::Config;
-use crate::wire::{ConnAck, ConnectReturnCode, Packet, Publish, SubAck};
+use crate::session::{Config, Rejected};
+use crate::wire::{ConnAck, ConnectReturnCode, Frame, Packet, Publish, SubAck};
 
 // Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
 #[cfg(target_os = "none")]
@@ -150,7 +150,12 @@ fn client(b: &mut Buffers) -> Client<'_, 2, 2> {
 /// Polls once and returns the first event, reduced to a comparable form.
 fn poll_kind(c: &mut Client<'_, 2, 2>, now: Instant, t: &mut Pipe) -> Option<Event<'static>> {
     c.poll(now, t).map(|e| match e {
-        Event::Message(_) => panic!("use poll directly for messages"),
+        Event::Message(_) | Event::Chunk(_) => panic!("use poll directly for messages"),
+        Event::Rejected(r) => Event::Rejected(match r {
+            Rejected::Publish(t) => Rejected::Publish(t),
+            Rejected::Subscribe(_) => Rejected::Subscribe(""),
+            Rejected::Unsubscribe(_) => Rejected::Unsubscribe(""),
+        }),
         Event::Up { session_present } => Event::Up { session_present },
         Event::Down(r) => Event::Down(r),
         Event::ConnectFailed(r) => Event::ConnectFailed(r),
@@ -296,11 +301,11 @@ fn malformed_input_is_counted_and_the_client_reconnects() {
     }
     assert_eq!(c.counters().protocol_errors, 1);
     assert!(!t.connected);
-    // Backoff: not before 50 ms (half of the 100 ms minimum), by 100 ms at the latest.
-    assert_eq!(poll_kind(&mut c, at(54), &mut t), None);
+    // Backoff: not before the 100 ms minimum, by 300 ms at the latest.
+    assert_eq!(poll_kind(&mut c, at(104), &mut t), None);
     assert_eq!(t.connects, 1);
-    let retry = c.next_deadline().unwrap();
-    assert!(retry <= at(105) && retry >= at(55));
+    let retry = c.next_deadline(at(104)).unwrap();
+    assert!(retry <= at(305) && retry >= at(105), "{retry:?}");
     assert_eq!(poll_kind(&mut c, retry, &mut t), None);
     assert_eq!(t.connects, 2);
     assert_eq!(t.sent(|p| assert!(matches!(p, Packet::Connect(_)))), 1);
@@ -341,18 +346,18 @@ fn refused_connections_back_off_exponentially_and_never_give_up() {
             poll_kind(&mut c, now, &mut t),
             Some(Event::ConnectFailed(Reason::Transport))
         );
-        let next = c.next_deadline().unwrap();
+        let next = c.next_deadline(now).unwrap();
         *gap = (next - now).ticks();
         now = next;
     }
-    // 100, 200, 400, 400, ... each with equal jitter.
-    let bounds = [100, 200, 400, 400, 400, 400, 400, 400];
-    for (g, hi) in gaps.iter().zip(bounds) {
+    // Decorrelated jitter: each gap in [100, 3 × the previous], at most 400.
+    let mut previous = 100;
+    for g in gaps {
         assert!(
-            *g >= hi / 2 && *g <= hi,
-            "gap {g} outside [{}, {hi}]",
-            hi / 2
+            (100..=(3 * previous).min(400)).contains(&g),
+            "gap {g} after {previous}"
         );
+        previous = g;
     }
     t.refuse = false;
     assert_eq!(poll_kind(&mut c, now, &mut t), None);
@@ -392,11 +397,11 @@ fn qos0_needs_a_connection_and_qos1_does_not() {
     let mut c = client(&mut b);
     let mut t = Pipe::new();
     assert_eq!(
-        c.publish(at(0), "t", b"x", QoS::AtMostOnce, false),
+        c.publish("t", b"x", QoS::AtMostOnce, false),
         Err(RequestError::NotConnected)
     );
     let token = c
-        .publish(at(0), "t", b"x", QoS::AtLeastOnce, false)
+        .publish("t", b"x", QoS::AtLeastOnce, false)
         .unwrap()
         .unwrap();
     c.subscribe("s", QoS::AtLeastOnce).unwrap();
@@ -428,10 +433,7 @@ fn qos0_needs_a_connection_and_qos1_does_not() {
             qos: QoS::AtLeastOnce
         })
     );
-    assert_eq!(
-        c.publish(at(4), "t", b"y", QoS::AtMostOnce, false),
-        Ok(None)
-    );
+    assert_eq!(c.publish("t", b"y", QoS::AtMostOnce, false), Ok(None));
     assert_eq!(poll_kind(&mut c, at(4), &mut t), None);
     assert_eq!(
         t.sent(|p| assert!(matches!(
@@ -452,8 +454,7 @@ fn a_dead_transport_is_down_with_a_reason() {
     let mut t = Pipe::new();
     bring_up(&mut c, &mut t);
     t.connected = false; // the peer vanished
-    c.publish(at(3), "t", b"x", QoS::AtLeastOnce, false)
-        .unwrap();
+    c.publish("t", b"x", QoS::AtLeastOnce, false).unwrap();
     assert_eq!(
         poll_kind(&mut c, at(3), &mut t),
         Some(Event::Down(Reason::Transport))
@@ -474,7 +475,7 @@ fn disconnect_sends_disconnect_then_stays_offline_until_connect() {
     );
     assert_eq!(t.sent(|p| assert_eq!(p, Packet::Disconnect)), 1);
     assert!(!t.connected);
-    assert_eq!(c.next_deadline(), None);
+    assert_eq!(c.next_deadline(at(0)), None);
     assert_eq!(poll_kind(&mut c, at(10_000), &mut t), None);
     assert_eq!(t.connects, 1);
     c.connect(at(10_000));
@@ -495,5 +496,5 @@ fn disconnect_while_offline_just_stops_retrying() {
     ));
     c.disconnect();
     assert_eq!(poll_kind(&mut c, at(60_000), &mut t), None);
-    assert_eq!(c.next_deadline(), None);
+    assert_eq!(c.next_deadline(at(0)), None);
 }
