@@ -4,30 +4,41 @@
 //! time (the client reads exactly what that packet needs), and the transmit
 //! buffer is appended to and only rewound once the transport took it all.
 
-/// A PUBLISH larger than the buffer, handed over in pieces: its fixed and
-/// variable header stay at the start of the buffer, each piece is read
-/// after them. `prefix == 0`: no such message.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Chunks {
-    /// Bytes of fixed + variable header (where the payload starts).
-    pub(crate) prefix: usize,
-    /// Payload bytes handed over before the piece in the buffer.
-    pub(crate) delivered: usize,
-    /// Payload bytes of the whole message.
-    pub(crate) total: usize,
+use crate::wire::QoS;
+
+/// How the bytes of the packet being received are taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Into the buffer, until the packet is whole.
+    Whole,
+    /// Discarded: `left` more bytes of a packet larger than the buffer.
+    /// Then, for a PUBLISH whose topic alone was too long to read its
+    /// packet id, `id`: its QoS, and the bytes after the id to discard once
+    /// the id (the next two bytes) is read and acknowledged.
+    Skip {
+        left: usize,
+        id: Option<(QoS, usize)>,
+    },
+    /// A PUBLISH larger than the buffer handed over in pieces: its fixed
+    /// and variable header (`prefix` bytes) stay at the start of the
+    /// buffer, each piece is read after them.
+    Chunks {
+        prefix: usize,
+        /// Payload bytes handed over before the piece in the buffer.
+        delivered: usize,
+        /// Payload bytes of the whole message.
+        total: usize,
+    },
 }
 
-/// Received bytes of the packet being read: `buf[..end]`. A packet longer
-/// than `buf` is skipped by counting down `skip` as its bytes arrive, or
-/// handed over in `chunks`.
+/// Received bytes of the packet being read: `buf[..end]`.
 pub(crate) struct RxBuf<'a> {
     pub(crate) buf: &'a mut [u8],
     pub(crate) end: usize,
-    pub(crate) skip: usize,
+    pub(crate) mode: Mode,
     /// Bytes handed to the application until the next poll: a whole
-    /// PUBLISH, or (while `chunks.prefix > 0`) a piece after the header.
+    /// PUBLISH, or (in `Mode::Chunks`) a piece after the header.
     pub(crate) held: usize,
-    pub(crate) chunks: Chunks,
 }
 
 impl<'a> RxBuf<'a> {
@@ -35,17 +46,15 @@ impl<'a> RxBuf<'a> {
         RxBuf {
             buf,
             end: 0,
-            skip: 0,
+            mode: Mode::Whole,
             held: 0,
-            chunks: Chunks::default(),
         }
     }
 
     pub(crate) fn clear(&mut self) {
         self.end = 0;
-        self.skip = 0;
+        self.mode = Mode::Whole;
         self.held = 0;
-        self.chunks = Chunks::default();
     }
 
     pub(crate) fn pending(&self) -> &[u8] {

@@ -3,13 +3,13 @@
 //! The client reads only what the packet being received still needs (its
 //! fixed header a byte or two at a time, then its body), so the buffer only
 //! ever holds one packet and nothing needs moving. A packet larger than the
-//! buffer is skipped as its bytes arrive (counted, and acknowledged if it
-//! carries an id), or — through [`Client::poll_chunked`], for a PUBLISH whose
-//! header fits — handed over in pieces behind its header. `CHUNKS` is a
-//! const parameter so a firmware that never asks for pieces links none of
-//! that code.
+//! buffer is skipped as its bytes arrive — counted, and acknowledged if it
+//! carries an id, even when its topic alone is longer than the buffer — or,
+//! through [`Client::poll_chunked`], a PUBLISH whose header fits is handed
+//! over in pieces behind its header. `CHUNKS` is a const parameter so a
+//! firmware that never asks for pieces links none of that code.
 
-use super::buffers::Chunks;
+use super::buffers::Mode;
 use super::Client;
 use crate::net::Transport;
 use crate::session::{Chunk, Event, Handled, Message, Reason};
@@ -34,13 +34,19 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         if held == 0 {
             return;
         }
-        let c = &mut self.rx.chunks;
-        if c.prefix > 0 && c.delivered + held < c.total {
-            c.delivered += held;
-            self.rx.end = c.prefix;
-        } else {
-            *c = Chunks::default();
-            self.rx.end = 0;
+        self.rx.end = 0;
+        if let Mode::Chunks {
+            prefix,
+            delivered,
+            total,
+        } = &mut self.rx.mode
+        {
+            if *delivered + held < *total {
+                *delivered += held;
+                self.rx.end = *prefix;
+                return;
+            }
+            self.rx.mode = Mode::Whole;
         }
     }
 
@@ -49,16 +55,23 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
     /// without holding it across the loop in `poll`.
     pub(super) fn handed_over<const CHUNKS: bool>(&self) -> Option<Event<'_>> {
         let held = self.rx.held;
-        let c = self.rx.chunks;
-        if CHUNKS && c.prefix > 0 {
+        if let (
+            true,
+            Mode::Chunks {
+                prefix,
+                delivered,
+                total,
+            },
+        ) = (CHUNKS, self.rx.mode)
+        {
             let buf = self.rx.buf.get(..self.rx.end)?;
             let frame = Frame::parse(buf).ok()??;
             let h = PublishHeader::parse(&frame, buf).ok()??;
             return Some(Event::Chunk(Chunk {
                 topic: h.topic,
-                offset: c.delivered,
-                total: c.total,
-                bytes: buf.get(c.prefix..c.prefix + held)?,
+                offset: delivered,
+                total,
+                bytes: buf.get(prefix..prefix + held)?,
                 qos: h.qos,
                 retain: h.retain,
                 dup: h.dup,
@@ -87,11 +100,10 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         } else {
             Received::Idle
         };
-        if self.rx.skip > 0 {
-            return Ok(waiting);
-        }
-        if CHUNKS && self.rx.chunks.prefix > 0 {
-            return self.next_chunk(waiting);
+        match self.rx.mode {
+            Mode::Whole => {}
+            Mode::Skip { left, id } => return self.skipping(left, id, waiting),
+            Mode::Chunks { .. } => return self.next_chunk(waiting),
         }
         let frame = match Frame::parse(self.rx.pending()) {
             Ok(Some(frame)) => frame,
@@ -129,26 +141,29 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         }
     }
 
-    /// Reads at most what the packet being received still needs. While
-    /// skipping, reads and discards. True if anything arrived (and tells the
-    /// session: any byte is a sign of life).
+    /// Reads at most what the packet being received still needs: into the
+    /// buffer, or (skipping) into it to be discarded. True if anything
+    /// arrived (and tells the session: any byte is a sign of life).
     fn read<T: Transport>(&mut self, now: Instant, transport: &mut T) -> Result<bool, Reason> {
         let rx = &mut self.rx;
-        let c = rx.chunks;
-        let (start, want) = if rx.skip > 0 {
-            (0, rx.skip.min(rx.buf.len()))
-        } else if c.prefix > 0 {
-            let end = rx.buf.len().min(c.prefix + (c.total - c.delivered));
-            (rx.end, end.saturating_sub(rx.end))
-        } else {
-            let want = match Frame::parse(rx.pending()) {
-                Ok(Some(frame)) => frame.len().min(rx.buf.len()) - rx.end,
-                Ok(None) if rx.end == 0 => 2,
-                Ok(None) => 1,
+        let (start, want) = match rx.mode {
+            Mode::Skip { left: 0, .. } => (rx.end, 2usize.saturating_sub(rx.end)),
+            Mode::Skip { left, .. } => (0, left.min(rx.buf.len())),
+            Mode::Chunks {
+                prefix,
+                delivered,
+                total,
+            } => {
+                let end = rx.buf.len().min(prefix + (total - delivered));
+                (rx.end, end.saturating_sub(rx.end))
+            }
+            Mode::Whole => match Frame::parse(rx.pending()) {
+                Ok(Some(frame)) => (rx.end, frame.len().min(rx.buf.len()) - rx.end),
+                Ok(None) if rx.end == 0 => (0, 2),
+                Ok(None) => (rx.end, 1),
                 // `receive` reports it.
-                Err(_) => 0,
-            };
-            (rx.end, want)
+                Err(_) => (0, 0),
+            },
         };
         let dst = match rx.buf.get_mut(start..start + want) {
             Some(dst) if !dst.is_empty() => dst,
@@ -159,13 +174,45 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
             Err(nb::Error::WouldBlock) => return Ok(false),
             Err(nb::Error::Other(_)) => return Err(Reason::Transport),
         };
-        if rx.skip > 0 {
-            rx.skip -= n.min(rx.skip);
-        } else {
-            rx.end += n;
+        match &mut rx.mode {
+            Mode::Skip { left, .. } if *left > 0 => *left -= n,
+            _ => rx.end += n,
         }
         self.session.bytes_received(now);
         Ok(true)
+    }
+
+    /// Discarding a packet larger than the buffer; for a PUBLISH whose topic
+    /// was longer than the buffer, its id is read and acknowledged on the way.
+    fn skipping(
+        &mut self,
+        left: usize,
+        id: Option<(QoS, usize)>,
+        waiting: Received<'a>,
+    ) -> Result<Received<'a>, Reason> {
+        match (left, id) {
+            (0, Some((qos, tail))) => {
+                if self.rx.end < 2 || !self.session.can_receive() {
+                    return Ok(waiting);
+                }
+                let pid = u16::from_be_bytes([self.rx.buf[0], self.rx.buf[1]]);
+                if pid == 0 {
+                    return Err(self.malformed(DecodeError::ZeroPacketId));
+                }
+                self.session.skipped(Some(qos), Some(pid))?;
+                self.rx.end = 0;
+                self.rx.mode = Mode::Skip {
+                    left: tail,
+                    id: None,
+                };
+                Ok(Received::Progress)
+            }
+            (0, None) => {
+                self.rx.mode = Mode::Whole;
+                Ok(Received::Progress)
+            }
+            _ => Ok(waiting),
+        }
     }
 
     /// A packet longer than the receive buffer. Once the buffer is full (so
@@ -181,16 +228,18 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         if !full || !self.session.can_receive() {
             return Ok(waiting);
         }
-        let publish = frame.packet_type == PacketType::Publish;
-        if CHUNKS && publish {
-            let header = PublishHeader::parse(&frame, self.rx.pending());
-            match header {
+        let len = frame.len();
+        if frame.packet_type != PacketType::Publish {
+            self.session.skipped(None, None)?;
+            return Ok(self.skip(len - self.rx.end, None));
+        }
+        if CHUNKS {
+            match PublishHeader::parse(&frame, self.rx.pending()) {
                 Ok(Some(h)) if h.payload_start < self.rx.buf.len() => {
                     if !self.session.chunked_start(h.qos, h.pid)? {
-                        self.skip_rest(&frame);
-                        return Ok(Received::Progress);
+                        return Ok(self.skip(len - self.rx.end, None));
                     }
-                    self.rx.chunks = Chunks {
+                    self.rx.mode = Mode::Chunks {
                         prefix: h.payload_start,
                         delivered: 0,
                         total: h.payload_len,
@@ -201,31 +250,46 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
                 Err(e) => return Err(self.malformed(e)),
             }
         }
-        let (qos, pid) = if publish {
-            (
-                QoS::from_bits((frame.flags >> 1) & 3),
-                frame.publish_packet_id(self.rx.pending()),
-            )
-        } else {
-            (None, None)
-        };
-        self.session.skipped(qos, pid)?;
-        self.skip_rest(&frame);
-        Ok(Received::Progress)
+        let qos = QoS::from_bits((frame.flags >> 1) & 3).unwrap_or(QoS::AtMostOnce);
+        let pending = self.rx.pending();
+        if qos == QoS::AtMostOnce {
+            self.session.skipped(Some(qos), None)?;
+            return Ok(self.skip(len - self.rx.end, None));
+        }
+        if let Some(pid) = frame.publish_packet_id(pending) {
+            self.session.skipped(Some(qos), Some(pid))?;
+            return Ok(self.skip(len - self.rx.end, None));
+        }
+        // The topic is longer than the buffer: its length says where the id is.
+        let h = frame.header_len;
+        let topic_len = usize::from(u16::from_be_bytes([pending[h], pending[h + 1]]));
+        let id_at = h + 2 + topic_len;
+        if id_at + 2 > len {
+            return Err(self.malformed(DecodeError::Truncated));
+        }
+        Ok(self.skip(id_at - self.rx.end, Some((qos, len - id_at - 2))))
     }
 
-    /// Discards what is left of `frame` as it arrives.
-    fn skip_rest(&mut self, frame: &Frame) {
-        self.rx.skip = frame.len() - self.rx.end;
+    /// Discards the next `left` bytes as they arrive.
+    fn skip(&mut self, left: usize, id: Option<(QoS, usize)>) -> Received<'a> {
         self.rx.end = 0;
+        self.rx.mode = Mode::Skip { left, id };
+        Received::Progress
     }
 
     /// Hands over the piece in the buffer once the buffer is full or the
     /// message complete; the last piece owes the acknowledgement.
     fn next_chunk(&mut self, waiting: Received<'a>) -> Result<Received<'a>, Reason> {
-        let c = self.rx.chunks;
-        let have = self.rx.end - c.prefix;
-        let last = c.delivered + have >= c.total;
+        let Mode::Chunks {
+            prefix,
+            delivered,
+            total,
+        } = self.rx.mode
+        else {
+            return Ok(waiting);
+        };
+        let have = self.rx.end - prefix;
+        let last = delivered + have >= total;
         let full = self.rx.end == self.rx.buf.len();
         if have == 0 || !(full || last) {
             return Ok(waiting);
@@ -235,7 +299,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
                 return Ok(waiting);
             }
             // The QoS and id are in the header kept at the buffer's start.
-            let buf = self.rx.buf.get(..c.prefix).unwrap_or(&[]);
+            let buf = self.rx.buf.get(..prefix).unwrap_or(&[]);
             let (qos, pid) = match Frame::parse(buf) {
                 Ok(Some(f)) => (QoS::from_bits((f.flags >> 1) & 3), f.publish_packet_id(buf)),
                 _ => (None, None),

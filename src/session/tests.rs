@@ -2,6 +2,7 @@
 //! these run unchanged on the microcontroller instruction sets too.
 
 use super::*;
+use crate::wire::topic::TopicError;
 use crate::wire::{ConnAck, ConnectReturnCode, Packet, Publish, QoS, SubAck, Will};
 
 // Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
@@ -654,4 +655,274 @@ fn a_transmit_path_that_never_drains_is_a_dead_link() {
         b.session.poll_transmit(at(15_000), &mut full),
         Err(Reason::PingTimeout)
     );
+}
+
+// ------------------------------------------------------------------ QoS 2
+
+fn qos2_in(pid: u16, dup: bool) -> Packet<'static> {
+    Packet::Publish(Publish {
+        dup,
+        qos: QoS::ExactlyOnce,
+        retain: false,
+        topic: "in",
+        pid: Some(pid),
+        payload: b"x",
+    })
+}
+
+fn persistent() -> Config<'static> {
+    let mut config = Config::new("c");
+    config.clean_init = false;
+    config.clean = false;
+    config
+}
+
+#[test]
+fn an_outgoing_qos2_message_is_released_after_pubrec_and_completed_by_pubcomp() {
+    let mut store = [0u8; 128];
+    let mut b = Scripted::<2, 1>::new(persistent(), &mut store);
+    b.connect(at(0), false);
+    let token = b
+        .session
+        .publish("t", b"once", QoS::ExactlyOnce, false)
+        .unwrap();
+    let p = publish_of(b.expect_sent(at(0)));
+    assert_eq!(
+        (p.qos, p.pid, p.dup),
+        (QoS::ExactlyOnce, Some(token.0), false)
+    );
+    assert_eq!(b.answer(at(1), Packet::PubRec(token.0)), Ok(None));
+    assert_eq!(b.expect_sent(at(1)), Packet::PubRel(token.0));
+    // A duplicate PUBREC is answered again; nothing completes early.
+    assert_eq!(b.answer(at(2), Packet::PubRec(token.0)), Ok(None));
+    assert_eq!(b.expect_sent(at(2)), Packet::PubRel(token.0));
+    assert_eq!(b.session.inflight(), 1);
+    assert_eq!(
+        b.answer(at(3), Packet::PubComp(token.0)),
+        Ok(Some(Event::Published(token)))
+    );
+    assert_eq!(b.answer(at(4), Packet::PubComp(token.0)), Ok(None));
+    assert_eq!(b.session.inflight(), 0);
+}
+
+#[test]
+fn after_a_reconnect_a_released_qos2_message_sends_pubrel_not_its_publish_again() {
+    let mut store = [0u8; 128];
+    let mut b = Scripted::<2, 1>::new(persistent(), &mut store);
+    b.connect(at(0), false);
+    let released = b
+        .session
+        .publish("t", b"a", QoS::ExactlyOnce, false)
+        .unwrap();
+    let pending = b
+        .session
+        .publish("t", b"b", QoS::ExactlyOnce, false)
+        .unwrap();
+    b.expect_sent(at(0));
+    b.expect_sent(at(0));
+    b.answer(at(1), Packet::PubRec(released.0)).unwrap();
+    // The link drops before the PUBREL could go out.
+    b.session.transport_down(false);
+    assert!(b.connect(at(100), true));
+    // §4.4: PUBREL for the one the broker has, the other PUBLISH with DUP,
+    // in their original order.
+    assert_eq!(b.expect_sent(at(100)), Packet::PubRel(released.0));
+    let p = publish_of(b.expect_sent(at(100)));
+    assert_eq!(
+        (p.pid, p.dup, p.payload),
+        (Some(pending.0), true, &b"b"[..])
+    );
+    b.expect_quiet(at(100));
+}
+
+#[test]
+fn an_unknown_pubrel_is_answered_with_pubcomp() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 1>::new(persistent(), &mut store);
+    b.connect(at(0), true);
+    assert_eq!(b.answer(at(1), Packet::PubRel(4242)), Ok(None));
+    assert_eq!(b.expect_sent(at(1)), Packet::PubComp(4242));
+}
+
+#[test]
+fn incoming_qos2_ids_last_as_long_as_the_broker_session() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 1>::new(persistent(), &mut store);
+    b.connect(at(0), false);
+    assert!(matches!(
+        b.session.handle(at(1), qos2_in(3, false)),
+        Ok(Handled::Deliver(_))
+    ));
+    assert_eq!(b.expect_sent(at(1)), Packet::PubRec(3));
+    // Same connection: a re-send is answered, not delivered.
+    assert_eq!(
+        b.session.handle(at(2), qos2_in(3, true)),
+        Ok(Handled::Nothing)
+    );
+    assert_eq!(b.expect_sent(at(2)), Packet::PubRec(3));
+    // Reconnected, session kept: still known.
+    b.session.transport_down(false);
+    assert!(b.connect(at(10), true));
+    assert_eq!(
+        b.session.handle(at(11), qos2_in(3, true)),
+        Ok(Handled::Nothing)
+    );
+    assert_eq!(b.session.counters().duplicates, 2);
+    assert_eq!(b.session.awaiting_release(), 1);
+    // Reconnected, session lost: the broker will not release it, and a new
+    // message may come with the same id.
+    b.session.transport_down(false);
+    assert!(!b.connect(at(20), false));
+    assert_eq!(b.session.awaiting_release(), 0);
+    assert!(matches!(
+        b.session.handle(at(21), qos2_in(3, false)),
+        Ok(Handled::Deliver(_))
+    ));
+}
+
+#[test]
+fn a_full_exactly_once_table_closes_the_link_instead_of_delivering_twice_later() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 1, 2>::new(persistent(), &mut store);
+    b.connect(at(0), false);
+    for pid in [1, 2] {
+        assert!(matches!(
+            b.session.handle(at(1), qos2_in(pid, false)),
+            Ok(Handled::Deliver(_))
+        ));
+        b.expect_sent(at(1));
+    }
+    // A re-send of a known one still fits...
+    assert_eq!(
+        b.session.handle(at(2), qos2_in(2, true)),
+        Ok(Handled::Nothing)
+    );
+    b.expect_sent(at(2));
+    // ...a third one does not: not delivered, the broker sends it again later.
+    assert_eq!(
+        b.session.handle(at(3), qos2_in(3, false)),
+        Err(Reason::ExactlyOnceFull)
+    );
+}
+
+#[test]
+fn without_a_qos2_table_qos2_is_refused_both_ways() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 1, 0>::new(Config::new("c"), &mut store);
+    assert_eq!(
+        b.session.publish("t", b"", QoS::ExactlyOnce, false),
+        Err(RequestError::Unsupported)
+    );
+    assert_eq!(
+        b.session.subscribe("t", QoS::ExactlyOnce),
+        Err(RequestError::Unsupported)
+    );
+    b.connect(at(0), false);
+    // A broker sending QoS 2 anyway breaks the grant: a protocol violation.
+    assert_eq!(
+        b.session.handle(at(1), qos2_in(1, false)),
+        Err(Reason::Unexpected)
+    );
+}
+
+// -------------------------------------------------------------- defect 8
+
+#[test]
+fn session_present_after_a_clean_connect_is_not_believed_and_subscriptions_are_sent() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 2>::new(Config::new("c"), &mut store);
+    b.session.subscribe("cmd", QoS::AtLeastOnce).unwrap();
+    b.session.transport_up(at(0));
+    match b.expect_sent(at(0)) {
+        Packet::Connect(c) => assert!(c.clean_session),
+        other => panic!("{other:?}"),
+    }
+    // [MQTT-3.2.2-1] says a clean session is never present; this broker says it is.
+    let ack = ConnAck {
+        session_present: true,
+        code: ConnectReturnCode::Accepted,
+    };
+    assert_eq!(
+        b.session.handle(at(1), Packet::ConnAck(ack)),
+        Ok(Handled::Event(Event::Up {
+            session_present: false
+        }))
+    );
+    assert!(matches!(b.expect_sent(at(1)), Packet::Subscribe(_)));
+}
+
+// ------------------------------------------------------------- liveness
+
+#[test]
+fn replies_overdue_on_a_link_that_keeps_delivering_bytes_are_not_a_dead_link() {
+    let mut store = [0u8; 128];
+    let mut config = Config::new("c");
+    config.keepalive = 0;
+    let mut b = Scripted::<2, 1>::new(config, &mut store);
+    b.connect(at(0), false);
+    let token = b
+        .session
+        .publish("t", b"x", QoS::AtLeastOnce, false)
+        .unwrap();
+    b.expect_sent(at(0));
+    // The PUBACK waits behind a backlog, but bytes keep arriving.
+    for t in (1_000..60_000).step_by(1_000) {
+        b.session.bytes_received(at(t));
+        b.expect_quiet(at(t));
+    }
+    assert_eq!(b.session.counters().republishes, 0);
+    assert_eq!(
+        b.answer(at(60_000), Packet::PubAck(token.0)),
+        Ok(Some(Event::Published(token)))
+    );
+    // On a quiet link the same wait is a retransmission, then a dead link.
+    let t2 = b
+        .session
+        .publish("t", b"y", QoS::AtLeastOnce, false)
+        .unwrap();
+    assert_eq!(publish_of(b.expect_sent(at(60_000))).pid, Some(t2.0));
+    assert!(publish_of(b.expect_sent(at(70_000))).dup);
+}
+
+#[test]
+fn timers_run_the_same_from_any_clock_start_and_across_the_wrap() {
+    for start in [
+        0u32,
+        (1 << 31) - 3_000,
+        1 << 31,
+        (1 << 31) + 3_000,
+        u32::MAX - 3_000,
+    ] {
+        let t = |ms: u32| Instant::from_ticks(start.wrapping_add(ms));
+        let mut store = [0u8; 128];
+        let mut config = Config::new("c");
+        config.keepalive = 20;
+        let mut b = Scripted::<2, 1>::new(config, &mut store);
+        b.session.subscribe("s", QoS::AtMostOnce).unwrap();
+        b.connect(t(0), false);
+        assert!(matches!(b.expect_sent(t(0)), Packet::Subscribe(_)));
+        let token = b
+            .session
+            .publish("p", b"", QoS::AtLeastOnce, false)
+            .unwrap();
+        assert!(matches!(b.expect_sent(t(0)), Packet::Publish(_)));
+        assert_eq!(b.session.next_deadline(), Some(t(5_000)), "start {start}");
+        b.expect_quiet(t(4_999));
+        assert_eq!(b.expect_sent(t(5_000)), Packet::PingReq, "start {start}");
+        b.expect_quiet(t(9_999));
+        // No SUBACK, PUBACK or PINGRESP for 10 s: the oldest is overdue.
+        assert_eq!(
+            b.sent(t(10_000)).map(|_| ()),
+            Err(Reason::SubAckTimeout),
+            "start {start}"
+        );
+        b.session.transport_down(false);
+        b.connect(t(20_000), false);
+        assert!(matches!(b.expect_sent(t(20_000)), Packet::Subscribe(_)));
+        assert!(publish_of(b.expect_sent(t(20_000))).dup);
+        assert_eq!(
+            b.answer(t(20_001), Packet::PubAck(token.0)),
+            Ok(Some(Event::Published(token)))
+        );
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::session::{Config, Rejected};
-use crate::wire::{ConnAck, ConnectReturnCode, Frame, Packet, Publish, SubAck};
+use crate::wire::{ConnAck, Connect, ConnectReturnCode, Frame, Packet, Publish, SubAck};
 
 // Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
 #[cfg(target_os = "none")]
@@ -14,14 +14,31 @@ fn at(ms: u32) -> Instant {
     Instant::from_ticks(ms)
 }
 
+mod chunks;
+mod defects;
+mod qos2;
+mod restore;
+mod sim;
+
 /// A transport whose far end is the test.
-struct Pipe {
+pub(super) struct Pipe {
     connected: bool,
     refuse: bool,
     to_client: heapless::Deque<u8, 4096>,
     from_client: heapless::Vec<u8, 4096>,
     /// Bytes handed out per `recv` (exercises partial reads).
     chunk: usize,
+    /// Bytes `send` still takes before it would block.
+    send_room: usize,
+    /// What `send_room` is refilled to on each pass of `sim::run` (a link
+    /// that moves this many bytes per pass).
+    send_rate: usize,
+    /// Bytes `recv` still gives before it would block, and what `sim::run`
+    /// refills it to on each pass (a link that slow).
+    recv_room: usize,
+    recv_rate: usize,
+    /// The peer hangs up once the bytes for the client have been read.
+    hangup: bool,
     connects: u32,
 }
 
@@ -33,6 +50,11 @@ impl Pipe {
             to_client: heapless::Deque::new(),
             from_client: heapless::Vec::new(),
             chunk: usize::MAX,
+            send_room: usize::MAX,
+            send_rate: usize::MAX,
+            recv_room: usize::MAX,
+            recv_rate: usize::MAX,
+            hangup: false,
             connects: 0,
         }
     }
@@ -74,6 +96,7 @@ impl Transport for Pipe {
         }
         if !self.connected {
             self.connects += 1;
+            self.hangup = false;
         }
         self.connected = true;
         Ok(())
@@ -83,10 +106,14 @@ impl Transport for Pipe {
         if !self.connected {
             return Err(nb::Error::Other(()));
         }
-        self.from_client
-            .extend_from_slice(data)
-            .map_err(|_| nb::Error::WouldBlock)?;
-        Ok(data.len())
+        let room = (self.from_client.capacity() - self.from_client.len()).min(self.send_room);
+        let n = data.len().min(room);
+        if n == 0 {
+            return Err(nb::Error::WouldBlock);
+        }
+        self.from_client.extend_from_slice(&data[..n]).unwrap();
+        self.send_room -= n.min(self.send_room);
+        Ok(n)
     }
 
     fn recv(&mut self, buf: &mut [u8]) -> nb::Result<usize, ()> {
@@ -94,7 +121,7 @@ impl Transport for Pipe {
             return Err(nb::Error::Other(()));
         }
         let mut n = 0;
-        while n < buf.len() && n < self.chunk {
+        while n < buf.len() && n < self.chunk && n < self.recv_room {
             match self.to_client.pop_front() {
                 Some(b) => {
                     buf[n] = b;
@@ -103,10 +130,11 @@ impl Transport for Pipe {
                 None => break,
             }
         }
-        if n == 0 {
-            Err(nb::Error::WouldBlock)
-        } else {
-            Ok(n)
+        self.recv_room -= n.min(self.recv_room);
+        match n {
+            0 if self.hangup && self.to_client.is_empty() => Err(nb::Error::Other(())),
+            0 => Err(nb::Error::WouldBlock),
+            n => Ok(n),
         }
     }
 

@@ -1,0 +1,200 @@
+//! Messages larger than the receive buffer, handed over in pieces.
+
+use super::*;
+
+const BIG: usize = 3_000;
+
+fn big_payload() -> [u8; BIG] {
+    core::array::from_fn(|i| (i * 7 % 251) as u8)
+}
+
+fn publish<'p>(
+    qos: QoS,
+    pid: Option<u16>,
+    dup: bool,
+    topic: &'p str,
+    payload: &'p [u8],
+) -> Packet<'p> {
+    Packet::Publish(Publish {
+        dup,
+        qos,
+        retain: false,
+        topic,
+        pid,
+        payload,
+    })
+}
+
+/// Polls with `poll_chunked` until `want` pieces came (or 500 polls),
+/// checking order and contents against `payload`; returns the pieces' count
+/// and whether the last one was marked last.
+fn collect(
+    c: &mut Client<'_, 2, 2>,
+    t: &mut Pipe,
+    payload: &[u8],
+    want_topic: &str,
+) -> (usize, bool) {
+    let (mut pieces, mut next) = (0, 0);
+    for _ in 0..500 {
+        match c.poll_chunked(at(5), t) {
+            Some(Event::Chunk(ch)) => {
+                assert_eq!(ch.topic, want_topic);
+                assert_eq!(ch.total, payload.len());
+                assert_eq!(ch.offset, next, "pieces out of order");
+                assert_eq!(ch.bytes, &payload[next..next + ch.bytes.len()]);
+                assert_eq!(ch.is_first(), next == 0);
+                next += ch.bytes.len();
+                pieces += 1;
+                if ch.is_last() {
+                    assert_eq!(next, payload.len());
+                    return (pieces, true);
+                }
+            }
+            Some(other) => panic!("{other:?}"),
+            None => {}
+        }
+    }
+    (pieces, false)
+}
+
+#[test]
+fn a_message_larger_than_the_buffer_arrives_in_order_and_is_acknowledged_after_the_last_piece() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    bring_up(&mut c, &mut t);
+    t.chunk = 37; // the network delivers in odd pieces
+    let payload = big_payload();
+    // A QoS 1 message much larger than the 64-byte buffer.
+    t.push(publish(
+        QoS::AtLeastOnce,
+        Some(11),
+        false,
+        "ota/image",
+        &payload[..1_000],
+    ));
+    let (pieces, last) = collect(&mut c, &mut t, &payload[..1_000], "ota/image");
+    assert!(last && pieces >= 1_000 / 64, "{pieces} pieces");
+    assert_eq!(
+        t.sent(|p| panic!("{p:?} before the last piece was handed over")),
+        0
+    );
+    assert_eq!(poll_kind(&mut c, at(6), &mut t), None);
+    let mut acks: heapless::Vec<u16, 4> = heapless::Vec::new();
+    t.sent(|p| {
+        if let Packet::PubAck(id) = p {
+            acks.push(id).unwrap();
+        }
+    });
+    assert_eq!(&acks[..], &[11], "acknowledged once, after its last piece");
+    // Another, back to back with nothing in between.
+    t.push(publish(
+        QoS::AtLeastOnce,
+        Some(12),
+        false,
+        "ota/image",
+        &payload[..1_000],
+    ));
+    let (_, last) = collect(&mut c, &mut t, &payload[..1_000], "ota/image");
+    assert!(last);
+    assert_eq!(poll_kind(&mut c, at(6), &mut t), None);
+    t.sent(|p| assert_eq!(p, Packet::PubAck(12)));
+    assert_eq!(c.counters().oversize, 0);
+    assert!(c.is_connected());
+}
+
+#[test]
+fn a_small_message_after_a_large_one_is_whole_and_plain_poll_still_skips() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    bring_up(&mut c, &mut t);
+    let payload = big_payload();
+    t.push(publish(
+        QoS::AtMostOnce,
+        None,
+        false,
+        "big",
+        &payload[..500],
+    ));
+    t.push(publish(QoS::AtMostOnce, None, false, "small", b"hi"));
+    let (_, last) = collect(&mut c, &mut t, &payload[..500], "big");
+    assert!(last);
+    match c.poll_chunked(at(7), &mut t) {
+        Some(Event::Message(m)) => assert_eq!((m.topic, m.payload), ("small", &b"hi"[..])),
+        other => panic!("{other:?}"),
+    }
+    // `poll` skips what `poll_chunked` would hand over.
+    t.push(publish(
+        QoS::AtLeastOnce,
+        Some(3),
+        false,
+        "big",
+        &payload[..500],
+    ));
+    for _ in 0..50 {
+        assert!(!matches!(
+            c.poll(at(8), &mut t),
+            Some(Event::Chunk(_)) | Some(Event::Message(_))
+        ));
+    }
+    assert_eq!(c.counters().oversize, 1);
+}
+
+#[test]
+fn a_topic_that_does_not_fit_the_buffer_is_skipped_not_chunked() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    bring_up(&mut c, &mut t);
+    let topic = "a/very/long/topic/that/alone/is/longer/than/the/sixty-four/byte/buffer";
+    t.push(publish(QoS::AtLeastOnce, Some(8), false, topic, b"payload"));
+    for _ in 0..20 {
+        assert!(c.poll_chunked(at(5), &mut t).is_none());
+    }
+    assert_eq!(c.counters().oversize, 1);
+    let mut acked = false;
+    t.sent(|p| acked |= p == Packet::PubAck(8));
+    assert!(acked, "skipped, but acknowledged so it is not sent again");
+}
+
+#[test]
+fn a_re_sent_qos2_message_in_pieces_is_not_handed_over_twice() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    bring_up(&mut c, &mut t);
+    let payload = big_payload();
+    t.push(publish(
+        QoS::ExactlyOnce,
+        Some(21),
+        false,
+        "q2",
+        &payload[..700],
+    ));
+    let (_, last) = collect(&mut c, &mut t, &payload[..700], "q2");
+    assert!(last);
+    assert_eq!(poll_kind(&mut c, at(6), &mut t), None);
+    t.sent(|p| assert_eq!(p, Packet::PubRec(21)));
+    // The PUBREC was lost: the broker sends it again (DUP), before PUBREL.
+    t.push(publish(
+        QoS::ExactlyOnce,
+        Some(21),
+        true,
+        "q2",
+        &payload[..700],
+    ));
+    for _ in 0..100 {
+        assert!(!matches!(
+            c.poll_chunked(at(7), &mut t),
+            Some(Event::Chunk(_))
+        ));
+    }
+    let mut recs = 0;
+    t.sent(|p| {
+        assert_eq!(p, Packet::PubRec(21));
+        recs += 1;
+    });
+    assert_eq!(recs, 1);
+    assert_eq!(c.counters().duplicates, 1);
+}
