@@ -232,3 +232,36 @@ fn brokers_run_side_by_side() {
         }
     }
 }
+
+#[test]
+fn restart_waits_until_the_port_is_free_again() {
+    for_each_kind(|kind| {
+        let mut broker = Broker::start_kind(kind);
+        let port = broker.port();
+        broker.kill();
+        // Someone else holds the port for a while: the broker's bind fails
+        // with "address in use", which restart must retry, not report.
+        let squatter = TcpListener::bind(("127.0.0.1", port)).expect("rebind the freed port");
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(600));
+            drop(squatter);
+        });
+        let t = Instant::now();
+        broker.restart();
+        release.join().unwrap();
+        assert!(
+            t.elapsed() >= Duration::from_millis(600),
+            "{:?}",
+            t.elapsed()
+        );
+        assert_eq!(broker.port(), port);
+        assert!(broker.is_running());
+        // The log shows the refused binds before the one that worked.
+        let log = broker.log();
+        assert!(
+            log.contains("Address already in use") || log.contains("EADDRINUSE"),
+            "{log}"
+        );
+        assert!(accepts(&broker));
+    });
+}
