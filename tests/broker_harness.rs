@@ -1,5 +1,6 @@
-//! Proves the test harness in `tests/support`: a private mosquitto per test,
-//! kill/restart on the same port, and mosquitto_sub/mosquitto_pub observers.
+//! Proves the test harness in `tests/support`: a private broker per test, of
+//! every kind (mosquitto and aedes), kill/restart on the same port, and
+//! mosquitto_sub/mosquitto_pub observers against each.
 
 mod support;
 
@@ -7,12 +8,21 @@ use std::io::ErrorKind;
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use support::{free_port, publish, Broker, Sub};
+use support::{free_port, kinds, publish, Broker, BrokerKind, Sub};
 
 const WAIT: Duration = Duration::from_secs(5);
 
 fn accepts(b: &Broker) -> bool {
     TcpStream::connect_timeout(&b.addr(), Duration::from_millis(500)).is_ok()
+}
+
+/// Runs `check` once per broker kind; the captured output names the kind
+/// that failed.
+fn for_each_kind(check: impl Fn(BrokerKind)) {
+    for kind in kinds() {
+        eprintln!("--- {}", kind.name());
+        check(kind);
+    }
 }
 
 #[test]
@@ -24,8 +34,12 @@ fn free_port_is_bindable_on_localhost() {
 
 #[test]
 fn sub_receives_what_publish_sends() {
+    for_each_kind(sub_receives_what_publish_sends_on);
+}
+
+fn sub_receives_what_publish_sends_on(kind: BrokerKind) {
     let t0 = Instant::now();
-    let broker = Broker::start();
+    let broker = Broker::start_kind(kind);
     eprintln!("broker started in {:?} on {}", t0.elapsed(), broker.addr());
     assert!(broker.is_running());
     assert_eq!(broker.addr().ip().to_string(), "127.0.0.1");
@@ -45,7 +59,11 @@ fn sub_receives_what_publish_sends() {
 
 #[test]
 fn kill_refuses_and_restart_reuses_the_port() {
-    let mut broker = Broker::start();
+    for_each_kind(kill_refuses_and_restart_reuses_the_port_on);
+}
+
+fn kill_refuses_and_restart_reuses_the_port_on(kind: BrokerKind) {
+    let mut broker = Broker::start_kind(kind);
     let port = broker.port();
     let pid1 = broker.pid().unwrap();
     assert!(accepts(&broker));
@@ -80,7 +98,11 @@ fn kill_refuses_and_restart_reuses_the_port() {
 
 #[test]
 fn persistent_sub_reconnects_after_restart() {
-    let mut broker = Broker::start();
+    for_each_kind(persistent_sub_reconnects_after_restart_on);
+}
+
+fn persistent_sub_reconnects_after_restart_on(kind: BrokerKind) {
+    let mut broker = Broker::start_kind(kind);
     let port = broker.port();
     let id = format!("harness-persistent-{}", std::process::id());
     let sub = Sub::builder(port, "harness/p")
@@ -120,7 +142,11 @@ fn persistent_sub_reconnects_after_restart() {
 
 #[test]
 fn restart_forgets_retained_messages() {
-    let mut broker = Broker::start();
+    for_each_kind(restart_forgets_retained_messages_on);
+}
+
+fn restart_forgets_retained_messages_on(kind: BrokerKind) {
+    let mut broker = Broker::start_kind(kind);
     let port = broker.port();
     publish(port, "harness/r", "kept", 1, true);
     // Retained messages are delivered before the readiness probe answers.
@@ -138,7 +164,11 @@ fn restart_forgets_retained_messages() {
 
 #[test]
 fn stop_kills_sub_and_keeps_lines() {
-    let broker = Broker::start();
+    for_each_kind(stop_kills_sub_and_keeps_lines_on);
+}
+
+fn stop_kills_sub_and_keeps_lines_on(kind: BrokerKind) {
+    let broker = Broker::start_kind(kind);
     let mut sub = Sub::start(broker.port(), "harness/s", 0);
     publish(broker.port(), "harness/s", "x", 0, false);
     assert!(sub.wait_for(1, WAIT));
@@ -150,29 +180,88 @@ fn stop_kills_sub_and_keeps_lines() {
 
 #[test]
 fn drop_kills_broker_and_removes_dir() {
-    let broker = Broker::start();
-    let addr = broker.addr();
-    let dir = broker.dir().to_path_buf();
-    assert!(dir.join("mosquitto.conf").exists());
-    assert!(broker.log().contains(" running"));
-    drop(broker);
-    assert!(!dir.exists());
-    assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err());
+    for_each_kind(|kind| {
+        let broker = Broker::start_kind(kind);
+        let addr = broker.addr();
+        let dir = broker.dir().to_path_buf();
+        match kind {
+            BrokerKind::Mosquitto => {
+                assert!(dir.join("mosquitto.conf").exists());
+                assert!(broker.log().contains(" running"));
+            }
+            BrokerKind::Aedes => {
+                let ready = format!(" ready on 127.0.0.1:{}", broker.port());
+                assert!(broker.log().contains(&ready), "{}", broker.log());
+            }
+        }
+        drop(broker);
+        assert!(!dir.exists());
+        assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err());
+    });
+}
+
+#[test]
+fn terminate_is_a_clean_exit() {
+    for_each_kind(|kind| {
+        let mut broker = Broker::start_kind(kind);
+        let st = broker.terminate().expect("exits within 5 s of SIGTERM");
+        assert!(st.success(), "{st}: {}", broker.log());
+        assert!(!broker.is_running());
+        assert!(!accepts(&broker));
+    });
 }
 
 #[test]
 fn brokers_run_side_by_side() {
-    let a = Broker::start();
-    let b = Broker::start();
-    assert_ne!(a.port(), b.port());
-    assert_ne!(a.dir(), b.dir());
-    let sa = Sub::start(a.port(), "harness/x", 0);
-    let sb = Sub::start(b.port(), "harness/x", 0);
-    publish(a.port(), "harness/x", "to-a", 0, false);
-    assert!(sa.wait_for_line("harness/x to-a", WAIT));
-    assert!(
-        !sb.wait_for(1, Duration::from_millis(200)),
-        "b got {:?}",
-        sb.lines()
-    );
+    for a_kind in kinds() {
+        for b_kind in kinds() {
+            eprintln!("--- {} beside {}", a_kind.name(), b_kind.name());
+            let a = Broker::start_kind(a_kind);
+            let b = Broker::start_kind(b_kind);
+            assert_ne!(a.port(), b.port());
+            assert_ne!(a.dir(), b.dir());
+            let sa = Sub::start(a.port(), "harness/x", 0);
+            let sb = Sub::start(b.port(), "harness/x", 0);
+            publish(a.port(), "harness/x", "to-a", 0, false);
+            assert!(sa.wait_for_line("harness/x to-a", WAIT));
+            assert!(
+                !sb.wait_for(1, Duration::from_millis(200)),
+                "b got {:?}",
+                sb.lines()
+            );
+        }
+    }
+}
+
+#[test]
+fn restart_waits_until_the_port_is_free_again() {
+    for_each_kind(|kind| {
+        let mut broker = Broker::start_kind(kind);
+        let port = broker.port();
+        broker.kill();
+        // Someone else holds the port for a while: the broker's bind fails
+        // with "address in use", which restart must retry, not report.
+        let squatter = TcpListener::bind(("127.0.0.1", port)).expect("rebind the freed port");
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(600));
+            drop(squatter);
+        });
+        let t = Instant::now();
+        broker.restart();
+        release.join().unwrap();
+        assert!(
+            t.elapsed() >= Duration::from_millis(600),
+            "{:?}",
+            t.elapsed()
+        );
+        assert_eq!(broker.port(), port);
+        assert!(broker.is_running());
+        // The log shows the refused binds before the one that worked.
+        let log = broker.log();
+        assert!(
+            log.contains("Address already in use") || log.contains("EADDRINUSE"),
+            "{log}"
+        );
+        assert!(accepts(&broker));
+    });
 }

@@ -1,12 +1,14 @@
-//! Test support: a real mosquitto broker per test, and independent observers.
+//! Test support: a real MQTT broker per test, and independent observers.
 //!
 //! Include from an integration test with `mod support;`. Only std is used.
 //!
-//! - [`Broker`]: a private `mosquitto` on a free 127.0.0.1 port, with its own
-//!   config and log in a temp dir; killed by PID and cleaned up on drop.
+//! - [`Broker`]: a private broker of a [`BrokerKind`] (mosquitto, or aedes
+//!   under node) on a free 127.0.0.1 port, with its own log (and config) in a
+//!   temp dir; killed by PID and cleaned up on drop.
 //! - [`Sub`]: a `mosquitto_sub` observer collecting `-v` lines (`topic payload`).
-//!   It is ready (subscribed) when `start()` returns.
-//! - [`publish`]: one `mosquitto_pub`, asserted to succeed.
+//!   It is ready (subscribed) when `start()` returns. A plain MQTT 3.1.1
+//!   client: it works against either broker.
+//! - [`publish`]: one `mosquitto_pub`, asserted to succeed (either broker).
 //! - [`free_port`]: a currently free TCP port on 127.0.0.1.
 //!
 //! All traffic stays on 127.0.0.1. Every wait is bounded. Children are killed
@@ -23,8 +25,12 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-/// How long a broker may take to accept connections after spawn (measured: 9–28 ms).
+/// How long mosquitto may take to accept connections after spawn (measured: 9–28 ms).
 const START_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long aedes (node loading the broker) may take to accept connections
+/// after spawn (measured on 2 cores: median 170 ms idle, up to 700 ms while
+/// the broker tests run beside it).
+const AEDES_START_TIMEOUT: Duration = Duration::from_secs(15);
 /// How many fresh ports `Broker::start` tries when it loses a port race.
 const START_ATTEMPTS: u32 = 5;
 /// How long `Broker::restart` keeps retrying to bind the same port.
@@ -35,8 +41,11 @@ const SUB_READY_TIMEOUT: Duration = Duration::from_secs(5);
 const PUB_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Topic prefix used by [`Sub`] readiness probes. Topics starting with `$`
-/// are not matched by `#` or `+` wildcards, so probes never reach other
-/// subscribers (and `Sub` filters them out anyway).
+/// are not matched by `#` or `+` wildcards (§4.7.2), so probes never reach
+/// other subscribers (and `Sub` filters them out anyway). Both brokers relay
+/// it to the probe's exact filter: aedes reserves only `$SYS/` (it refuses
+/// client publishes there), not every `$` topic, so the prefix must not be
+/// `$SYS/`.
 pub const PROBE_PREFIX: &str = "$limpet-probe/";
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -71,7 +80,8 @@ fn find_bin(name: &str) -> PathBuf {
     }
     panic!(
         "`{name}` not found on PATH nor in /usr/sbin: the integration tests need \
-         mosquitto and mosquitto-clients; run `scripts/setup` (installs them)"
+         mosquitto, mosquitto-clients and node; run `scripts/setup` (installs \
+         the mosquitto packages and aedes, and says so if node is missing)"
     );
 }
 
@@ -105,15 +115,66 @@ fn kill_child(child: &mut Child) {
 // ---------------------------------------------------------------------------
 // Broker
 
-/// A private mosquitto broker on 127.0.0.1, started by the test.
+/// Which broker implementation a [`Broker`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrokerKind {
+    /// `mosquitto` (C, Debian's package).
+    Mosquitto,
+    /// aedes (Node.js, npm; pinned in `tests/brokers/aedes/package-lock.json`),
+    /// run as `node tests/brokers/aedes/broker.mjs PORT`.
+    Aedes,
+}
+
+impl BrokerKind {
+    /// `"mosquitto"` or `"aedes"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BrokerKind::Mosquitto => "mosquitto",
+            BrokerKind::Aedes => "aedes",
+        }
+    }
+
+    fn log_file(self) -> &'static str {
+        match self {
+            BrokerKind::Mosquitto => "mosquitto.log",
+            BrokerKind::Aedes => "aedes.log",
+        }
+    }
+
+    fn start_timeout(self) -> Duration {
+        match self {
+            BrokerKind::Mosquitto => START_TIMEOUT,
+            BrokerKind::Aedes => AEDES_START_TIMEOUT,
+        }
+    }
+}
+
+/// Every broker kind the integration tests run against.
+pub fn kinds() -> Vec<BrokerKind> {
+    vec![BrokerKind::Mosquitto, BrokerKind::Aedes]
+}
+
+/// The aedes launcher in this repository.
+fn aedes_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/brokers/aedes/broker.mjs")
+}
+
+/// A private broker on 127.0.0.1, started by the test.
 ///
-/// Config: `listener PORT 127.0.0.1`, `allow_anonymous true`,
+/// mosquitto config: `listener PORT 127.0.0.1`, `allow_anonymous true`,
 /// `persistence false` (a restart forgets all sessions and retained
 /// messages), `max_queued_messages 10000`, `log_dest stderr`, plus any
 /// extra lines given to [`Broker::start_with_config`]. mosquitto's
-/// stdout+stderr go to `mosquitto.log` in [`Broker::dir`]; the log is
-/// printed on drop when the test is panicking.
+/// stdout+stderr go to `mosquitto.log` in [`Broker::dir`].
+///
+/// aedes: `tests/brokers/aedes/broker.mjs` with aedes' in-memory
+/// persistence (sessions, queued messages and retained messages live as long
+/// as the process, so a restart forgets them, as with mosquitto); node's
+/// stdout+stderr go to `aedes.log` in [`Broker::dir`].
+///
+/// The log is printed on drop when the test is panicking.
 pub struct Broker {
+    kind: BrokerKind,
     port: u16,
     child: Mutex<Option<Child>>,
     dir: PathBuf,
@@ -124,25 +185,38 @@ pub struct Broker {
 enum SpawnError {
     /// The port was taken (someone else bound it first).
     PortInUse(String),
-    /// mosquitto exited or never accepted connections; the log so far.
+    /// The broker exited or never accepted connections; the log so far.
     Failed(String),
 }
 
 impl Broker {
-    /// Starts a broker on a free port; returns once it accepts TCP connections.
-    /// Panics (with mosquitto's log) if it cannot start.
+    /// Starts a mosquitto on a free port; returns once it accepts TCP
+    /// connections. Panics (with mosquitto's log) if it cannot start.
     pub fn start() -> Broker {
         Broker::start_with_config("")
     }
 
+    /// Starts a broker of `kind` on a free port; returns once it accepts TCP
+    /// connections. Panics (with the broker's log) if it cannot start.
+    pub fn start_kind(kind: BrokerKind) -> Broker {
+        Broker::launch(kind, "")
+    }
+
     /// Like [`Broker::start`], appending `extra` (mosquitto.conf lines) to the
     /// config, e.g. `"max_inflight_messages 1\n"`. Kept across restarts.
+    /// mosquitto only: aedes has no config file.
     pub fn start_with_config(extra: &str) -> Broker {
-        let bin = find_bin("mosquitto");
-        let dir = std::env::temp_dir().join(unique("broker"));
+        Broker::launch(BrokerKind::Mosquitto, extra)
+    }
+
+    fn launch(kind: BrokerKind, extra: &str) -> Broker {
+        let bin = Broker::bin(kind);
+        let name = kind.name();
+        let dir = std::env::temp_dir().join(unique(name));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("create broker temp dir");
         let mut broker = Broker {
+            kind,
             port: 0,
             child: Mutex::new(None),
             dir,
@@ -160,11 +234,34 @@ impl Broker {
                 }
                 Err(SpawnError::PortInUse(log)) => last = log,
                 Err(SpawnError::Failed(log)) => {
-                    panic!("mosquitto failed to start on 127.0.0.1:{port}; its log:\n{log}")
+                    panic!("{name} failed to start on 127.0.0.1:{port}; its log:\n{log}")
                 }
             }
         }
-        panic!("mosquitto lost the port race {START_ATTEMPTS} times; last log:\n{last}")
+        panic!("{name} lost the port race {START_ATTEMPTS} times; last log:\n{last}")
+    }
+
+    /// The executable to spawn: mosquitto, or node (after checking that
+    /// `scripts/setup` installed aedes).
+    fn bin(kind: BrokerKind) -> PathBuf {
+        match kind {
+            BrokerKind::Mosquitto => find_bin("mosquitto"),
+            BrokerKind::Aedes => {
+                let modules = aedes_script().with_file_name("node_modules");
+                assert!(
+                    modules.join("aedes/package.json").is_file(),
+                    "aedes is not installed in {}: run `scripts/setup` \
+                     (npm ci --prefix tests/brokers/aedes)",
+                    modules.display()
+                );
+                find_bin("node")
+            }
+        }
+    }
+
+    /// Which broker implementation this is.
+    pub fn kind(&self) -> BrokerKind {
+        self.kind
     }
 
     /// The broker's TCP port on 127.0.0.1.
@@ -177,20 +274,20 @@ impl Broker {
         SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, self.port))
     }
 
-    /// PID of the running mosquitto, if any.
+    /// PID of the running broker process (mosquitto or node), if any.
     pub fn pid(&self) -> Option<u32> {
         self.child.lock().unwrap().as_ref().map(|c| c.id())
     }
 
-    /// The broker's temp dir (config + log).
+    /// The broker's temp dir (log, and mosquitto's config).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// mosquitto's log so far (all runs of this broker, separated by markers).
+    /// The broker's log so far (all runs of this broker, separated by markers).
     pub fn log(&self) -> String {
         let mut s = String::new();
-        if let Ok(mut f) = File::open(self.dir.join("mosquitto.log")) {
+        if let Ok(mut f) = File::open(self.dir.join(self.kind.log_file())) {
             let mut bytes = Vec::new();
             let _ = f.read_to_end(&mut bytes);
             s = String::from_utf8_lossy(&bytes).into_owned();
@@ -198,7 +295,7 @@ impl Broker {
         s
     }
 
-    /// True while the mosquitto process is alive.
+    /// True while the broker process is alive.
     pub fn is_running(&self) -> bool {
         match self.child.lock().unwrap().as_mut() {
             Some(c) => matches!(c.try_wait(), Ok(None)),
@@ -213,6 +310,27 @@ impl Broker {
         if let Some(mut c) = self.child.lock().unwrap().take() {
             kill_child(&mut c);
         }
+    }
+
+    /// SIGTERM the broker by PID and wait (at most 5 s) for it to exit; its
+    /// exit status, or `None` if it was not running or did not exit in time
+    /// (it is then SIGKILLed). A clean shutdown, unlike [`Broker::kill`].
+    pub fn terminate(&mut self) -> Option<ExitStatus> {
+        let mut c = self.child.lock().unwrap().take()?;
+        let ok = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        let st = if ok {
+            wait_timeout(&mut c, Duration::from_secs(5))
+        } else {
+            None
+        };
+        if st.is_none() {
+            kill_child(&mut c);
+        }
+        st
     }
 
     /// SIGSTOP the broker by PID: it stays alive, its sockets stay open,
@@ -234,17 +352,19 @@ impl Broker {
                 .status()
                 .map(|s| s.success())
                 .unwrap_or(false);
-            assert!(ok, "could not send {sig} to mosquitto pid {pid}");
+            assert!(ok, "could not send {sig} to {} pid {pid}", self.kind.name());
         }
     }
 
     /// Starts the broker again on the SAME port (killing it first if it is
     /// still running) and waits until it accepts connections. Retries binding
-    /// for up to 10 s. With `persistence false` the new broker has no
-    /// sessions, subscriptions or retained messages.
+    /// for up to 10 s. With `persistence false` (mosquitto) or in-memory
+    /// persistence (aedes) the new broker has no sessions, subscriptions or
+    /// retained messages.
     pub fn restart(&mut self) {
         self.kill();
-        let bin = find_bin("mosquitto");
+        let bin = Broker::bin(self.kind);
+        let name = self.kind.name();
         let deadline = Instant::now() + RESTART_TIMEOUT;
         loop {
             match self.spawn_on(&bin, self.port) {
@@ -255,7 +375,7 @@ impl Broker {
                 Err(SpawnError::PortInUse(log)) => {
                     if Instant::now() >= deadline {
                         panic!(
-                            "mosquitto could not bind 127.0.0.1:{} again within {:?}; log:\n{log}",
+                            "{name} could not bind 127.0.0.1:{} again within {:?}; log:\n{log}",
                             self.port, RESTART_TIMEOUT
                         );
                     }
@@ -263,7 +383,7 @@ impl Broker {
                 }
                 Err(SpawnError::Failed(log)) => {
                     panic!(
-                        "mosquitto failed to restart on 127.0.0.1:{}; log:\n{log}",
+                        "{name} failed to restart on 127.0.0.1:{}; log:\n{log}",
                         self.port
                     )
                 }
@@ -271,29 +391,42 @@ impl Broker {
         }
     }
 
-    /// Writes the config, spawns mosquitto and waits until it is serving `port`.
+    /// Spawns the broker on `port` (mosquitto: writes its config first) and
+    /// waits until it is serving `port`.
     fn spawn_on(&mut self, bin: &Path, port: u16) -> Result<Child, SpawnError> {
         self.starts += 1;
-        let conf = self.dir.join("mosquitto.conf");
-        let mut text = format!(
-            "listener {port} 127.0.0.1\n\
-             allow_anonymous true\n\
-             persistence false\n\
-             max_queued_messages 10000\n\
-             log_dest stderr\n"
-        );
-        text.push_str(&self.extra_config);
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-        fs::write(&conf, text).expect("write mosquitto.conf");
+        let mut cmd = Command::new(bin);
+        // The broker's own line that says it is serving (from this run's log).
+        let ready_marker = match self.kind {
+            BrokerKind::Mosquitto => {
+                let conf = self.dir.join("mosquitto.conf");
+                let mut text = format!(
+                    "listener {port} 127.0.0.1\n\
+                     allow_anonymous true\n\
+                     persistence false\n\
+                     max_queued_messages 10000\n\
+                     log_dest stderr\n"
+                );
+                text.push_str(&self.extra_config);
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                fs::write(&conf, text).expect("write mosquitto.conf");
+                cmd.arg("-c").arg(&conf);
+                " running".to_owned()
+            }
+            BrokerKind::Aedes => {
+                cmd.arg(aedes_script()).arg(port.to_string());
+                format!(" ready on 127.0.0.1:{port}")
+            }
+        };
 
-        let log_path = self.dir.join("mosquitto.log");
+        let log_path = self.dir.join(self.kind.log_file());
         let mut log = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log_path)
-            .expect("open mosquitto.log");
+            .unwrap_or_else(|e| panic!("open {}: {e}", log_path.display()));
         let log_start = log.metadata().map(|m| m.len()).unwrap_or(0) as usize;
         let _ = writeln!(
             log,
@@ -302,9 +435,7 @@ impl Broker {
         );
         let stderr = log.try_clone().expect("clone log file handle");
 
-        let mut child = Command::new(bin)
-            .arg("-c")
-            .arg(&conf)
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(stderr)
@@ -316,20 +447,24 @@ impl Broker {
             String::from_utf8_lossy(&bytes[log_start.min(bytes.len())..]).into_owned()
         };
         let addr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port));
-        let deadline = Instant::now() + START_TIMEOUT;
+        let timeout = self.kind.start_timeout();
+        let deadline = Instant::now() + timeout;
         loop {
             if let Ok(Some(_)) = child.try_wait() {
                 let text = this_run(&log_path);
-                return Err(if text.contains("Address already in use") {
-                    SpawnError::PortInUse(text)
-                } else {
-                    SpawnError::Failed(text)
-                });
+                // mosquitto: "Address already in use"; broker.mjs: EADDRINUSE.
+                return Err(
+                    if text.contains("Address already in use") || text.contains("EADDRINUSE") {
+                        SpawnError::PortInUse(text)
+                    } else {
+                        SpawnError::Failed(text)
+                    },
+                );
             }
-            // Ready = accepts a connection AND mosquitto says it is running
+            // Ready = accepts a connection AND the broker says it is serving
             // (so we did not connect to some other process on a raced port).
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
-                && this_run(&log_path).contains(" running")
+                && this_run(&log_path).contains(&ready_marker)
                 && matches!(child.try_wait(), Ok(None))
             {
                 return Ok(child);
@@ -338,7 +473,7 @@ impl Broker {
                 kill_child(&mut child);
                 let text = this_run(&log_path);
                 return Err(SpawnError::Failed(format!(
-                    "(did not accept connections within {START_TIMEOUT:?})\n{text}"
+                    "(did not accept connections within {timeout:?})\n{text}"
                 )));
             }
             thread::sleep(Duration::from_millis(2));
@@ -350,8 +485,9 @@ impl Drop for Broker {
     fn drop(&mut self) {
         self.kill();
         if thread::panicking() {
+            let name = self.kind.name();
             eprintln!(
-                "--- mosquitto log (127.0.0.1:{}, {}) ---\n{}--- end of mosquitto log ---",
+                "--- {name} log (127.0.0.1:{}, {}) ---\n{}--- end of {name} log ---",
                 self.port,
                 self.dir.display(),
                 self.log()
