@@ -152,7 +152,11 @@ fn restart_forgets_retained_messages_on(kind: BrokerKind) {
     // mosquitto delivers retained messages before the readiness probe's
     // echo; aedes streams them from its store and may deliver them after.
     let sub = Sub::start(port, "harness/r", 1);
-    assert!(sub.wait_for_line("harness/r kept", WAIT), "got {:?}", sub.lines());
+    assert!(
+        sub.wait_for_line("harness/r kept", WAIT),
+        "got {:?}",
+        sub.lines()
+    );
     assert_eq!(sub.lines(), ["harness/r kept"]);
 
     broker.restart();

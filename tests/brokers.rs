@@ -3,6 +3,7 @@
 //! broker started by the test on a free 127.0.0.1 port and stopped by PID.
 //! mosquitto_sub / mosquitto_pub act as independent peers on either broker.
 
+#[macro_use]
 mod support;
 
 use limpet::session::{Config, Reason};
@@ -12,25 +13,6 @@ use support::device::{leak, Device, Ev};
 use support::{publish, Broker, BrokerKind, Sub};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-/// One `#[test]` per (scenario, broker kind): `scenario::mosquitto` and
-/// `scenario::aedes` call `scenario(kind)`. A new kind in
-/// `support::kinds()` needs a line here too (`every_kind_has_a_test_here`).
-macro_rules! on_every_broker {
-    ($($scenario:ident),+ $(,)?) => {$(
-        mod $scenario {
-            use super::BrokerKind;
-            #[test]
-            fn mosquitto() {
-                super::$scenario(BrokerKind::Mosquitto)
-            }
-            #[test]
-            fn aedes() {
-                super::$scenario(BrokerKind::Aedes)
-            }
-        }
-    )+};
-}
 
 on_every_broker!(
     connects_and_round_trips_qos0_and_qos1_through_the_broker,

@@ -79,10 +79,12 @@ pub enum Reason {
     Transport,
     /// Closed on purpose by `Client::disconnect`.
     Closed,
-    /// A new QoS 2 message arrived while `R` earlier ones still await their
-    /// PUBREL: the table of exactly-once ids is full. The broker sends the
-    /// message again after reconnecting (persistent session); size `R` to
-    /// the broker's in-flight window (mosquitto: `max_inflight_messages`).
+    /// Closed on purpose to have QoS 2 messages sent again: they arrived
+    /// while all `R` places for exactly-once ids were taken, so they were
+    /// left unacknowledged (the broker keeps them); once the places are
+    /// free again the client reconnects and the broker sends them again
+    /// (§4.4, persistent session). Size `R` to the broker's in-flight
+    /// window (mosquitto: `max_inflight_messages`) to avoid it.
     ExactlyOnceFull,
 }
 

@@ -111,6 +111,10 @@ pub struct Session<'a, const N: usize, const S: usize, const R: usize> {
     acks: heapless::Deque<Owed, ACKS>,
     /// A request given up on, to report.
     given_up: Option<Rejected<'a>>,
+    /// Since when QoS 2 messages are left unacknowledged (table full):
+    /// reconnect once the table has drained (or after `response_time`, for
+    /// a broker that is slow to release), so the broker sends them again.
+    deferred: Option<Instant>,
     max_packet: usize,
     /// Changes to what [`Session::save`] writes.
     revision: u32,
@@ -139,6 +143,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             keepalive: KeepAlive::new(Instant::from_ticks(0)),
             acks: heapless::Deque::new(),
             given_up: None,
+            deferred: None,
             max_packet,
             revision: 0,
             counters: Counters::default(),
@@ -244,6 +249,8 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         if self.state == State::Connected && closed_by_peer && self.given_up.is_none() {
             self.reject_oldest();
         }
+        // The broker sends whatever it holds again on the next connection.
+        self.deferred = None;
         self.state = State::Offline;
         self.acks.clear();
         self.inflight.reset_sends();
@@ -553,9 +560,15 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             (QoS::ExactlyOnce, Some(pid)) if R > 0 => {
                 let fresh = !self.unreleased.contains(pid);
                 if fresh {
-                    self.unreleased
-                        .insert(pid)
-                        .map_err(|_| Reason::ExactlyOnceFull)?;
+                    if self.unreleased.insert(pid).is_err() {
+                        // No place to remember it: neither deliver nor
+                        // acknowledge it. The broker keeps it and sends it
+                        // again after the reconnection `transmit` asks for
+                        // once the table has drained.
+                        self.deferred = self.deferred.or(Some(self.keepalive.last_rx()));
+                        bump(&mut self.counters.deferred);
+                        return Ok(false);
+                    }
                     self.changed();
                 } else {
                     bump(&mut self.counters.duplicates);
@@ -578,11 +591,10 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         }
         match (qos, pid) {
             (QoS::ExactlyOnce, Some(pid)) if R > 0 => {
-                if self.unreleased.contains(pid) {
+                if self.unreleased.contains(pid) || self.unreleased.is_full() {
+                    // A re-send (answered again), or no place for its id
+                    // (left unacknowledged, see `accept`): not delivered.
                     return self.accept(qos, Some(pid));
-                }
-                if self.unreleased.is_full() {
-                    return Err(Reason::ExactlyOnceFull);
                 }
                 Ok(true)
             }
@@ -654,6 +666,13 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         }
         if self.subs.overdue(now, last_rx, response_ms) {
             return Err(Reason::SubAckTimeout);
+        }
+        if let Some(since) = self.deferred {
+            let drained = self.unreleased.ids().is_empty() && self.acks.is_empty();
+            if drained || elapsed(since, now) >= response_ms {
+                self.deferred = None;
+                return Err(Reason::ExactlyOnceFull);
+            }
         }
         if let Some(&owed) = self.acks.front() {
             let packet = match owed {
@@ -774,8 +793,11 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             State::Offline | State::Closing { .. } => None,
             State::Connecting { since, .. } => Some(since + response),
             State::Connected => earliest(
-                self.keepalive
-                    .deadline(self.config.ping_interval_ms(), response_ms),
+                earliest(
+                    self.keepalive
+                        .deadline(self.config.ping_interval_ms(), response_ms),
+                    self.deferred.map(|since| since + response),
+                ),
                 earliest(
                     self.inflight.deadline(last_rx, response_ms),
                     self.subs.deadline(last_rx, response_ms),

@@ -781,7 +781,7 @@ fn incoming_qos2_ids_last_as_long_as_the_broker_session() {
 }
 
 #[test]
-fn a_full_exactly_once_table_closes_the_link_instead_of_delivering_twice_later() {
+fn a_qos2_message_with_no_place_for_its_id_waits_at_the_broker_and_comes_again() {
     let mut store = [0u8; 64];
     let mut b = Scripted::<1, 1, 2>::new(persistent(), &mut store);
     b.connect(at(0), false);
@@ -790,19 +790,34 @@ fn a_full_exactly_once_table_closes_the_link_instead_of_delivering_twice_later()
             b.session.handle(at(1), qos2_in(pid, false)),
             Ok(Handled::Deliver(_))
         ));
-        b.expect_sent(at(1));
+        assert_eq!(b.expect_sent(at(1)), Packet::PubRec(pid));
     }
-    // A re-send of a known one still fits...
+    // A re-send of a known one is still answered...
     assert_eq!(
         b.session.handle(at(2), qos2_in(2, true)),
         Ok(Handled::Nothing)
     );
-    b.expect_sent(at(2));
-    // ...a third one does not: not delivered, the broker sends it again later.
+    assert_eq!(b.expect_sent(at(2)), Packet::PubRec(2));
+    // ...a third one has no place: not delivered, not acknowledged (it
+    // stays with the broker), and the link stays up while PUBRELs come.
     assert_eq!(
         b.session.handle(at(3), qos2_in(3, false)),
-        Err(Reason::ExactlyOnceFull)
+        Ok(Handled::Nothing)
     );
+    b.expect_quiet(at(3));
+    assert_eq!(b.session.counters().deferred, 1);
+    b.answer(at(4), Packet::PubRel(1)).unwrap();
+    assert_eq!(b.expect_sent(at(4)), Packet::PubComp(1));
+    b.answer(at(5), Packet::PubRel(2)).unwrap();
+    // The table has drained: reconnect, so the broker sends it again.
+    assert_eq!(b.sent(at(5)).map(|_| ()), Ok(()));
+    assert_eq!(b.sent(at(5)).map(|_| ()), Err(Reason::ExactlyOnceFull));
+    b.session.transport_down(false);
+    assert!(b.connect(at(6), true));
+    assert!(matches!(
+        b.session.handle(at(7), qos2_in(3, true)),
+        Ok(Handled::Deliver(_))
+    ));
 }
 
 #[test]

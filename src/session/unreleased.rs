@@ -20,7 +20,7 @@ impl<const R: usize> Unreleased<R> {
     }
 
     pub(crate) fn contains(&self, pid: u16) -> bool {
-        self.ids.iter().any(|&p| p == pid)
+        self.ids.contains(&pid)
     }
 
     pub(crate) fn is_full(&self) -> bool {

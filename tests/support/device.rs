@@ -43,7 +43,7 @@ pub enum Ev {
 }
 
 impl Ev {
-    fn own(e: &Event<'_>) -> Ev {
+    pub fn own(e: &Event<'_>) -> Ev {
         match *e {
             Event::Up { session_present } => Ev::Up { session_present },
             Event::Down(r) => Ev::Down(r),
@@ -104,6 +104,58 @@ pub fn leak(s: impl Into<String>) -> &'static str {
 pub struct Link {
     pub tcp: StdTcp,
     pub up: bool,
+    /// When set, every byte each way and every connect/close, in order (see
+    /// [`Link::packets`]).
+    pub trace: Option<Vec<(char, Vec<u8>)>>,
+}
+
+impl Link {
+    /// The traced traffic as one line per packet: `>` sent, `<` received,
+    /// `+` connected, `x` closed.
+    pub fn packets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let (mut tx, mut rx) = (Vec::new(), Vec::new());
+        for (dir, bytes) in self.trace.iter().flatten() {
+            let buf = match dir {
+                '>' => &mut tx,
+                '<' => &mut rx,
+                _ => {
+                    out.push(dir.to_string());
+                    tx.clear();
+                    rx.clear();
+                    continue;
+                }
+            };
+            buf.extend_from_slice(bytes);
+            while let Ok(Some(f)) = limpet::wire::Frame::parse(buf) {
+                if buf.len() < f.len() {
+                    break;
+                }
+                let p: Vec<u8> = buf.drain(..f.len()).collect();
+                let line = match limpet::wire::Packet::decode(&p) {
+                    Ok(limpet::wire::Packet::Publish(p)) => {
+                        format!(
+                            "PUBLISH q{} id {:?} dup {} {}",
+                            p.qos as u8,
+                            p.pid,
+                            p.dup,
+                            String::from_utf8_lossy(p.payload)
+                        )
+                    }
+                    Ok(p) => format!("{p:?}"),
+                    Err(e) => format!("malformed {e:?}"),
+                };
+                out.push(format!("{dir} {line}"));
+            }
+        }
+        out
+    }
+
+    fn note(&mut self, dir: char, bytes: &[u8]) {
+        if let Some(t) = &mut self.trace {
+            t.push((dir, bytes.to_vec()));
+        }
+    }
 }
 
 impl Transport for Link {
@@ -115,18 +167,42 @@ impl Transport for Link {
                 std::io::ErrorKind::NetworkUnreachable.into(),
             ));
         }
-        self.tcp.connect()
+        let r = self.tcp.connect();
+        if r.is_ok()
+            && self
+                .trace
+                .as_ref()
+                .is_some_and(|t| t.last().is_none_or(|(d, _)| *d != '+'))
+        {
+            self.note('+', &[]);
+        }
+        r
     }
 
     fn send(&mut self, data: &[u8]) -> nb::Result<usize, std::io::Error> {
-        self.tcp.send(data)
+        let r = self.tcp.send(data);
+        if let Ok(n) = r {
+            self.note('>', &data[..n]);
+        }
+        r
     }
 
     fn recv(&mut self, buf: &mut [u8]) -> nb::Result<usize, std::io::Error> {
-        self.tcp.recv(buf)
+        let r = self.tcp.recv(buf);
+        if let Ok(n) = r {
+            self.note('<', &buf[..n]);
+        }
+        r
     }
 
     fn close(&mut self) {
+        if self
+            .trace
+            .as_ref()
+            .is_some_and(|t| t.last().is_none_or(|(d, _)| *d != 'x'))
+        {
+            self.note('x', &[]);
+        }
         self.tcp.close()
     }
 }
@@ -173,6 +249,7 @@ impl Device {
             tcp: Link {
                 tcp: StdTcp::new(broker).with_connect_timeout(Duration::from_millis(200)),
                 up: true,
+                trace: None,
             },
             epoch: Instant::now(),
             log: Vec::new(),

@@ -48,6 +48,26 @@ const PUB_TIMEOUT: Duration = Duration::from_secs(10);
 /// `$SYS/`.
 pub const PROBE_PREFIX: &str = "$limpet-probe/";
 
+/// One `#[test]` per (scenario, broker kind): `scenario::mosquitto` and
+/// `scenario::aedes` call `scenario(kind)`. A new kind in [`kinds`] needs a
+/// line here too (`tests/brokers.rs` checks). Use with `#[macro_use] mod support;`.
+#[allow(unused_macros)]
+macro_rules! on_every_broker {
+    ($($scenario:ident),+ $(,)?) => {$(
+        mod $scenario {
+            use crate::support::BrokerKind;
+            #[test]
+            fn mosquitto() {
+                super::$scenario(BrokerKind::Mosquitto)
+            }
+            #[test]
+            fn aedes() {
+                super::$scenario(BrokerKind::Aedes)
+            }
+        }
+    )+};
+}
+
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 fn unique(tag: &str) -> String {

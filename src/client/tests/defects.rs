@@ -86,7 +86,8 @@ fn a_bad_filter_or_topic_is_refused_at_the_call_and_never_queued() {
 
 #[test]
 fn a_configuration_that_can_never_work_is_refused_when_the_client_is_made() {
-    let cases: [(fn(&mut Config<'static>), ConfigError); 9] = [
+    type Change = fn(&mut Config<'static>);
+    let cases: [(Change, ConfigError); 9] = [
         (
             |c| c.client_id = "",
             ConfigError::EmptyClientIdNeedsCleanSession,
@@ -225,7 +226,8 @@ struct Outcome {
     downs: heapless::Vec<(u32, Reason), 8>,
     connects: u32,
     pings: u32,
-    max_ping_gap: u32,
+    max_silence: u32,
+    published: usize,
     delivered: usize,
     acked: u32,
     counters: Counters,
@@ -257,7 +259,8 @@ fn ten_minutes_from(start: u32) -> Outcome {
         downs: heapless::Vec::new(),
         connects: 0,
         pings: 0,
-        max_ping_gap: 0,
+        max_silence: 0,
+        published: 0,
         delivered: 0,
         acked: 0,
         counters: Counters::default(),
@@ -267,35 +270,42 @@ fn ten_minutes_from(start: u32) -> Outcome {
     let mut acked = 0;
     let epoch = clock.now;
     let mut events: heapless::Vec<(u32, Option<Reason>), 16> = heapless::Vec::new();
-    run(
-        &mut c,
-        &mut t,
-        &mut broker,
-        &mut clock,
-        600_000,
-        |c, _, now| {
-            if now >= next_publish && next_seq < 600 {
-                if c.publish("t", &seq_payload(next_seq), QoS::AtLeastOnce, false)
-                    .is_ok()
-                {
-                    next_seq += 1;
-                    next_publish += Duration::from_ticks(1000);
+    // Minutes 0–4 normal, 4–5 the broker hung, 5–10 normal again.
+    for (hung, ms) in [(false, 240_000), (true, 60_000), (false, 300_000)] {
+        broker.hung = hung;
+        run(
+            &mut c,
+            &mut t,
+            &mut broker,
+            &mut clock,
+            ms,
+            |c, _, now| {
+                if next_seq == 600 {
+                    return None;
                 }
-            }
-            Some(next_publish)
-        },
-        |e, now| {
-            let at = (now - epoch).ticks();
-            match e {
-                Event::Up { .. } => events.push((at, None)).unwrap(),
-                Event::Down(r) => events.push((at, Some(*r))).unwrap(),
-                Event::Published(_) => acked += 1,
-                _ => {}
-            }
-        },
-    );
-    // The hang is scripted on the side: minute 4 to 5.
-    let _ = &mut broker;
+                if now >= next_publish {
+                    match c.publish("t", &seq_payload(next_seq), QoS::AtLeastOnce, false) {
+                        Ok(_) => {
+                            next_seq += 1;
+                            next_publish += Duration::from_ticks(1000);
+                        }
+                        // Both slots wait for the broker: try again in 100 ms.
+                        Err(_) => next_publish = now + Duration::from_ticks(100),
+                    }
+                }
+                Some(next_publish)
+            },
+            |e, now| {
+                let at = (now - epoch).ticks();
+                match e {
+                    Event::Up { .. } => events.push((at, None)).unwrap(),
+                    Event::Down(r) => events.push((at, Some(*r))).unwrap(),
+                    Event::Published(_) => acked += 1,
+                    _ => {}
+                }
+            },
+        );
+    }
     for (at, r) in events {
         match r {
             None => out.ups.push(at).unwrap(),
@@ -304,7 +314,8 @@ fn ten_minutes_from(start: u32) -> Outcome {
     }
     out.connects = broker.connects;
     out.pings = broker.pings;
-    out.max_ping_gap = broker.max_ping_gap;
+    out.max_silence = broker.max_silence;
+    out.published = usize::from(next_seq);
     out.delivered = broker.distinct(600);
     out.acked = acked;
     out.counters = *c.counters();
@@ -315,9 +326,20 @@ fn ten_minutes_from(start: u32) -> Outcome {
 fn clocks_starting_anywhere_behave_the_same_across_the_wrap() {
     let reference = ten_minutes_from(0);
     assert_eq!(reference.first_connect_at, 0);
-    assert_eq!(reference.delivered, 600);
-    assert_eq!(reference.acked, 600);
-    assert!(reference.max_ping_gap <= 5_000, "{reference:?}");
+    // Up, down when the broker hung (dead link), up again once it is back.
+    assert_eq!(reference.ups.len(), 2, "{reference:?}");
+    assert_eq!(reference.downs.len(), 1, "{reference:?}");
+    // Back within response_time (a CONNECT sent into the hang times out) + backoff.
+    assert!(
+        reference.ups[1] >= 300_000 && reference.ups[1] < 311_000,
+        "{reference:?}"
+    );
+    // A message a second, but none while both slots wait on the hung broker.
+    assert!(reference.published > 500, "{reference:?}");
+    assert_eq!(reference.delivered, reference.published);
+    assert_eq!(reference.acked as usize, reference.published);
+    // The broker never waited 1.5 × keepalive (30 s) for a packet.
+    assert!(reference.max_silence <= 10_000, "{reference:?}");
     // 2^31 ± δ and u32::MAX − δ; the last two cross the wrap mid-run.
     for start in [
         1u32 << 31,
@@ -357,11 +379,13 @@ fn a_hung_broker_is_detected_and_nothing_is_lost_whatever_the_clock() {
                 &mut clock,
                 60_000,
                 |c, _, now| {
-                    if now >= publish_at
-                        && c.publish("t", &seq_payload(next), QoS::AtLeastOnce, false)
+                    if now >= publish_at {
+                        if c.publish("t", &seq_payload(next), QoS::AtLeastOnce, false)
                             .is_ok()
-                    {
-                        next += 1;
+                        {
+                            next += 1;
+                        }
+                        // Refused while both slots wait: the next try in 500 ms too.
                         publish_at = now + Duration::from_ticks(500);
                     }
                     Some(publish_at)
@@ -440,10 +464,10 @@ fn a_link_busy_with_a_backlog_is_not_declared_dead() {
     assert!(messages > 3_000, "{messages}");
     // The broker's keepalive was fed all along.
     assert!(
-        broker.pings >= 50 && broker.max_ping_gap <= 1_100,
-        "{} pings, gap {}",
+        broker.pings >= 50 && broker.max_silence <= 1_100,
+        "{} pings, silence {}",
         broker.pings,
-        broker.max_ping_gap
+        broker.max_silence
     );
 }
 

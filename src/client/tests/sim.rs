@@ -21,9 +21,11 @@ pub(super) struct AutoBroker {
     pub keeps_session: bool,
     pub connects: u32,
     pub pings: u32,
-    last_ping: Option<Instant>,
-    /// Longest gap between two PINGREQs, or from CONNECT to the first.
-    pub max_ping_gap: u32,
+    /// When the client last sent anything on this connection.
+    last_heard: Option<Instant>,
+    /// Longest the client stayed silent on a connection (what the broker's
+    /// keepalive check sees, §3.1.2.10).
+    pub max_silence: u32,
     /// PUBLISH packets received, re-sends included.
     pub publishes: u32,
     /// Which sequence numbers (first two payload bytes) arrived, and how often.
@@ -42,8 +44,8 @@ impl AutoBroker {
             keeps_session: false,
             connects: 0,
             pings: 0,
-            last_ping: None,
-            max_ping_gap: 0,
+            last_heard: None,
+            max_silence: 0,
             publishes: 0,
             seen: [0; 1024],
             duplicates: 0,
@@ -57,17 +59,18 @@ impl AutoBroker {
         self.seen[..n].iter().filter(|&&c| c > 0).count()
     }
 
-    fn note_ping(&mut self, now: Instant) {
-        if let Some(last) = self.last_ping {
-            self.max_ping_gap = self.max_ping_gap.max((now - last).ticks());
+    fn heard(&mut self, now: Instant) {
+        if let Some(last) = self.last_heard {
+            self.max_silence = self.max_silence.max((now - last).ticks());
         }
-        self.last_ping = Some(now);
+        self.last_heard = Some(now);
     }
 
     /// Reads what the client sent and answers it.
     pub(super) fn serve(&mut self, pipe: &mut Pipe, now: Instant) {
         if !pipe.connected {
             self.buf.clear();
+            self.last_heard = None;
             return;
         }
         let bytes = core::mem::take(&mut pipe.from_client);
@@ -94,10 +97,13 @@ impl AutoBroker {
     }
 
     fn answer(&mut self, packet: Packet<'_>, pipe: &mut Pipe, now: Instant) {
+        if let Packet::Connect(_) = packet {
+            self.last_heard = None;
+        }
+        self.heard(now);
         match packet {
             Packet::Connect(c) => {
                 self.connects += 1;
-                self.last_ping = Some(now);
                 if self.hung {
                     return;
                 }
@@ -113,7 +119,6 @@ impl AutoBroker {
             }
             Packet::PingReq => {
                 self.pings += 1;
-                self.note_ping(now);
                 if !self.hung {
                     pipe.push(Packet::PingResp);
                 }
@@ -192,7 +197,7 @@ impl Clock {
 
     fn pass(&mut self) {
         self.passes += 1;
-        if self.passes % self.passes_per_ms == 0 {
+        if self.passes.is_multiple_of(self.passes_per_ms) {
             self.advance(1);
         }
     }
