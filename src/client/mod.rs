@@ -76,8 +76,9 @@ enum Link {
     Waiting { until: Instant },
     /// Transport connect in progress.
     Connecting { since: Instant },
-    /// Transport connected (the MQTT handshake may still be under way).
-    Up,
+    /// Transport connected (the MQTT handshake may still be under way);
+    /// `since`: when it came up, then when CONNACK came.
+    Up { since: Instant },
     /// Stopped by [`Client::disconnect`] until [`Client::connect`].
     Stopped,
 }
@@ -91,8 +92,6 @@ pub struct Client<'a, const N: usize, const S: usize, const R: usize = 8> {
     tx: TxBuf<'a>,
     link: Link,
     options: Options,
-    /// When the current MQTT connection came up.
-    up_since: Option<Instant>,
     /// `disconnect` was called: stop once DISCONNECT is out.
     stopping: bool,
     /// The last poll stopped with work left (its budget was spent).
@@ -121,7 +120,6 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
             tx: TxBuf::new(tx),
             link: Link::Start,
             options,
-            up_since: None,
             stopping: false,
             busy: false,
         })
@@ -137,7 +135,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
 
     /// True while an MQTT connection is established.
     pub fn is_connected(&self) -> bool {
-        self.link == Link::Up && self.session.is_connected()
+        matches!(self.link, Link::Up { .. }) && self.session.is_connected()
     }
 
     /// Publishes a message. QoS 1 and 2 are queued in the in-flight table
@@ -174,9 +172,8 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
             pid: None,
             payload,
         });
-        match packet.encoded_len() {
-            Ok(len) if len <= self.tx.buf.len() => {}
-            _ => return Err(RequestError::TooLarge),
+        if Publish::len_for(topic, payload, QoS::AtMostOnce) > self.tx.buf.len() {
+            return Err(RequestError::TooLarge);
         }
         if !self.is_connected() {
             return Err(RequestError::NotConnected);
@@ -253,7 +250,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
             Link::Start => return Some(now),
             Link::Waiting { until } => Some(until),
             Link::Connecting { since } => Some(since + self.options.connect_timeout),
-            Link::Up => {
+            Link::Up { .. } => {
                 let ready = self.busy
                     || !self.tx.is_empty()
                     || self.rx.held > 0
@@ -318,7 +315,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
                 }
                 Link::Connecting { since } => match transport.connect() {
                     Ok(()) => {
-                        self.link = Link::Up;
+                        self.link = Link::Up { since: now };
                         self.rx.clear();
                         self.tx.clear();
                         self.session.transport_up(now);
@@ -333,7 +330,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
                         return Some(self.lost(now, transport, Reason::Transport))
                     }
                 },
-                Link::Up => match self.exchange::<T, CHUNKS>(now, transport) {
+                Link::Up { .. } => match self.exchange::<T, CHUNKS>(now, transport) {
                     Ok(Received::Held) => break,
                     Ok(Received::Event(event)) => return Some(event),
                     // The link changed state (clean_init hand-over): go on.
@@ -371,7 +368,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
                 Received::Idle | Received::Progress => {}
                 Received::Event(event) => {
                     if let Event::Up { .. } = event {
-                        self.up_since = Some(now);
+                        self.link = Link::Up { since: now };
                     }
                     return Ok(Received::Event(event));
                 }
@@ -412,10 +409,10 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         self.session.transport_down(reason == Reason::Transport);
         self.rx.clear();
         self.tx.clear();
-        let proven = self
-            .up_since
-            .take()
-            .is_some_and(|t| elapsed(t, now) >= self.options.stable_after.ticks());
+        let proven = match self.link {
+            Link::Up { since } => was_up && elapsed(since, now) >= self.options.stable_after.ticks(),
+            _ => false,
+        };
         if proven {
             self.options.backoff.reset();
         }

@@ -18,10 +18,12 @@ use crate::time::{elapsed, later as latest, sooner as earliest_of, Duration, Ins
 pub(crate) struct KeepAlive {
     last_tx: Instant,
     last_rx: Instant,
-    /// The oldest PINGREQ without a PINGRESP.
-    ping_sent: Option<Instant>,
-    /// A ping was due but the transmit buffer had no room for it since then.
-    ping_blocked: Option<Instant>,
+    /// The oldest PINGREQ without a PINGRESP (when `pinging`).
+    ping_sent: Instant,
+    /// Since when a due ping found no room in the transmit buffer (when `blocked`).
+    blocked_since: Instant,
+    pinging: bool,
+    blocked: bool,
 }
 
 /// What the keepalive timer wants now.
@@ -37,15 +39,17 @@ impl KeepAlive {
         KeepAlive {
             last_tx: now,
             last_rx: now,
-            ping_sent: None,
-            ping_blocked: None,
+            ping_sent: now,
+            blocked_since: now,
+            pinging: false,
+            blocked: false,
         }
     }
 
     /// The transport took bytes.
     pub(crate) fn sent(&mut self, now: Instant) {
         self.last_tx = now;
-        self.ping_blocked = None;
+        self.blocked = false;
     }
 
     /// The transport gave bytes.
@@ -59,10 +63,11 @@ impl KeepAlive {
     }
 
     pub(crate) fn ping_queued(&mut self, now: Instant) {
-        if self.ping_sent.is_none() {
-            self.ping_sent = Some(now);
+        if !self.pinging {
+            self.ping_sent = now;
+            self.pinging = true;
         }
-        self.ping_blocked = None;
+        self.blocked = false;
         // Queued is as good as sent for scheduling: it goes out before
         // anything queued after it.
         self.last_tx = now;
@@ -71,25 +76,26 @@ impl KeepAlive {
     /// A due ping found no room to be queued. True once that has lasted
     /// `response_ms` with nothing received either (a stalled, silent link).
     pub(crate) fn ping_blocked(&mut self, now: Instant, response_ms: u32) -> bool {
-        let since = *self.ping_blocked.get_or_insert(now);
-        elapsed(since, now) >= response_ms && elapsed(self.last_rx, now) >= response_ms
+        if !self.blocked {
+            self.blocked = true;
+            self.blocked_since = now;
+        }
+        elapsed(self.blocked_since, now) >= response_ms && elapsed(self.last_rx, now) >= response_ms
     }
 
     pub(crate) fn pong(&mut self) {
-        self.ping_sent = None;
+        self.pinging = false;
     }
 
     pub(crate) fn check(&self, now: Instant, interval_ms: u32, response_ms: u32) -> Ping {
-        if let Some(at) = self.ping_sent {
-            if elapsed(latest(at, self.last_rx), now) >= response_ms {
-                return Ping::Dead;
-            }
+        if self.pinging && elapsed(latest(self.ping_sent, self.last_rx), now) >= response_ms {
+            return Ping::Dead;
         }
         if interval_ms == 0 {
             return Ping::Idle;
         }
         let quiet_tx = elapsed(self.last_tx, now) >= interval_ms;
-        let quiet_rx = self.ping_sent.is_none() && elapsed(self.last_rx, now) >= interval_ms;
+        let quiet_rx = !self.pinging && elapsed(self.last_rx, now) >= interval_ms;
         if quiet_tx || quiet_rx {
             Ping::Send
         } else {
@@ -100,14 +106,14 @@ impl KeepAlive {
     /// When [`KeepAlive::check`] next changes its answer.
     pub(crate) fn deadline(&self, interval_ms: u32, response_ms: u32) -> Option<Instant> {
         let dead = self
-            .ping_sent
-            .map(|at| latest(at, self.last_rx) + Duration::from_ticks(response_ms));
+            .pinging
+            .then(|| latest(self.ping_sent, self.last_rx) + Duration::from_ticks(response_ms));
         if interval_ms == 0 {
             return dead;
         }
         let interval = Duration::from_ticks(interval_ms);
         let mut next = self.last_tx + interval;
-        if self.ping_sent.is_none() {
+        if !self.pinging {
             next = earliest_of(next, self.last_rx + interval);
         }
         Some(match dead {

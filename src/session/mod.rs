@@ -21,6 +21,7 @@ mod counters;
 mod event;
 mod inflight;
 mod keepalive;
+mod owed;
 mod packet_id;
 mod snapshot;
 mod subscriptions;
@@ -35,18 +36,16 @@ pub use snapshot::{RestoreError, SaveError};
 use crate::time::{earliest, elapsed, Duration, Instant};
 use crate::wire::topic::{check_filter, check_name, check_text, TopicError};
 use crate::wire::{
-    ConnAck, Connect, ConnectReturnCode, Packet, Publish, QoS, Subscribe, SubscribeTopics,
-    Unsubscribe, UnsubscribeTopics,
+    encode_short, ConnAck, Connect, ConnectReturnCode, Packet, PacketType, Publish, QoS,
+    Subscribe, SubscribeTopics, Unsubscribe, UnsubscribeTopics,
 };
 use counters::bump;
 use inflight::{Due, Inflight};
 use keepalive::{KeepAlive, Ping};
+use owed::{Owed, OwedQueue};
 use packet_id::SubscriptionIds;
 use subscriptions::{Acked, GivenUp, Request, Subscriptions};
 use unreleased::Unreleased;
-
-/// Acknowledgements owed to the broker: for messages it sent us, and PUBRELs.
-const ACKS: usize = 4;
 
 /// Why a request from the application was not accepted. Nothing was queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,21 +76,16 @@ enum State {
         sent: bool,
         clean: bool,
     },
-    Connected,
+    /// CONNACK accepted. `deferred`: QoS 2 messages were left
+    /// unacknowledged since `since` (the exactly-once table was full): the
+    /// connection is closed once the table has drained, or after
+    /// `response_time` for a broker slow to release, so the broker sends
+    /// them again.
+    Connected { deferred: bool, since: Instant },
     /// DISCONNECT to send, then the caller closes the transport.
     Closing {
         sent: bool,
     },
-}
-
-/// A packet owed to the broker: PUBACK (§3.4), PUBREC (§3.5), PUBREL (§3.6)
-/// or PUBCOMP (§3.7).
-#[derive(Clone, Copy, Debug)]
-enum Owed {
-    Ack(u16),
-    Received(u16),
-    Release(u16),
-    Complete(u16),
 }
 
 /// One MQTT session with its in-flight table, subscriptions and timers.
@@ -108,13 +102,9 @@ pub struct Session<'a, const N: usize, const S: usize, const R: usize> {
     subs: Subscriptions<'a, S>,
     unreleased: Unreleased<R>,
     keepalive: KeepAlive,
-    acks: heapless::Deque<Owed, ACKS>,
+    acks: OwedQueue,
     /// A request given up on, to report.
     given_up: Option<Rejected<'a>>,
-    /// Since when QoS 2 messages are left unacknowledged (table full):
-    /// reconnect once the table has drained (or after `response_time`, for
-    /// a broker that is slow to release), so the broker sends them again.
-    deferred: Option<Instant>,
     max_packet: usize,
     /// Changes to what [`Session::save`] writes.
     revision: u32,
@@ -141,19 +131,15 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             subs: Subscriptions::new(),
             unreleased: Unreleased::new(),
             keepalive: KeepAlive::new(Instant::from_ticks(0)),
-            acks: heapless::Deque::new(),
+            acks: OwedQueue::new(),
             given_up: None,
-            deferred: None,
             max_packet,
             revision: 0,
             counters: Counters::default(),
         };
-        let connect = session
-            .connect_packet()
-            .encoded_len()
-            .map_err(|_| ConfigError::ConnectTooLarge)?;
-        if connect > max_packet {
-            return Err(ConfigError::ConnectTooLarge);
+        match session.connect().encoded_len() {
+            Ok(len) if len <= max_packet => {}
+            _ => return Err(ConfigError::ConnectTooLarge),
         }
         // A QoS 1 PUBLISH with a one-byte topic and no payload: 7 bytes.
         if N > 0 && session.max_publish() < 7 {
@@ -176,7 +162,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
 
     /// True between an accepted CONNACK and the end of that connection.
     pub fn is_connected(&self) -> bool {
-        self.state == State::Connected
+        matches!(self.state, State::Connected { .. })
     }
 
     /// QoS 1/2 messages not yet completed by the broker.
@@ -220,14 +206,18 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
 
     /// The CONNECT this session sends next (clean flag per clean_init / clean).
     pub fn connect_packet(&self) -> Packet<'a> {
-        Packet::Connect(Connect {
+        Packet::Connect(self.connect())
+    }
+
+    fn connect(&self) -> Connect<'a> {
+        Connect {
             client_id: self.config.client_id,
             keep_alive: self.config.keepalive,
             clean_session: self.next_clean(),
             will: self.config.will,
             username: self.config.username,
             password: self.config.password,
-        })
+        }
     }
 
     /// The transport is connected: start the MQTT handshake.
@@ -246,11 +236,9 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
     /// `closed_by_peer`: the broker ended it (not a timeout of ours); the
     /// oldest request then counts one rejection (`Config::max_rejections`).
     pub fn transport_down(&mut self, closed_by_peer: bool) {
-        if self.state == State::Connected && closed_by_peer && self.given_up.is_none() {
+        if self.is_connected() && closed_by_peer && self.given_up.is_none() {
             self.reject_oldest();
         }
-        // The broker sends whatever it holds again on the next connection.
-        self.deferred = None;
         self.state = State::Offline;
         self.acks.clear();
         self.inflight.reset_sends();
@@ -308,7 +296,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
     /// then discards the will, §3.14.4), after which [`Session::wants_close`].
     /// False if there is no MQTT connection to end.
     pub fn close(&mut self) -> bool {
-        let connected = self.state == State::Connected;
+        let connected = self.is_connected();
         if connected {
             self.state = State::Closing { sent: false };
         }
@@ -337,21 +325,8 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             _ if N == 0 => return Err(RequestError::Unsupported),
             _ => {}
         }
-        let max = self.max_publish();
-        let publish = |pid| {
-            Packet::Publish(Publish {
-                dup: false,
-                qos,
-                retain,
-                topic,
-                pid: Some(pid),
-                payload,
-            })
-        };
-        // The id does not change the length: size it with any.
-        match publish(1).encoded_len() {
-            Ok(len) if len <= max => {}
-            _ => return Err(RequestError::TooLarge),
+        if Publish::len_for(topic, payload, qos) > self.max_publish() {
+            return Err(RequestError::TooLarge);
         }
         if self.inflight.is_full() {
             return Err(RequestError::Full);
@@ -359,7 +334,15 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         let pid = self
             .inflight
             .insert(qos == QoS::ExactlyOnce, |pid, buf| {
-                publish(pid).encode(buf).ok()
+                let publish = Publish {
+                    dup: false,
+                    qos,
+                    retain,
+                    topic,
+                    pid: Some(pid),
+                    payload,
+                };
+                publish.encode(buf).ok()
             })
             .ok_or(RequestError::TooLarge)?;
         self.changed();
@@ -398,15 +381,10 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             return Err(RequestError::Unsupported);
         }
         // The SUBSCRIBE for it (an UNSUBSCRIBE is one byte shorter).
-        let list = [(filter, QoS::AtMostOnce)];
-        let subscribe = Packet::Subscribe(Subscribe {
-            pid: 1,
-            topics: SubscribeTopics::List(&list),
-        });
-        match subscribe.encoded_len() {
-            Ok(len) if len <= self.max_packet => Ok(()),
-            _ => Err(RequestError::TooLarge),
+        if Subscribe::len_for(filter) > self.max_packet {
+            return Err(RequestError::TooLarge);
         }
+        Ok(())
     }
 
     /// Feeds one packet received from the broker. `Err` means the connection
@@ -425,7 +403,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
                 },
                 Packet::ConnAck(ack),
             ) => self.connack(now, ack, clean),
-            (State::Connected, packet) => self.handle_connected(now, packet),
+            (State::Connected { .. }, packet) => self.handle_connected(now, packet),
             // During a clean_init hand-over whatever arrives is moot.
             (State::Closing { .. }, _) => Ok(Handled::Nothing),
             // §3.2: the first packet from the server is CONNACK, and only once.
@@ -466,7 +444,10 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             bump(&mut self.counters.reconnects);
         }
         self.up_once = true;
-        self.state = State::Connected;
+        self.state = State::Connected {
+            deferred: false,
+            since: now,
+        };
         self.keepalive = KeepAlive::new(now);
         Ok(Handled::Event(Event::Up {
             session_present: present,
@@ -565,7 +546,12 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
                         // acknowledge it. The broker keeps it and sends it
                         // again after the reconnection `transmit` asks for
                         // once the table has drained.
-                        self.deferred = self.deferred.or(Some(self.keepalive.last_rx()));
+                        if let State::Connected { deferred, since } = &mut self.state {
+                            if !*deferred {
+                                *deferred = true;
+                                *since = self.keepalive.last_rx();
+                            }
+                        }
                         bump(&mut self.counters.deferred);
                         return Ok(false);
                     }
@@ -585,7 +571,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
     /// answered with PUBREC already, or a connection being closed); skip it.
     pub fn chunked_start(&mut self, qos: QoS, pid: Option<u16>) -> Result<bool, Reason> {
         match self.state {
-            State::Connected => {}
+            State::Connected { .. } => {}
             State::Closing { .. } => return Ok(false),
             _ => return Err(Reason::Unexpected),
         }
@@ -612,7 +598,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
     fn owe(&mut self, owed: Owed) -> Result<(), Reason> {
         // The caller checks `can_receive` before decoding, so this only fails
         // if it did not; closing is then the safe answer (the broker resends).
-        self.acks.push_back(owed).map_err(|_| Reason::Unexpected)
+        self.acks.push(owed).map_err(|_| Reason::Unexpected)
     }
 
     /// Writes the next packet to send into `out` and returns its length;
@@ -629,7 +615,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
                 if sent {
                     return Ok(None);
                 }
-                let n = encode(&self.connect_packet(), out);
+                let n = self.connect().encode(out).ok();
                 if n.is_some() {
                     self.state = State::Connecting {
                         since,
@@ -640,13 +626,13 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
                 Ok(n)
             }
             State::Closing { sent: false } => {
-                let n = encode(&Packet::Disconnect, out);
+                let n = encode_short(PacketType::Disconnect, None, out).ok();
                 if n.is_some() {
                     self.state = State::Closing { sent: true };
                 }
                 Ok(n)
             }
-            State::Connected => self.transmit_connected(now, out),
+            State::Connected { .. } => self.transmit_connected(now, out),
         }
     }
 
@@ -667,28 +653,31 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         if self.subs.overdue(now, last_rx, response_ms) {
             return Err(Reason::SubAckTimeout);
         }
-        if let Some(since) = self.deferred {
+        if let State::Connected {
+            deferred: true,
+            since,
+        } = self.state
+        {
             let drained = self.unreleased.ids().is_empty() && self.acks.is_empty();
             if drained || elapsed(since, now) >= response_ms {
-                self.deferred = None;
                 return Err(Reason::ExactlyOnceFull);
             }
         }
-        if let Some(&owed) = self.acks.front() {
-            let packet = match owed {
-                Owed::Ack(pid) => Packet::PubAck(pid),
-                Owed::Received(pid) => Packet::PubRec(pid),
-                Owed::Release(pid) => Packet::PubRel(pid),
-                Owed::Complete(pid) => Packet::PubComp(pid),
+        if let Some(owed) = self.acks.front() {
+            let (t, pid) = match owed {
+                Owed::Ack(pid) => (PacketType::PubAck, pid),
+                Owed::Received(pid) => (PacketType::PubRec, pid),
+                Owed::Release(pid) => (PacketType::PubRel, pid),
+                Owed::Complete(pid) => (PacketType::PubComp, pid),
             };
-            let n = encode(&packet, out);
+            let n = encode_short(t, Some(pid), out).ok();
             if n.is_some() {
-                self.acks.pop_front();
+                self.acks.pop();
             }
             return Ok(n);
         }
         if ping == Ping::Send {
-            let n = encode(&Packet::PingReq, out);
+            let n = encode_short(PacketType::PingReq, None, out).ok();
             if n.is_some() {
                 self.keepalive.ping_queued(now);
             } else if self.keepalive.ping_blocked(now, response_ms) {
@@ -730,19 +719,19 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         let (index, n) = match request {
             Request::Subscribe { index, topic, qos } => {
                 let list = [(topic, qos)];
-                let packet = Packet::Subscribe(Subscribe {
+                let packet = Subscribe {
                     pid,
                     topics: SubscribeTopics::List(&list),
-                });
-                (index, encode(&packet, out))
+                };
+                (index, packet.encode(out).ok())
             }
             Request::Unsubscribe { index, topic } => {
                 let list = [topic];
-                let packet = Packet::Unsubscribe(Unsubscribe {
+                let packet = Unsubscribe {
                     pid,
                     topics: UnsubscribeTopics::List(&list),
-                });
-                (index, encode(&packet, out))
+                };
+                (index, packet.encode(out).ok())
             }
         };
         if n.is_some() {
@@ -757,7 +746,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
     /// Call only when [`Session::can_receive`] (the acknowledgement needs room).
     pub fn skipped(&mut self, qos: Option<QoS>, pid: Option<u16>) -> Result<(), Reason> {
         bump(&mut self.counters.oversize);
-        if self.state != State::Connected {
+        if !self.is_connected() {
             return Ok(());
         }
         match (qos, pid) {
@@ -774,7 +763,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             State::Offline | State::Closing { sent: true } => false,
             State::Connecting { sent, .. } => !sent,
             State::Closing { sent: false } => true,
-            State::Connected => {
+            State::Connected { .. } => {
                 !self.acks.is_empty()
                     || self.inflight.has_unsent()
                     || self.subs.next_request().is_some()
@@ -792,11 +781,11 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         match self.state {
             State::Offline | State::Closing { .. } => None,
             State::Connecting { since, .. } => Some(since + response),
-            State::Connected => earliest(
+            State::Connected { deferred, since } => earliest(
                 earliest(
                     self.keepalive
                         .deadline(self.config.ping_interval_ms(), response_ms),
-                    self.deferred.map(|since| since + response),
+                    deferred.then(|| since + response),
                 ),
                 earliest(
                     self.inflight.deadline(last_rx, response_ms),
@@ -821,9 +810,6 @@ fn acked_event<'a>(acked: Acked<'a>) -> Event<'a> {
     }
 }
 
-fn encode(packet: &Packet<'_>, out: &mut [u8]) -> Option<usize> {
-    packet.encode(out).ok()
-}
 
 #[cfg(test)]
 mod tests;

@@ -35,7 +35,7 @@ impl<const R: usize> Unreleased<R> {
     /// PUBREL: forgets `pid` (known or not; PUBCOMP is owed either way).
     pub(crate) fn release(&mut self, pid: u16) {
         if let Some(i) = self.ids.iter().position(|&p| p == pid) {
-            self.ids.swap_remove(i);
+            super::table::remove(&mut self.ids, i);
         }
     }
 

@@ -23,8 +23,8 @@ mod writer;
 pub use error::{DecodeError, EncodeError};
 pub use frame::{Frame, PacketType, MAX_REMAINING_LENGTH};
 pub use packet::{
-    ConnAck, Connect, ConnectReturnCode, Packet, Publish, PublishHeader, SubAck, Subscribe,
-    SubscribeTopics, Unsubscribe, UnsubscribeTopics, Will,
+    encode_short, ConnAck, Connect, ConnectReturnCode, Packet, Publish, PublishHeader, SubAck,
+    Subscribe, SubscribeTopics, Unsubscribe, UnsubscribeTopics, Will,
 };
 
 /// Quality of service of a PUBLISH (MQTT 3.1.1 §4.3).

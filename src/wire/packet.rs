@@ -387,6 +387,16 @@ fn decode_publish_header<'a>(
     })
 }
 
+impl Publish<'_> {
+    /// The encoded length of a PUBLISH with this topic, payload and QoS
+    /// (§3.3): arithmetic only, no validation (see [`Packet::encoded_len`]).
+    pub fn len_for(topic: &str, payload: &[u8], qos: QoS) -> usize {
+        let id = if qos == QoS::AtMostOnce { 0 } else { 2 };
+        let rest = 2 + topic.len() + id + payload.len();
+        1 + remaining_len_size(rest) + rest
+    }
+}
+
 /// The variable header of a PUBLISH (§3.3.2), read before its payload has
 /// arrived: what a receiver needs to hand a message over in pieces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -612,12 +622,7 @@ impl Packet<'_> {
     /// ill-formed UTF-8 (a `&str` is well-formed by construction); the
     /// session checks everything an application gives it before queuing.
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        let n = self.remaining_len()?;
-        let mut w = Writer::new(buf);
-        w.u8(self.first_byte())?;
-        write_remaining_len(&mut w, n)?;
-        self.write_body(&mut w)?;
-        Ok(w.position())
+        encode_with(self.first_byte(), buf, |w| self.write_body(w))
     }
 
     /// Type and flags (§2.2.1, §2.2.2).
@@ -656,24 +661,7 @@ impl Packet<'_> {
             | Packet::PubRel(id)
             | Packet::PubComp(id)
             | Packet::UnsubAck(id) => write_id(*id, w),
-            Packet::Subscribe(s) => {
-                write_id(s.pid, w)?;
-                match s.topics {
-                    SubscribeTopics::List(list) => {
-                        for &(filter, qos) in list {
-                            write_filter(filter, w)?;
-                            w.u8(qos as u8)?;
-                        }
-                        non_empty(list.len()) // [MQTT-3.8.3-3]
-                    }
-                    // Already a valid payload: re-encoding a decoded packet
-                    // copies it, so senders never link the decoder.
-                    SubscribeTopics::Wire(bytes) => {
-                        w.bytes(bytes)?;
-                        non_empty(bytes.len())
-                    }
-                }
-            }
+            Packet::Subscribe(s) => write_subscribe(s, w),
             Packet::SubAck(s) => {
                 write_id(s.pid, w)?;
                 if !s.codes.iter().all(|&c| is_suback_code(c)) {
@@ -682,22 +670,136 @@ impl Packet<'_> {
                 w.bytes(s.codes)?;
                 non_empty(s.codes.len())
             }
-            Packet::Unsubscribe(u) => {
-                write_id(u.pid, w)?;
-                match u.topics {
-                    UnsubscribeTopics::List(list) => {
-                        for &filter in list {
-                            write_filter(filter, w)?;
-                        }
-                        non_empty(list.len()) // [MQTT-3.10.3-2]
-                    }
-                    UnsubscribeTopics::Wire(bytes) => {
-                        w.bytes(bytes)?;
-                        non_empty(bytes.len())
-                    }
-                }
-            }
+            Packet::Unsubscribe(u) => write_unsubscribe(u, w),
             Packet::PingReq | Packet::PingResp | Packet::Disconnect => Ok(()),
+        }
+    }
+}
+
+/// Validates the body by writing it into a counter, then writes the fixed
+/// header and the body into `buf` (§2.2).
+fn encode_with(
+    first: u8,
+    buf: &mut [u8],
+    body: impl Fn(&mut Writer<'_>) -> Result<(), EncodeError>,
+) -> Result<usize, EncodeError> {
+    let mut counter = Writer::counter();
+    body(&mut counter)?;
+    let n = counter.position();
+    if n > MAX_REMAINING_LENGTH {
+        return Err(EncodeError::TooLong);
+    }
+    let mut w = Writer::new(buf);
+    w.u8(first)?;
+    write_remaining_len(&mut w, n)?;
+    body(&mut w)?;
+    Ok(w.position())
+}
+
+// One encoder per packet a client sends, so a client links only those it
+// uses (`Packet::encode` links them all).
+
+impl Connect<'_> {
+    /// [`Packet::encode`] for a CONNECT.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        encode_with(0x10, buf, |w| write_connect(self, w))
+    }
+
+    /// [`Packet::encoded_len`] for a CONNECT.
+    pub fn encoded_len(&self) -> Result<usize, EncodeError> {
+        let mut counter = Writer::counter();
+        write_connect(self, &mut counter)?;
+        let n = counter.position();
+        Ok(1 + remaining_len_size(n) + n)
+    }
+}
+
+impl Publish<'_> {
+    /// [`Packet::encode`] for a PUBLISH.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        let flags = (u8::from(self.dup) << 3) | ((self.qos as u8) << 1) | u8::from(self.retain);
+        encode_with(0x30 | flags, buf, |w| write_publish(self, w))
+    }
+}
+
+impl Subscribe<'_> {
+    /// The encoded length of a SUBSCRIBE for one filter (§3.8): arithmetic
+    /// only, no validation.
+    pub fn len_for(filter: &str) -> usize {
+        let rest = 2 + 2 + filter.len() + 1;
+        1 + remaining_len_size(rest) + rest
+    }
+
+    /// [`Packet::encode`] for a SUBSCRIBE.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        encode_with(0x82, buf, |w| write_subscribe(self, w))
+    }
+}
+
+impl Unsubscribe<'_> {
+    /// [`Packet::encode`] for an UNSUBSCRIBE.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        encode_with(0xA2, buf, |w| write_unsubscribe(self, w))
+    }
+}
+
+/// [`Packet::encode`] for the packets that are a type and an id: PUBACK,
+/// PUBREC, PUBREL, PUBCOMP, UNSUBACK (§3.4–§3.7, §3.11), or just a type
+/// (`pid` `None`): PINGREQ, PINGRESP, DISCONNECT (§3.12–§3.14). Four or two
+/// bytes; `Invalid` for an id of 0 or a type that is neither.
+pub fn encode_short(t: PacketType, pid: Option<u16>, buf: &mut [u8]) -> Result<usize, EncodeError> {
+    let first = ((t as u8) << 4) | t.required_flags();
+    let with_id = matches!(
+        t,
+        PacketType::PubAck | PacketType::PubRec | PacketType::PubRel | PacketType::PubComp | PacketType::UnsubAck
+    );
+    let empty = matches!(t, PacketType::PingReq | PacketType::PingResp | PacketType::Disconnect);
+    let (bytes, n) = match pid {
+        Some(id) if with_id && id != 0 => {
+            let [hi, lo] = id.to_be_bytes();
+            ([first, 2, hi, lo], 4)
+        }
+        None if empty => ([first, 0, 0, 0], 2),
+        _ => return Err(EncodeError::Invalid),
+    };
+    let dst = buf.get_mut(..n).ok_or(EncodeError::BufferTooSmall)?;
+    dst.copy_from_slice(&bytes[..n]);
+    Ok(n)
+}
+
+/// SUBSCRIBE (§3.8.2, §3.8.3): id, then (filter, QoS)* — at least one [MQTT-3.8.3-3].
+fn write_subscribe(s: &Subscribe<'_>, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    write_id(s.pid, w)?;
+    match s.topics {
+        SubscribeTopics::List(list) => {
+            for &(filter, qos) in list {
+                write_filter(filter, w)?;
+                w.u8(qos as u8)?;
+            }
+            non_empty(list.len())
+        }
+        // Already a valid payload: re-encoding a decoded packet copies it,
+        // so senders never link the decoder.
+        SubscribeTopics::Wire(bytes) => {
+            w.bytes(bytes)?;
+            non_empty(bytes.len())
+        }
+    }
+}
+
+/// UNSUBSCRIBE (§3.10.2, §3.10.3): id, then filters — at least one [MQTT-3.10.3-2].
+fn write_unsubscribe(u: &Unsubscribe<'_>, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    write_id(u.pid, w)?;
+    match u.topics {
+        UnsubscribeTopics::List(list) => {
+            for &filter in list {
+                write_filter(filter, w)?;
+            }
+            non_empty(list.len())
+        }
+        UnsubscribeTopics::Wire(bytes) => {
+            w.bytes(bytes)?;
+            non_empty(bytes.len())
         }
     }
 }
