@@ -410,7 +410,9 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         self.rx.clear();
         self.tx.clear();
         let proven = match self.link {
-            Link::Up { since } => was_up && elapsed(since, now) >= self.options.stable_after.ticks(),
+            Link::Up { since } => {
+                was_up && elapsed(since, now) >= self.options.stable_after.ticks()
+            }
             _ => false,
         };
         if proven {

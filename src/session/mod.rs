@@ -36,8 +36,8 @@ pub use snapshot::{RestoreError, SaveError};
 use crate::time::{earliest, elapsed, Duration, Instant};
 use crate::wire::topic::{check_filter, check_name, check_text, TopicError};
 use crate::wire::{
-    encode_short, ConnAck, Connect, ConnectReturnCode, Packet, PacketType, Publish, QoS,
-    Subscribe, SubscribeTopics, Unsubscribe, UnsubscribeTopics,
+    encode_short, ConnAck, Connect, ConnectReturnCode, Packet, PacketType, Publish, QoS, Subscribe,
+    SubscribeTopics, Unsubscribe, UnsubscribeTopics,
 };
 use counters::bump;
 use inflight::{Due, Inflight};
@@ -83,9 +83,7 @@ enum State {
     /// them again.
     Connected { deferred: bool, since: Instant },
     /// DISCONNECT to send, then the caller closes the transport.
-    Closing {
-        sent: bool,
-    },
+    Closing { sent: bool },
 }
 
 /// One MQTT session with its in-flight table, subscriptions and timers.
@@ -809,7 +807,6 @@ fn acked_event<'a>(acked: Acked<'a>) -> Event<'a> {
         Acked::Unsubscribed { topic } => Event::Unsubscribed { topic },
     }
 }
-
 
 #[cfg(test)]
 mod tests;

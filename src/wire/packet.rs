@@ -751,9 +751,16 @@ pub fn encode_short(t: PacketType, pid: Option<u16>, buf: &mut [u8]) -> Result<u
     let first = ((t as u8) << 4) | t.required_flags();
     let with_id = matches!(
         t,
-        PacketType::PubAck | PacketType::PubRec | PacketType::PubRel | PacketType::PubComp | PacketType::UnsubAck
+        PacketType::PubAck
+            | PacketType::PubRec
+            | PacketType::PubRel
+            | PacketType::PubComp
+            | PacketType::UnsubAck
     );
-    let empty = matches!(t, PacketType::PingReq | PacketType::PingResp | PacketType::Disconnect);
+    let empty = matches!(
+        t,
+        PacketType::PingReq | PacketType::PingResp | PacketType::Disconnect
+    );
     let (bytes, n) = match pid {
         Some(id) if with_id && id != 0 => {
             let [hi, lo] = id.to_be_bytes();

@@ -2,6 +2,10 @@
 
 use super::*;
 
+// Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
+#[cfg(target_os = "none")]
+use core::prelude::v1::test_case as test;
+
 const BIG: usize = 3_000;
 
 fn big_payload() -> [u8; BIG] {

@@ -3,8 +3,12 @@
 
 use super::sim::{run, seq_payload, AutoBroker, Clock};
 use super::*;
+
+// Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
 use crate::session::{ConfigError, Counters};
 use crate::wire::topic::TopicError;
+#[cfg(target_os = "none")]
+use core::prelude::v1::test_case as test;
 
 fn quick_options() -> Options {
     Options {
@@ -432,7 +436,7 @@ fn a_link_busy_with_a_backlog_is_not_declared_dead() {
         &mut t,
         &mut broker,
         &mut clock,
-        60_000,
+        20_000,
         |c, pipe, _| {
             if c.is_connected() {
                 while pipe.to_client.capacity() - pipe.to_client.len() >= 16 {
@@ -461,10 +465,10 @@ fn a_link_busy_with_a_backlog_is_not_declared_dead() {
         (1, 0),
         "the link was declared dead under its backlog"
     );
-    assert!(messages > 3_000, "{messages}");
+    assert!(messages > 1_000, "{messages}");
     // The broker's keepalive was fed all along.
     assert!(
-        broker.pings >= 50 && broker.max_silence <= 1_100,
+        broker.pings >= 15 && broker.max_silence <= 1_100,
         "{} pings, silence {}",
         broker.pings,
         broker.max_silence

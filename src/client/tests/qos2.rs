@@ -3,6 +3,10 @@
 use super::sim::{run, seq_payload, AutoBroker, Clock};
 use super::*;
 
+// Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
+#[cfg(target_os = "none")]
+use core::prelude::v1::test_case as test;
+
 fn persistent() -> Config<'static> {
     let mut config = Config::new("dev");
     config.clean_init = false;

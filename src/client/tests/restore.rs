@@ -1,7 +1,11 @@
 //! A session saved into bytes and restored after a (simulated) reboot.
 
 use super::*;
+
+// Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
 use crate::session::RestoreError;
+#[cfg(target_os = "none")]
+use core::prelude::v1::test_case as test;
 
 fn persistent() -> Config<'static> {
     let mut config = Config::new("dev");

@@ -73,27 +73,32 @@ impl AutoBroker {
             self.last_heard = None;
             return;
         }
-        let bytes = core::mem::take(&mut pipe.from_client);
-        self.buf.extend_from_slice(&bytes).unwrap();
-        loop {
-            let frame = match Frame::parse(&self.buf) {
-                Ok(Some(f)) if f.len() <= self.buf.len() => f,
-                _ => return,
-            };
-            let mut packet_buf = [0u8; 2048];
+        if pipe.from_client.is_empty() {
+            return;
+        }
+        self.buf.extend_from_slice(&pipe.from_client).unwrap();
+        pipe.from_client.clear();
+        let mut at = 0;
+        let mut packet_buf = [0u8; 2048];
+        while let Ok(Some(frame)) = Frame::parse(&self.buf[at..]) {
             let len = frame.len();
-            packet_buf[..len].copy_from_slice(&self.buf[..len]);
-            // Remove the frame (a few KiB at most: a test, not firmware).
-            let rest: heapless::Vec<u8, 4096> =
-                heapless::Vec::from_slice(&self.buf[len..]).unwrap();
-            self.buf = rest;
+            if at + len > self.buf.len() {
+                break;
+            }
+            packet_buf[..len].copy_from_slice(&self.buf[at..at + len]);
+            at += len;
             let packet =
                 Packet::decode(&packet_buf[..len]).expect("client sent a malformed packet");
             self.answer(packet, pipe, now);
             if !pipe.connected {
+                self.buf.clear();
                 return;
             }
         }
+        // Keep a partial packet for next time.
+        let rest = self.buf.len() - at;
+        self.buf.copy_within(at.., 0);
+        self.buf.truncate(rest);
     }
 
     fn answer(&mut self, packet: Packet<'_>, pipe: &mut Pipe, now: Instant) {
