@@ -94,6 +94,9 @@ pub struct Client<'a, const N: usize, const S: usize, const R: usize = 8> {
     options: Options,
     /// `disconnect` was called: stop once DISCONNECT is out.
     stopping: bool,
+    /// `connect` was called while that DISCONNECT was under way: once it is
+    /// out (and `Down(Closed)` reported), connect again at once.
+    resume: bool,
     /// The last poll stopped with work left (its budget was spent).
     busy: bool,
 }
@@ -121,6 +124,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
             link: Link::Start,
             options,
             stopping: false,
+            resume: false,
             busy: false,
         })
     }
@@ -227,9 +231,21 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
     /// Starts (again) after [`Client::disconnect`]; a client starts connected
     /// by itself, so this is only needed after a disconnect.
     pub fn connect(&mut self, now: Instant) {
-        self.stopping = false;
+        // A DISCONNECT under way still goes out and is reported; then the
+        // client connects again.
+        self.resume = self.stopping;
         if self.link == Link::Stopped {
             self.link = Link::Waiting { until: now };
+        }
+    }
+
+    /// Where a polite close leads: offline, or (after `connect`) back.
+    fn after_close(&mut self, now: Instant) -> Link {
+        self.stopping = false;
+        if core::mem::take(&mut self.resume) {
+            Link::Waiting { until: now }
+        } else {
+            Link::Stopped
         }
     }
 
@@ -355,8 +371,8 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
             if self.session.wants_close() && self.tx.is_empty() {
                 transport.close();
                 self.session.transport_down(false);
-                if core::mem::take(&mut self.stopping) {
-                    self.link = Link::Stopped;
+                if self.stopping {
+                    self.link = self.after_close(now);
                     return Ok(Received::Event(Event::Down(Reason::Closed)));
                 }
                 // clean_init hand-over: reconnect at once with clean = false.
@@ -418,8 +434,8 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         if proven {
             self.options.backoff.reset();
         }
-        self.link = if core::mem::take(&mut self.stopping) {
-            Link::Stopped
+        self.link = if self.stopping {
+            self.after_close(now)
         } else {
             Link::Waiting {
                 until: now + self.options.backoff.next_delay(),

@@ -103,7 +103,18 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         match self.rx.mode {
             Mode::Whole => {}
             Mode::Skip { left, id } => return self.skipping(left, id, waiting),
-            Mode::Chunks { .. } => return self.next_chunk(waiting),
+            Mode::Chunks { .. } if CHUNKS => return self.next_chunk(waiting),
+            // `poll` after `poll_chunked` in the middle of a message: the
+            // rest of it is skipped (unacknowledged: the broker sends it again
+            // on the next connection).
+            Mode::Chunks {
+                prefix,
+                delivered,
+                total,
+            } => {
+                let read = self.rx.end - prefix;
+                return Ok(self.skip(total - delivered - read, None));
+            }
         }
         let frame = match Frame::parse(self.rx.pending()) {
             Ok(Some(frame)) => frame,
@@ -260,14 +271,30 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
             self.session.skipped(Some(qos), Some(pid))?;
             return Ok(self.skip(len - self.rx.end, None));
         }
-        // The topic is longer than the buffer: its length says where the id is.
+        // No id in what fits: the topic is longer than the buffer (its
+        // length says where the id is), or the id is 0 or past the packet.
         let h = frame.header_len;
-        let topic_len = usize::from(u16::from_be_bytes([pending[h], pending[h + 1]]));
+        let topic_len = match pending.get(h..h + 2) {
+            Some(&[hi, lo]) => usize::from(u16::from_be_bytes([hi, lo])),
+            _ => return Err(self.malformed(DecodeError::Truncated)),
+        };
         let id_at = h + 2 + topic_len;
         if id_at + 2 > len {
             return Err(self.malformed(DecodeError::Truncated));
         }
-        Ok(self.skip(id_at - self.rx.end, Some((qos, len - id_at - 2))))
+        let then = Some((qos, len - id_at - 2));
+        match id_at.checked_sub(self.rx.end) {
+            Some(left) => Ok(self.skip(left, then)),
+            // The id straddles the end of the buffer: keep its first byte.
+            None if id_at + 1 == self.rx.end => {
+                self.rx.buf[0] = self.rx.buf[id_at];
+                self.rx.end = 1;
+                self.rx.mode = Mode::Skip { left: 0, id: then };
+                Ok(Received::Progress)
+            }
+            // Wholly in the buffer, yet not read: it is 0.
+            None => Err(self.malformed(DecodeError::ZeroPacketId)),
+        }
     }
 
     /// Discards the next `left` bytes as they arrive.

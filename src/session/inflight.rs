@@ -303,8 +303,8 @@ impl<'a, const N: usize> Inflight<'a, N> {
     }
 
     /// The broker closed the connection while the message `pid` was the
-    /// oldest request. True once that has happened `limit` times (it is
-    /// then removed: the caller reports it).
+    /// oldest request. True once that has happened `limit` times: the
+    /// caller reports it and then [`Inflight::drop_message`]s it.
     pub(crate) fn rejected(&mut self, pid: u16, limit: u8) -> bool {
         let Some(i) = self.find(pid) else {
             return false;
@@ -313,11 +313,14 @@ impl<'a, const N: usize> Inflight<'a, N> {
         if s.rejections() < 15 {
             s.flags += REJECTION;
         }
-        let give_up = limit > 0 && s.rejections() >= limit;
-        if give_up {
+        limit > 0 && s.rejections() >= limit
+    }
+
+    /// Removes the message `pid`, whatever its state.
+    pub(crate) fn drop_message(&mut self, pid: u16) {
+        if let Some(i) = self.find(pid) {
             self.remove(i);
         }
-        give_up
     }
 
     /// The next message to send: the one at the cursor, or — when the

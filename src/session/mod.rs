@@ -270,7 +270,13 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
 
     /// A request given up on since the last call (see [`Rejected`]).
     pub fn take_rejected(&mut self) -> Option<Rejected<'a>> {
-        self.given_up.take()
+        let given_up = self.given_up.take();
+        // A message stays in the table (and in a saved session) until its
+        // rejection has been reported.
+        if let Some(Rejected::Publish(token)) = given_up {
+            self.inflight.drop_message(token.0);
+        }
+        given_up
     }
 
     /// The transport took bytes at `now`.

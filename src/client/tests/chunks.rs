@@ -202,3 +202,50 @@ fn a_re_sent_qos2_message_in_pieces_is_not_handed_over_twice() {
     assert_eq!(recs, 1);
     assert_eq!(c.counters().duplicates, 1);
 }
+
+#[test]
+fn a_skipped_message_is_acknowledged_when_its_id_straddles_the_end_of_the_buffer() {
+    // rx is 64 bytes: 2 (fixed header) + 2 + 59 (topic) puts the id at
+    // bytes 63 and 64 — one in the buffer, one after it.
+    let topic = "t/012345678901234567890123456789012345678901234567890123456";
+    assert_eq!(topic.len(), 59);
+    for (pid, payload) in [(0x1234u16, &b"0123456789"[..]), (7, &[1u8; 300][..])] {
+        let mut b = Buffers::new();
+        let mut c = client(&mut b);
+        let mut t = Pipe::new();
+        bring_up(&mut c, &mut t);
+        t.chunk = 5;
+        t.push(publish(QoS::AtLeastOnce, Some(pid), false, topic, payload));
+        for _ in 0..100 {
+            assert!(poll_kind(&mut c, at(5), &mut t).is_none());
+        }
+        let mut acked = false;
+        t.sent(|p| acked |= p == Packet::PubAck(pid));
+        assert!(acked, "no PUBACK for {pid}");
+        assert!(c.is_connected());
+        assert_eq!(c.counters().oversize, 1);
+    }
+}
+
+#[test]
+fn a_skipped_message_with_packet_id_0_is_malformed() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    bring_up(&mut c, &mut t);
+    // PUBLISH QoS 1, topic "big", id 0, 100 bytes of payload.
+    let mut bytes = [0u8; 2 + 2 + 3 + 2 + 100];
+    bytes[..9].copy_from_slice(&[0x32, 107, 0, 3, b'b', b'i', b'g', 0, 0]);
+    t.push_bytes(&bytes);
+    let mut down = None;
+    for _ in 0..20 {
+        if let Some(Event::Down(r)) = poll_kind(&mut c, at(5), &mut t) {
+            down = Some(r);
+            break;
+        }
+    }
+    assert_eq!(
+        down,
+        Some(Reason::Malformed(crate::wire::DecodeError::ZeroPacketId))
+    );
+}

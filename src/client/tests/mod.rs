@@ -526,3 +526,22 @@ fn disconnect_while_offline_just_stops_retrying() {
     assert_eq!(poll_kind(&mut c, at(60_000), &mut t), None);
     assert_eq!(c.next_deadline(at(0)), None);
 }
+
+#[test]
+fn connect_right_after_disconnect_still_reports_the_close_then_comes_back() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    bring_up(&mut c, &mut t);
+    c.disconnect();
+    c.connect(at(2));
+    assert_eq!(
+        poll_kind(&mut c, at(2), &mut t),
+        Some(Event::Down(Reason::Closed))
+    );
+    assert_eq!(t.sent(|p| assert_eq!(p, Packet::Disconnect)), 1);
+    assert_eq!(c.next_deadline(at(2)), Some(at(2)));
+    assert_eq!(poll_kind(&mut c, at(2), &mut t), None);
+    assert_eq!(t.sent(|p| assert!(matches!(p, Packet::Connect(_)))), 1);
+    assert_eq!(t.connects, 2);
+}
