@@ -14,6 +14,7 @@ fn qos1_survives_20_broker_kills_with_nothing_lost() {
         up_for: Duration::from_millis(700),
         down_for: Duration::from_millis(300),
         options: fast_backoff(),
+        network_hint: false,
     });
     eprintln!(
         "{report:?}\nmedian reconnect: {:?} ms",

@@ -239,6 +239,18 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         }
     }
 
+    /// The network is back (a WLAN controller's up event, a cable plugged
+    /// in): a connection attempt waiting out its backoff goes ahead on the
+    /// next poll. The delay still grows if that attempt fails too, so this
+    /// cannot make a storm.
+    pub fn network_up(&mut self, now: Instant) {
+        if let Link::Waiting { until } = &mut self.link {
+            if now < *until {
+                *until = now;
+            }
+        }
+    }
+
     /// Where a polite close leads: offline, or (after `connect`) back.
     fn after_close(&mut self, now: Instant) -> Link {
         self.stopping = false;

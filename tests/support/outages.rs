@@ -28,6 +28,9 @@ pub struct Plan {
     /// Broker dead before each restart.
     pub down_for: Duration,
     pub options: Options,
+    /// When the device's network comes back, tell the client
+    /// (`Client::network_up`), as a WLAN controller's up event would.
+    pub network_hint: bool,
 }
 
 #[derive(Debug)]
@@ -160,6 +163,10 @@ pub fn run(plan: &Plan) -> Report {
         });
         run.dev.tcp.up = true;
         let opened = Instant::now();
+        if plan.network_hint {
+            let now = run.dev.now();
+            run.dev.client.network_up(now);
+        }
         let end = opened + LONG;
         let before = run.dev.log.len();
         while !run.dev.log[before..]
