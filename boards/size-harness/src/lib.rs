@@ -41,7 +41,7 @@ pub const RELEASES: usize = 8;
 /// 32-bit targets (the firmware ones; a 64-bit host has wider pointers).
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(
-    CLIENT_STATE_BYTES <= 4096,
+    CLIENT_STATE_BYTES <= 512,
     "Client<4, 8> state grew past 512 bytes"
 );
 

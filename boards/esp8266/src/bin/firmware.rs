@@ -27,7 +27,7 @@ mod app {
 
     use embedded_hal::digital::{InputPin, OutputPin};
     use limpet::client::{Client, Options};
-    use limpet::session::{Config, Event};
+    use limpet::session::{Config, Event, Rejected};
     use limpet::time::{Duration, Instant};
     use limpet::wire::{QoS, Will};
     use limpet_esp8266::clock::CycleClock;
@@ -178,7 +178,12 @@ mod app {
                     Event::Subscribed { topic, qos } => log!("subscribed {} ({:?})", topic, qos),
                     Event::SubscribeFailed { topic } => log!("subscribe refused: {}", topic),
                     Event::Unsubscribed { topic } => log!("unsubscribed {}", topic),
-                    Event::Rejected(what) => log!("broker rejected {:?}", what),
+                    // Display, not Debug: `{:?}` of a `&str` links Unicode
+                    // escape tables (~1.5 KB, .rodata in DRAM here).
+                    Event::Rejected(Rejected::Publish(t)) => log!("broker rejected #{}", t.0),
+                    Event::Rejected(Rejected::Subscribe(f) | Rejected::Unsubscribe(f)) => {
+                        log!("broker rejected {}", f)
+                    }
                     Event::Chunk(_) => {} // Options::chunks is off
                 }
             }
