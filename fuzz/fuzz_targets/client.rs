@@ -156,6 +156,8 @@ struct World {
     issued: HashSet<u16>,
     /// While a chunked message is being handed over: (next offset, total).
     chunk_next: Option<(usize, usize)>,
+    /// `LIMPET_TRACE` set: print each poll's event (to replay a crash).
+    trace: bool,
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -169,6 +171,7 @@ fuzz_target!(|data: &[u8]| {
         },
         issued: HashSet::new(),
         chunk_next: None,
+        trace: std::env::var_os("LIMPET_TRACE").is_some(),
     };
     let mut b1 = Bufs::new();
     let mut first: Client<'_, N, 2, 2> =
@@ -273,7 +276,7 @@ fn run<'a>(
                 let payload = &payload[..usize::from(b >> 3)];
                 let topic = ["a/b", "t", "cmd/x", "bad/+"][usize::from(b >> 1) % 4];
                 let r = client.publish(topic, payload, qos, b & 0x80 != 0);
-                if std::env::var_os("LIMPET_TRACE").is_some() {
+                if w.trace {
                     eprintln!("publish {qos:?} -> {r:?}");
                 }
                 if let Ok(Some(token)) = r {
@@ -298,7 +301,7 @@ fn run<'a>(
                 _ => pipe.refuse = !pipe.refuse,
             },
             13 if may_reboot => {
-                if std::env::var_os("LIMPET_TRACE").is_some() {
+                if w.trace {
                     eprintln!("reboot");
                 }
                 let mut saved = [0u8; 1024];
@@ -315,7 +318,7 @@ fn run<'a>(
                     w.chunk_next = None;
                     client.poll(now, pipe)
                 };
-                if std::env::var_os("LIMPET_TRACE").is_some() {
+                if w.trace {
                     eprintln!("op {op:#x} {event:?} (chunk_next {:?})", w.chunk_next);
                 }
                 match event {
