@@ -30,3 +30,4 @@ pub mod net;
 pub mod session;
 pub mod time;
 pub mod wire;
+pub mod wlan;
