@@ -3,6 +3,8 @@
 //! The client needs nothing more than [`Transport`]; boards implement it over
 //! smoltcp or a vendor TCP stack, hosts over `std` ([`std_tcp`], feature `std`).
 
+#[cfg(feature = "smoltcp")]
+pub mod stack;
 #[cfg(feature = "std")]
 pub mod std_tcp;
 
