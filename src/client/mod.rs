@@ -261,6 +261,18 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         }
     }
 
+    /// mqtt_as's `broker_up`: connected and the broker sent something within
+    /// the last second. To ask it, [`Client::ping_now`] and look again a
+    /// moment later (or watch for `Down(PingTimeout)`).
+    pub fn broker_up(&self, now: Instant) -> bool {
+        self.is_connected() && elapsed(self.session.last_heard(), now) < 1_000
+    }
+
+    /// Sends a PINGREQ on the next poll (unless one is outstanding).
+    pub fn ping_now(&mut self) {
+        self.session.ping_now();
+    }
+
     /// True when bytes wait for the transport to take them: a loop that can
     /// wait for the socket to become writable may do that instead of
     /// polling again at once.

@@ -24,6 +24,8 @@ pub(crate) struct KeepAlive {
     blocked_since: Instant,
     pinging: bool,
     blocked: bool,
+    /// A ping was asked for (`Session::ping_now`).
+    forced: bool,
 }
 
 /// What the keepalive timer wants now.
@@ -43,6 +45,7 @@ impl KeepAlive {
             blocked_since: now,
             pinging: false,
             blocked: false,
+            forced: false,
         }
     }
 
@@ -57,12 +60,22 @@ impl KeepAlive {
         self.last_rx = now;
     }
 
+    pub(crate) fn forced(&self) -> bool {
+        self.forced
+    }
+
     /// When the last byte arrived.
     pub(crate) fn last_rx(&self) -> Instant {
         self.last_rx
     }
 
+    /// Send a PINGREQ on the next chance, unless one is outstanding.
+    pub(crate) fn force(&mut self) {
+        self.forced = !self.pinging;
+    }
+
     pub(crate) fn ping_queued(&mut self, now: Instant) {
+        self.forced = false;
         if !self.pinging {
             self.ping_sent = now;
             self.pinging = true;
@@ -90,6 +103,9 @@ impl KeepAlive {
     pub(crate) fn check(&self, now: Instant, interval_ms: u32, response_ms: u32) -> Ping {
         if self.pinging && elapsed(latest(self.ping_sent, self.last_rx), now) >= response_ms {
             return Ping::Dead;
+        }
+        if self.forced {
+            return Ping::Send;
         }
         if interval_ms == 0 {
             return Ping::Idle;

@@ -290,6 +290,18 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         self.keepalive.received(now);
     }
 
+    /// When the last byte from the broker arrived.
+    pub fn last_heard(&self) -> Instant {
+        self.keepalive.last_rx()
+    }
+
+    /// Sends a PINGREQ as soon as possible (unless one is outstanding): a
+    /// quick probe of the broker, answered within `response_time` or the
+    /// link is declared dead.
+    pub fn ping_now(&mut self) {
+        self.keepalive.force();
+    }
+
     /// True once the DISCONNECT of a clean_init hand-over has been emitted:
     /// the caller closes the transport and connects again at once.
     pub fn wants_close(&self) -> bool {
@@ -769,6 +781,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             State::Closing { sent: false } => true,
             State::Connected { .. } => {
                 !self.acks.is_empty()
+                    || self.keepalive.forced()
                     || self.inflight.has_unsent()
                     || self.subs.next_request().is_some()
             }

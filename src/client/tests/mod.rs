@@ -545,3 +545,21 @@ fn connect_right_after_disconnect_still_reports_the_close_then_comes_back() {
     assert_eq!(t.sent(|p| assert!(matches!(p, Packet::Connect(_)))), 1);
     assert_eq!(t.connects, 2);
 }
+
+#[test]
+fn broker_up_is_a_reply_within_a_second_and_ping_now_asks_for_one() {
+    let mut b = Buffers::new();
+    let mut c = client(&mut b);
+    let mut t = Pipe::new();
+    assert!(!c.broker_up(at(0)));
+    bring_up(&mut c, &mut t);
+    assert!(c.broker_up(at(900)));
+    assert!(!c.broker_up(at(1_001)));
+    c.ping_now();
+    assert_eq!(c.next_deadline(at(5_000)), Some(at(5_000)));
+    assert_eq!(poll_kind(&mut c, at(5_000), &mut t), None);
+    assert_eq!(t.sent(|p| assert_eq!(p, Packet::PingReq)), 1);
+    t.push(Packet::PingResp);
+    assert_eq!(poll_kind(&mut c, at(5_020), &mut t), None);
+    assert!(c.broker_up(at(5_500)));
+}
