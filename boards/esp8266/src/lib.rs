@@ -18,6 +18,8 @@
 //! - [`slip`]: SLIP (RFC 1055) framing, byte by byte, no buffers.
 //! - [`serial`]: [`serial::SerialTransport`], limpet's `Transport` over any
 //!   byte port ([`serial::SerialPort`]): the open / up / data / close frames.
+//! - [`slip_ip`]: IP over SLIP on a byte port, a `smoltcp` device
+//!   (`Medium::Ip`) for limpet's IP stack (`limpet::net::stack`).
 //! - [`clock`]: milliseconds from a wrapping cycle counter.
 //! - On the chip (`target_arch = "xtensa"`): `hw` (registers, assembly),
 //!   `uart`, `gpio`, `watchdog`, `console` (logs), `fatal` (panics and
@@ -29,6 +31,7 @@
 pub mod clock;
 pub mod serial;
 pub mod slip;
+pub mod slip_ip;
 
 #[cfg(target_arch = "xtensa")]
 pub mod console;

@@ -1,0 +1,307 @@
+//! IP over SLIP (RFC 1055) on a serial port: a `smoltcp::phy::Device` with
+//! `Medium::Ip`, so the firmware runs the real IP stack (smoltcp TCP, DNS)
+//! and the MQTT client over UART0, with a host-side gateway on the other end
+//! of the serial link.
+//!
+//! RAM: one frame buffer each way (`MTU` bytes). A received frame is
+//! collected byte by byte as the port gives them; a frame to send is encoded
+//! into the port as its FIFO takes it (escapes included), so no second,
+//! escaped copy is kept. While a frame is still going out, `transmit` says
+//! no and smoltcp tries again on a later poll.
+
+use crate::serial::SerialPort;
+use crate::slip::{Decoded, Decoder, END, ESC, ESC_END, ESC_ESC};
+use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
+use smoltcp::time::Instant;
+
+/// Counters of the link, since power-up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SlipCounters {
+    pub frames_in: u32,
+    pub frames_out: u32,
+    /// Frames longer than the MTU, or with a bad escape: dropped.
+    pub dropped: u32,
+}
+
+/// The frame being sent: `len` bytes, `sent` of them on the line.
+struct Outgoing<const MTU: usize> {
+    buf: [u8; MTU],
+    len: usize,
+    sent: usize,
+    /// The escape's second byte is still to go.
+    pending: Option<u8>,
+    /// The opening `END` went out.
+    opened: bool,
+}
+
+/// A SLIP link on `port` carrying IP packets of at most `MTU` bytes.
+pub struct SlipIp<P, const MTU: usize> {
+    port: P,
+    decoder: Decoder,
+    rx: [u8; MTU],
+    rx_len: usize,
+    /// `rx[..rx_len]` is a whole packet, not handed over yet.
+    rx_ready: bool,
+    /// The frame being received is longer than `MTU`: dropped at its END.
+    rx_overflow: bool,
+    tx: Outgoing<MTU>,
+    counters: SlipCounters,
+}
+
+impl<P: SerialPort, const MTU: usize> SlipIp<P, MTU> {
+    pub fn new(port: P) -> Self {
+        SlipIp {
+            port,
+            decoder: Decoder::new(),
+            rx: [0; MTU],
+            rx_len: 0,
+            rx_ready: false,
+            rx_overflow: false,
+            tx: Outgoing {
+                buf: [0; MTU],
+                len: 0,
+                sent: 0,
+                pending: None,
+                opened: false,
+            },
+            counters: SlipCounters::default(),
+        }
+    }
+
+    pub fn counters(&self) -> &SlipCounters {
+        &self.counters
+    }
+
+    pub fn port(&mut self) -> &mut P {
+        &mut self.port
+    }
+
+    /// Moves bytes: the frame being sent into the port as far as it takes
+    /// them, received bytes into the receive buffer until a packet is whole.
+    /// Bounded: at most one frame's worth each way.
+    pub fn pump(&mut self) {
+        self.pump_tx();
+        while !self.rx_ready {
+            let Some(b) = self.port.read() else { break };
+            match self.decoder.feed(b) {
+                Some(Decoded::Byte(x)) => {
+                    if self.rx_len < MTU {
+                        self.rx[self.rx_len] = x;
+                        self.rx_len += 1;
+                    } else {
+                        self.rx_overflow = true;
+                    }
+                }
+                Some(Decoded::End) => {
+                    if core::mem::take(&mut self.rx_overflow) {
+                        self.counters.dropped = self.counters.dropped.wrapping_add(1);
+                        self.rx_len = 0;
+                    } else {
+                        self.rx_ready = true;
+                        self.counters.frames_in = self.counters.frames_in.wrapping_add(1);
+                    }
+                }
+                Some(Decoded::Error) => {
+                    self.counters.dropped = self.counters.dropped.wrapping_add(1);
+                    self.rx_len = 0;
+                    self.rx_overflow = false;
+                }
+                None => {
+                    // An END right after an END (or inside a damaged frame).
+                    if self.decoder.at_boundary() {
+                        self.rx_len = 0;
+                    }
+                }
+            }
+        }
+    }
+
+    fn pump_tx(&mut self) {
+        let t = &mut self.tx;
+        while t.len > 0 && self.port.tx_space() > 0 {
+            if !t.opened {
+                // An END first ends whatever noise came before (RFC 1055).
+                self.port.write(END);
+                t.opened = true;
+            } else if let Some(b) = t.pending.take() {
+                self.port.write(b);
+            } else if t.sent < t.len {
+                let b = t.buf[t.sent];
+                t.sent += 1;
+                match b {
+                    END => {
+                        self.port.write(ESC);
+                        t.pending = Some(ESC_END);
+                    }
+                    ESC => {
+                        self.port.write(ESC);
+                        t.pending = Some(ESC_ESC);
+                    }
+                    _ => self.port.write(b),
+                }
+            } else {
+                self.port.write(END);
+                t.len = 0;
+                t.sent = 0;
+                t.opened = false;
+                self.counters.frames_out = self.counters.frames_out.wrapping_add(1);
+            }
+        }
+    }
+
+    /// True while a frame is still going out.
+    pub fn sending(&self) -> bool {
+        self.tx.len > 0
+    }
+}
+
+pub struct SlipRxToken<'a> {
+    frame: &'a [u8],
+}
+
+impl phy::RxToken for SlipRxToken<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(self.frame)
+    }
+}
+
+pub struct SlipTxToken<'a, const MTU: usize> {
+    tx: &'a mut Outgoing<MTU>,
+}
+
+impl<const MTU: usize> phy::TxToken for SlipTxToken<'_, MTU> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let len = len.min(MTU);
+        let r = f(&mut self.tx.buf[..len]);
+        self.tx.len = len;
+        self.tx.sent = 0;
+        self.tx.pending = None;
+        self.tx.opened = false;
+        r
+    }
+}
+
+impl<P: SerialPort, const MTU: usize> Device for SlipIp<P, MTU> {
+    type RxToken<'a>
+        = SlipRxToken<'a>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = SlipTxToken<'a, MTU>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, _: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        self.pump();
+        // A reply needs the transmit side free too.
+        if !self.rx_ready || self.tx.len > 0 {
+            return None;
+        }
+        let len = core::mem::take(&mut self.rx_len);
+        self.rx_ready = false;
+        Some((
+            SlipRxToken {
+                frame: &self.rx[..len],
+            },
+            SlipTxToken { tx: &mut self.tx },
+        ))
+    }
+
+    fn transmit(&mut self, _: Instant) -> Option<Self::TxToken<'_>> {
+        self.pump_tx();
+        if self.tx.len > 0 {
+            return None;
+        }
+        Some(SlipTxToken { tx: &mut self.tx })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ip;
+        caps.max_transmission_unit = MTU;
+        caps.max_burst_size = Some(1);
+        caps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phy::{RxToken, TxToken};
+
+    extern crate std;
+    use std::collections::VecDeque;
+    use std::vec::Vec;
+
+    /// A port with a FIFO of `space` bytes that the test drains.
+    struct Port {
+        out: Vec<u8>,
+        inp: VecDeque<u8>,
+        space: usize,
+    }
+
+    impl SerialPort for Port {
+        fn tx_space(&self) -> usize {
+            self.space.saturating_sub(self.out.len())
+        }
+        fn write(&mut self, b: u8) {
+            self.out.push(b);
+        }
+        fn read(&mut self) -> Option<u8> {
+            self.inp.pop_front()
+        }
+    }
+
+    fn slip(frame: &[u8]) -> Vec<u8> {
+        let mut v = std::vec![END];
+        for &b in frame {
+            crate::slip::encode_byte(b, |x| v.push(x));
+        }
+        v.push(END);
+        v
+    }
+
+    #[test]
+    fn a_packet_goes_out_escaped_as_the_fifo_takes_it() {
+        let mut d: SlipIp<Port, 64> = SlipIp::new(Port {
+            out: Vec::new(),
+            inp: VecDeque::new(),
+            space: 3,
+        });
+        let packet = [0x45, END, 7, ESC, 9];
+        let t = d.transmit(Instant::ZERO).unwrap();
+        t.consume(packet.len(), |buf| buf.copy_from_slice(&packet));
+        let mut wire = Vec::new();
+        while d.sending() {
+            assert!(d.transmit(Instant::ZERO).is_none(), "one frame at a time");
+            wire.append(&mut d.port().out);
+            d.pump();
+        }
+        wire.append(&mut d.port().out);
+        assert_eq!(wire, slip(&packet));
+        assert_eq!(d.counters().frames_out, 1);
+    }
+
+    #[test]
+    fn received_frames_are_whole_packets_and_bad_ones_are_dropped() {
+        let mut inp = VecDeque::new();
+        inp.extend(slip(&[1, 2, END, 3]));
+        inp.extend([END, 5, ESC, 0x41, 6, END]); // a bad escape
+        inp.extend(slip(&[9u8; 80])); // longer than the MTU
+        inp.extend(slip(&[4, ESC]));
+        let mut d: SlipIp<Port, 64> = SlipIp::new(Port {
+            out: Vec::new(),
+            inp,
+            space: 1024,
+        });
+        let mut got = Vec::new();
+        for _ in 0..10 {
+            if let Some((rx, _tx)) = d.receive(Instant::ZERO) {
+                rx.consume(|f| got.push(f.to_vec()));
+            }
+        }
+        assert_eq!(got, [std::vec![1, 2, END, 3], std::vec![4, ESC]]);
+        assert_eq!(d.counters().dropped, 2);
+        assert_eq!(d.capabilities().medium, Medium::Ip);
+    }
+}
