@@ -7,8 +7,10 @@ use smoltcp::wire::{Ipv4Address, Ipv4Cidr};
 /// How the device gets its address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Addressing {
-    /// DHCPv4 (needs an Ethernet-medium interface): address, router and DNS
-    /// servers from the lease, renewed and replaced as the lease changes.
+    /// DHCPv4 (feature `dhcp`; an Ethernet-medium interface): address,
+    /// router and DNS servers from the lease, renewed and replaced as the
+    /// lease changes.
+    #[cfg(feature = "dhcp")]
     Dhcp,
     /// A fixed address (any medium, e.g. SLIP's `Medium::Ip`).
     Static {
@@ -160,23 +162,29 @@ mod tests {
         }
     }
 
+    const STATIC: Addressing = Addressing::Static {
+        address: Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, 2), 24),
+        gateway: None,
+        dns: None,
+    };
+
     #[test]
     fn a_configuration_that_cannot_work_is_refused() {
         let ok = [Broker::new("broker", 1883)];
-        assert_eq!(StackConfig::new(Addressing::Dhcp, &ok).check(), Ok(()));
+        assert_eq!(StackConfig::new(STATIC, &ok).check(), Ok(()));
         assert_eq!(
-            StackConfig::new(Addressing::Dhcp, &[]).check(),
+            StackConfig::new(STATIC, &[]).check(),
             Err(StackConfigError::NoBroker)
         );
         let bad = [Broker::new("b", 0)];
         assert_eq!(
-            StackConfig::new(Addressing::Dhcp, &bad).check(),
+            StackConfig::new(STATIC, &bad).check(),
             Err(StackConfigError::BadBroker)
         );
-        let mut c = StackConfig::new(Addressing::Dhcp, &ok);
+        let mut c = StackConfig::new(STATIC, &ok);
         c.dns_timeout = Duration::from_ticks(0);
         assert_eq!(c.check(), Err(StackConfigError::BadTimeout));
-        let mut c = StackConfig::new(Addressing::Dhcp, &ok);
+        let mut c = StackConfig::new(STATIC, &ok);
         c.failover_after = 0;
         assert_eq!(c.check(), Err(StackConfigError::BadPolicy));
     }

@@ -34,8 +34,10 @@ use crate::time::{earliest, elapsed, Instant};
 use clock::Clock;
 use smoltcp::iface::{Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::phy::Device;
+#[cfg(feature = "dhcp")]
+use smoltcp::socket::dhcpv4;
 use smoltcp::socket::dns::{self, DnsQuery, GetQueryResultError, QueryHandle};
-use smoltcp::socket::{dhcpv4, tcp};
+use smoltcp::socket::tcp;
 use smoltcp::wire::{DnsQueryType, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr};
 
 /// Packets taken from the device in one [`Stack::poll`], so one superloop
@@ -47,7 +49,7 @@ const FIRST_PORT: u16 = 49_152;
 
 /// Storage the stack runs in, all the caller's.
 pub struct Buffers<'a> {
-    /// Room for the stack's sockets: at least 3 (DHCP, DNS, TCP).
+    /// Room for the stack's sockets: 2 (DNS, TCP), 3 with DHCP.
     pub sockets: &'a mut [SocketStorage<'a>],
     /// TCP receive and send buffers (e.g. 2 KiB each).
     pub tcp_rx: &'a mut [u8],
@@ -126,6 +128,7 @@ pub struct Stack<'a> {
     sockets: SocketSet<'a>,
     tcp: SocketHandle,
     dns: SocketHandle,
+    #[cfg(feature = "dhcp")]
     dhcp: Option<SocketHandle>,
     config: StackConfig<'a>,
     clock: Clock,
@@ -162,8 +165,14 @@ impl<'a> Stack<'a> {
             tcp::SocketBuffer::new(buffers.tcp_rx),
             tcp::SocketBuffer::new(buffers.tcp_tx),
         ));
-        let (dns_server, dhcp) = match config.addressing {
-            Addressing::Dhcp => (None, Some(sockets.add(dhcpv4::Socket::new()))),
+        #[cfg(feature = "dhcp")]
+        let mut dhcp = None;
+        let dns_server = match config.addressing {
+            #[cfg(feature = "dhcp")]
+            Addressing::Dhcp => {
+                dhcp = Some(sockets.add(dhcpv4::Socket::new()));
+                None
+            }
             Addressing::Static {
                 address,
                 gateway,
@@ -176,7 +185,7 @@ impl<'a> Stack<'a> {
                 if let Some(gw) = gateway {
                     let _ = iface.routes_mut().add_default_ipv4_route(gw);
                 }
-                (dns, None)
+                dns
             }
         };
         let servers: heapless::Vec<IpAddress, 1> =
@@ -187,6 +196,7 @@ impl<'a> Stack<'a> {
             sockets,
             tcp,
             dns,
+            #[cfg(feature = "dhcp")]
             dhcp,
             config,
             clock: Clock::new(),
@@ -279,6 +289,7 @@ impl<'a> Stack<'a> {
     /// DHCP lease is given up (the network that comes back may be another).
     pub fn link_down(&mut self) {
         self.abort(StackError::Closed);
+        #[cfg(feature = "dhcp")]
         if let Some(dhcp) = self.dhcp {
             self.sockets.get_mut::<dhcpv4::Socket>(dhcp).reset();
             self.deconfigure();
@@ -288,11 +299,18 @@ impl<'a> Stack<'a> {
     /// The radio's link is up again: DHCP starts over at once (a static
     /// address needs nothing).
     pub fn link_up(&mut self) {
+        #[cfg(feature = "dhcp")]
         if let Some(dhcp) = self.dhcp {
             self.sockets.get_mut::<dhcpv4::Socket>(dhcp).reset();
         }
     }
 
+    #[cfg(not(feature = "dhcp"))]
+    fn dhcp_event(&mut self) -> Option<StackEvent> {
+        None
+    }
+
+    #[cfg(feature = "dhcp")]
     fn dhcp_event(&mut self) -> Option<StackEvent> {
         let dhcp = self.dhcp?;
         let event = self.sockets.get_mut::<dhcpv4::Socket>(dhcp).poll()?;
@@ -330,6 +348,7 @@ impl<'a> Stack<'a> {
         }
     }
 
+    #[cfg(feature = "dhcp")]
     fn deconfigure(&mut self) {
         self.iface.update_ip_addrs(|addrs| addrs.clear());
         self.iface.routes_mut().remove_default_ipv4_route();

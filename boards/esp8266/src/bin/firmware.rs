@@ -1,7 +1,10 @@
-//! The ESP8266 firmware: limpet's client in a superloop, over MQTT-over-UART0.
+//! The ESP8266 firmware: limpet's IP stack (smoltcp TCP and DNS over SLIP on
+//! UART0) and MQTT client in a superloop.
 //!
 //! What it does, as far as this board can go without a radio:
-//! - connects through the serial bridge (README.md, "The serial link") as
+//! - brings up IP over SLIP on UART0 with a static address (10.0.0.2/24,
+//!   gateway and DNS 10.0.0.1: the host-side gateway on the serial link,
+//!   README.md, "The serial link"), resolves `broker.sim` and connects as
 //!   `limpet-esp8266`, with a retained last will `offline` on
 //!   `limpet/esp8266/status`, and publishes a retained `online` there on
 //!   every (re)connection;
@@ -12,9 +15,11 @@
 //!   `limpet/esp8266/uptime`, QoS 0;
 //! - feeds the hardware watchdog on every pass and logs on UART1 (GPIO2).
 //!
-//! Static RAM: 1 KiB receive and 1 KiB transmit buffer, 1 KiB store for 4
-//! QoS 1 messages of up to 256 bytes in flight, 8 subscriptions; the
-//! client state lives in `run`'s frame, inside the 4 KiB stack reserve.
+//! Static RAM: MQTT 1 KiB receive and 1 KiB transmit buffer, 1 KiB store for
+//! 4 QoS 1 messages of up to 256 bytes in flight, 8 subscriptions; TCP 1 KiB
+//! receive and 1 KiB send buffer; SLIP one 576-byte frame each way. The
+//! client, the stack and the smoltcp interface live in `run`'s frame, inside
+//! the 4 KiB stack reserve.
 //!
 //! With feature `sim` the same program runs under QEMU `-M sim`, its broker
 //! link on the host's stdin/stdout and its logs on stderr.
@@ -27,6 +32,7 @@ mod app {
 
     use embedded_hal::digital::{InputPin, OutputPin};
     use limpet::client::{Client, Options};
+    use limpet::net::stack::{Addressing, Broker, Buffers as NetBuffers, Stack, StackConfig};
     use limpet::session::{Config, Event, Rejected};
     use limpet::time::{Duration, Instant};
     use limpet::wire::{QoS, Will};
@@ -34,9 +40,12 @@ mod app {
     use limpet_esp8266::console::Console;
     use limpet_esp8266::gpio::Pins;
     use limpet_esp8266::hw::{self, TakeOnce};
-    use limpet_esp8266::serial::SerialTransport;
+    use limpet_esp8266::slip_ip::SlipIp;
     use limpet_esp8266::watchdog::Watchdog;
     use limpet_esp8266::{entry, log, CPU_HZ};
+    use smoltcp::iface::{Config as IfaceConfig, Interface, SocketStorage};
+    use smoltcp::socket::dns::DnsQuery;
+    use smoltcp::wire::{HardwareAddress, Ipv4Address, Ipv4Cidr};
 
     entry!(run);
 
@@ -57,17 +66,43 @@ mod app {
     const INFLIGHT: usize = 4;
     const SUBSCRIPTIONS: usize = 8;
 
-    /// The client's buffers, in .bss.
+    /// IP MTU of the SLIP link: the IPv4 minimum every host accepts, and
+    /// two frame buffers of RAM.
+    const MTU: usize = 576;
+
+    /// The brokers, by name (the gateway's DNS answers it) then by address.
+    static BROKERS: [Broker<'static>; 2] = [
+        Broker::new("broker.sim", 1883),
+        Broker::new("10.0.0.1", 1883),
+    ];
+
+    /// The client's and the stack's byte buffers, in .bss.
     struct Buffers {
         rx: [u8; 1024],
         tx: [u8; 1024],
         store: [u8; 1024],
+        tcp_rx: [u8; 1024],
+        tcp_tx: [u8; 1024],
     }
 
     static BUFFERS: TakeOnce<Buffers> = TakeOnce::new(Buffers {
         rx: [0; 1024],
         tx: [0; 1024],
         store: [0; 1024],
+        tcp_rx: [0; 1024],
+        tcp_tx: [0; 1024],
+    });
+
+    /// The stack's socket slots (DNS, TCP) and DNS query slot: not all
+    /// zero bits, so apart from the buffers (in .data).
+    struct Slots {
+        sockets: [SocketStorage<'static>; 2],
+        dns_queries: [Option<DnsQuery>; 1],
+    }
+
+    static SLOTS: TakeOnce<Slots> = TakeOnce::new(Slots {
+        sockets: [SocketStorage::EMPTY; 2],
+        dns_queries: [const { None }; 1],
     });
 
     #[cfg(not(feature = "sim"))]
@@ -105,7 +140,7 @@ mod app {
         hw::paint_stack();
         Console::init();
         log!(
-            "limpet-esp8266 {}: MQTT over UART0 at {} baud (SLIP), logs on UART1",
+            "limpet-esp8266 {}: IP over SLIP on UART0 at {} baud, logs on UART1",
             env!("CARGO_PKG_VERSION"),
             LINK_BAUD
         );
@@ -116,7 +151,20 @@ mod app {
         };
         let mut button = pins.gpio0.into_input(true);
         let mut lamp = pins.gpio5.into_output(false);
-        let Some(Buffers { rx, tx, store }) = BUFFERS.take() else {
+        let (
+            Some(Buffers {
+                rx,
+                tx,
+                store,
+                tcp_rx,
+                tcp_tx,
+            }),
+            Some(Slots {
+                sockets,
+                dns_queries,
+            }),
+        ) = (BUFFERS.take(), SLOTS.take())
+        else {
             log!("buffers already taken");
             hw::halt(1)
         };
@@ -140,8 +188,35 @@ mod app {
             log!("subscribe {}: {:?}", TOPIC_OUT, e);
         }
 
-        let mut link = SerialTransport::new(broker_port());
         let mut clock = CycleClock::new(CPU_HZ);
+        let mut slip: SlipIp<_, MTU> = SlipIp::new(broker_port());
+        let mut iface_config = IfaceConfig::new(HardwareAddress::Ip);
+        iface_config.random_seed = u64::from(clock.now().ticks());
+        let iface = Interface::new(iface_config, &mut slip, smoltcp::time::Instant::ZERO);
+        let gateway = Ipv4Address::new(10, 0, 0, 1);
+        let addressing = Addressing::Static {
+            address: Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, 2), 24),
+            gateway: Some(gateway),
+            dns: Some(gateway),
+        };
+        let buffers = NetBuffers {
+            sockets,
+            tcp_rx,
+            tcp_tx,
+            dns_queries,
+        };
+        let mut link = match Stack::new(
+            StackConfig::new(addressing, &BROKERS),
+            iface,
+            buffers,
+            clock.now().ticks(),
+        ) {
+            Ok(stack) => stack,
+            Err(e) => {
+                log!("stack config rejected: {:?}", e);
+                hw::halt(1)
+            }
+        };
         let mut pressed = button.is_low().unwrap_or(false);
         // Timers start from the clock's first reading, whatever it is.
         let start = clock.now();
@@ -154,6 +229,7 @@ mod app {
         loop {
             watchdog.feed();
             let now = clock.now();
+            link.poll(now, &mut slip);
 
             let mut announce = false;
             if let Some(event) = client.poll(now, &mut link) {
