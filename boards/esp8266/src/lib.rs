@@ -11,13 +11,13 @@
 //! The broker link: the ESP8266's WiFi needs Espressif's SDK libraries, which
 //! no registry we can reach carries, so there is no radio here (and no fake
 //! one); the `Radio` seam is for a binding that users link with their own
-//! SDK. Until then the firmware speaks MQTT over UART0 ([`serial`]): SLIP
-//! frames ([`slip`]) that a host-side bridge relays to a broker over TCP.
+//! SDK. Until then the firmware runs IP over UART0 ([`slip_ip`]): smoltcp's TCP
+//! and DNS on SLIP frames, with a gateway on the host's end of the line
+//! (`limpet-sim`'s `slip-gateway`) that proxies TCP to a broker.
 //!
 //! Modules, bottom up:
 //! - [`slip`]: SLIP (RFC 1055) framing, byte by byte, no buffers.
-//! - [`serial`]: [`serial::SerialTransport`], limpet's `Transport` over any
-//!   byte port ([`serial::SerialPort`]): the open / up / data / close frames.
+//! - [`serial`]: [`serial::SerialPort`], a byte port that never blocks.
 //! - [`slip_ip`]: IP over SLIP on a byte port, a `smoltcp` device
 //!   (`Medium::Ip`) for limpet's IP stack (`limpet::net::stack`).
 //! - [`clock`]: milliseconds from a wrapping cycle counter.

@@ -1,9 +1,9 @@
 //! QEMU `-M sim` (feature `sim`): semihosting standard streams.
 //!
 //! [`SimPort`] is a [`SerialPort`] over the host's stdin/stdout, so the same
-//! [`crate::serial::SerialTransport`] the chip runs on UART0 can run in the
-//! simulator, with the bridge speaking to QEMU's standard streams instead of
-//! a serial device. Logs go to stderr ([`crate::console`]).
+//! IP-over-SLIP link ([`crate::slip_ip`]) the chip runs on UART0 can run in
+//! the simulator, with the host's gateway speaking to QEMU's standard
+//! streams instead of a serial device. Logs go to stderr ([`crate::console`]).
 
 use crate::hw;
 use crate::serial::SerialPort;

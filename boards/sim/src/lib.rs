@@ -22,3 +22,4 @@ pub use limpet_testbroker as broker;
 pub mod gateway;
 pub mod link;
 pub mod radio;
+pub mod slip;

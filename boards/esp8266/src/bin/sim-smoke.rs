@@ -8,7 +8,7 @@
 //! It checks that the startup path works (vectors, stack, .data copied,
 //! .bss zeroed), then u64 arithmetic (compiler-builtins libcalls),
 //! `core::fmt`, the atomics of asm/rt.S, the cycle counter, and finally the
-//! limpet client itself, over the serial transport and SLIP, against a small
+//! limpet client itself, over an in-memory connection, against a small
 //! broker written here on limpet's own codec: CONNECT/CONNACK, SUBSCRIBE/
 //! SUBACK, PUBLISH QoS 1 both ways with PUBACKs. It prints one line per check
 //! to stdout, then `N passed, M failed`, the stack high-water mark, and exits
@@ -24,13 +24,12 @@ mod smoke {
     use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU8, Ordering};
 
     use limpet::client::{Client, Options};
+    use limpet::net::Transport;
     use limpet::session::{Config, Event};
     use limpet::time::Instant;
     use limpet::wire::{ConnAck, ConnectReturnCode, Frame, Packet, Publish, QoS, SubAck};
     use limpet_esp8266::clock::MillisClock;
     use limpet_esp8266::hw::{self, TakeOnce};
-    use limpet_esp8266::serial::{kind, SerialPort, SerialTransport};
-    use limpet_esp8266::slip::{self, Decoded, Decoder};
     use limpet_esp8266::{entry, sim};
 
     entry!(run);
@@ -197,7 +196,7 @@ mod smoke {
 
     // ------------------------------------------------ the client, end to end
 
-    /// Bytes in one direction of the in-memory serial line.
+    /// Bytes in one direction of the in-memory connection.
     struct Line {
         buf: [u8; 512],
         len: usize,
@@ -210,44 +209,54 @@ mod smoke {
                 len: 0,
             }
         }
-        fn push(&mut self, b: u8) {
-            if let Some(slot) = self.buf.get_mut(self.len) {
-                *slot = b;
-                self.len += 1;
-            }
+        fn push(&mut self, bytes: &[u8]) {
+            let n = bytes.len().min(self.buf.len() - self.len);
+            self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+            self.len += n;
+        }
+        /// Removes and returns up to `out.len()` bytes from the front.
+        fn take(&mut self, out: &mut [u8]) -> usize {
+            let n = out.len().min(self.len);
+            out[..n].copy_from_slice(&self.buf[..n]);
+            self.buf.copy_within(n..self.len, 0);
+            self.len -= n;
+            n
         }
     }
 
-    /// The device's side of the line: what it writes goes to `out`, what it
-    /// reads comes from `inp[read..]`.
-    struct LinePort {
+    /// The device's connection: what it sends goes to `out`, what it
+    /// receives comes from `inp`.
+    struct Pipe {
         out: Line,
         inp: Line,
-        read: usize,
     }
 
-    impl SerialPort for LinePort {
-        fn tx_space(&self) -> usize {
-            self.out.buf.len() - self.out.len
+    impl Transport for Pipe {
+        type Error = ();
+        fn connect(&mut self) -> nb::Result<(), ()> {
+            Ok(())
         }
-        fn write(&mut self, byte: u8) {
-            self.out.push(byte);
-        }
-        fn read(&mut self) -> Option<u8> {
-            let b = self.inp.buf.get(self.read..self.inp.len)?.first().copied();
-            if b.is_some() {
-                self.read += 1;
+        fn send(&mut self, data: &[u8]) -> nb::Result<usize, ()> {
+            let before = self.out.len;
+            self.out.push(data);
+            match self.out.len - before {
+                0 => Err(nb::Error::WouldBlock),
+                n => Ok(n),
             }
-            b
         }
+        fn recv(&mut self, buf: &mut [u8]) -> nb::Result<usize, ()> {
+            match self.inp.take(buf) {
+                0 => Err(nb::Error::WouldBlock),
+                n => Ok(n),
+            }
+        }
+        fn close(&mut self) {}
     }
 
-    /// Bridge and broker in one: answers `O` with `U`, and MQTT packets as a
-    /// broker would. After SUBACK it publishes one QoS 1 message to the
-    /// subscribed filter.
+    /// A broker on limpet's own codec: answers MQTT packets as a broker
+    /// would. After SUBACK it publishes one QoS 1 message to the subscribed
+    /// filter.
     struct Broker {
-        decoder: Decoder,
-        frame_kind: Option<u8>,
         mqtt: [u8; 256],
         mqtt_len: usize,
         got_connect: bool,
@@ -259,8 +268,6 @@ mod smoke {
     impl Broker {
         fn new() -> Self {
             Broker {
-                decoder: Decoder::new(),
-                frame_kind: None,
                 mqtt: [0; 256],
                 mqtt_len: 0,
                 got_connect: false,
@@ -271,35 +278,10 @@ mod smoke {
         }
 
         /// Reads what the device sent, answers into the device's input.
-        fn step(&mut self, port: &mut LinePort) {
-            // Input already read by the device can go.
-            port.inp.buf.copy_within(port.read..port.inp.len, 0);
-            port.inp.len -= port.read;
-            port.read = 0;
-            let sent = port.out.len;
-            port.out.len = 0;
-            for i in 0..sent {
-                let byte = port.out.buf[i];
-                match self.decoder.feed(byte) {
-                    Some(Decoded::Byte(b)) => match self.frame_kind {
-                        None => self.frame_kind = Some(b),
-                        Some(kind::DATA) => {
-                            if let Some(slot) = self.mqtt.get_mut(self.mqtt_len) {
-                                *slot = b;
-                                self.mqtt_len += 1;
-                            }
-                        }
-                        Some(_) => {}
-                    },
-                    Some(Decoded::End) => {
-                        if self.frame_kind.take() == Some(kind::OPEN) {
-                            send_frame(&mut port.inp, kind::UP, &[]);
-                        }
-                    }
-                    Some(Decoded::Error) | None => {}
-                }
-            }
-            self.answer_packets(&mut port.inp);
+        fn step(&mut self, pipe: &mut Pipe) {
+            let len = self.mqtt_len;
+            self.mqtt_len += pipe.out.take(&mut self.mqtt[len..]);
+            self.answer_packets(&mut pipe.inp);
         }
 
         fn answer_packets(&mut self, inp: &mut Line) {
@@ -352,25 +334,12 @@ mod smoke {
                     Ok(Packet::PingReq) => (Packet::PingResp.encode(&mut out).unwrap_or(0), 0),
                     _ => (0, 0),
                 };
-                if n > 0 {
-                    send_frame(inp, kind::DATA, &out[..n]);
-                }
-                if m > 0 {
-                    send_frame(inp, kind::DATA, &extra[..m]);
-                }
+                inp.push(&out[..n]);
+                inp.push(&extra[..m]);
                 self.mqtt.copy_within(len..self.mqtt_len, 0);
                 self.mqtt_len -= len;
             }
         }
-    }
-
-    fn send_frame(line: &mut Line, k: u8, payload: &[u8]) {
-        line.push(slip::END);
-        line.push(k);
-        for &b in payload {
-            slip::encode_byte(b, |x| line.push(x));
-        }
-        line.push(slip::END);
     }
 
     fn client_scenario(r: &mut Report) {
@@ -386,11 +355,10 @@ mod smoke {
                     return;
                 }
             };
-        let mut port = SerialTransport::new(LinePort {
+        let mut pipe = Pipe {
             out: Line::new(),
             inp: Line::new(),
-            read: 0,
-        });
+        };
         let mut broker = Broker::new();
         let _ = client.subscribe("smoke/in", QoS::AtLeastOnce);
 
@@ -398,7 +366,7 @@ mod smoke {
         let mut token = None;
         for step in 0..40u32 {
             let now = Instant::from_ticks(step * 10);
-            while let Some(event) = client.poll(now, &mut port) {
+            while let Some(event) = client.poll(now, &mut pipe) {
                 match event {
                     Event::Up { .. } => up = true,
                     Event::Subscribed { topic, qos } => {
@@ -417,7 +385,7 @@ mod smoke {
                     .ok()
                     .flatten();
             }
-            broker.step(port.port());
+            broker.step(&mut pipe);
         }
         r.check(
             "client: CONNECT sent, CONNACK -> Up",
