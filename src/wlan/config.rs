@@ -38,10 +38,13 @@ pub struct Config<'a> {
     /// battery device's time awake (mqtt_as's `quick`). Default false.
     pub quick: bool,
     /// While up, an `Idle` or `Connecting` status counts as a drop only once
-    /// it has lasted this long (a failure status is a drop at once). Default
-    /// 2 s: at the 1 s check interval that is three samples in a row, so one
-    /// stray report never takes the link down, while a real silent loss is
-    /// reported long before an MQTT keepalive would notice it.
+    /// it has lasted this long (a failure status is a drop at once): ESP32
+    /// MicroPython has reported `STAT_CONNECTING` for a link carrying
+    /// traffic (micropython#10913), the ESP8266 SDK `STATION_CONNECTING`
+    /// during a DHCP renewal (micropython#5261). Default 2 s: at the 1 s
+    /// check interval that is three samples in a row, so one stray report
+    /// never takes the link down, while a real silent loss is reported long
+    /// before an MQTT keepalive would notice it. Zero: no debounce.
     pub debounce: Duration,
     /// How often the status is sampled when nothing else is due (mqtt_as:
     /// once a second). [`crate::wlan::Wlan::next_deadline`] is never later

@@ -787,6 +787,35 @@ fn a_link_that_proved_itself_starts_the_backoff_over() {
     });
 }
 
+#[test]
+fn given_quick_after_failed_rounds_then_a_first_link_that_lasted_the_window_starts_the_backoff_over(
+) {
+    for_each_origin(|origin| {
+        let radio = TestRadio::new(Some(&[Joins(500)]), &[Joins(500)]);
+        let config = Config {
+            quick: true,
+            ..Config::stored_only()
+        };
+        let mut run = Run::new(origin, config, radio);
+        run.radio.force(0, 200_000, Status::NoApFound);
+        run.run_until(240_000);
+        let rounds = run.radio.calls_of(Call::ConnectStored);
+        let longest = rounds.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+        assert!(longest > 10_000, "no growth: {longest}");
+        // Up without the window (quick), and then up for far longer than it.
+        let up = run.time_of(Up(Stored), 0);
+        assert_eq!(
+            run.radio.calls_of(Call::ConnectStored).last(),
+            Some(&(up - 1_000))
+        );
+        run.radio.force(250_000, 251_000, Status::Failed);
+        run.run_until(260_000);
+        let down = run.time_of(Down(Reason::Failed), 0);
+        let next = *run.radio.calls_of(Call::ConnectStored).last().unwrap();
+        assert!(next > down && next - down <= 3_000, "{down} → {next}");
+    });
+}
+
 // ---------------------------------------------------------------- readings
 
 #[test]
