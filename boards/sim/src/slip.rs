@@ -12,7 +12,7 @@ use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::thread;
 
@@ -37,6 +37,8 @@ pub struct SlipStats {
 /// A SLIP line over a byte stream.
 pub struct SlipLine<W> {
     rx: Receiver<Vec<u8>>,
+    /// A frame [`SlipLine::wait`] took off the queue, not handed over yet.
+    next: Option<Vec<u8>>,
     writer: W,
     mtu: usize,
     closed: bool,
@@ -52,6 +54,7 @@ impl<W: Write> SlipLine<W> {
         thread::spawn(move || read_frames(reader, mtu, &counters, |f| tx.send(f).is_ok()));
         SlipLine {
             rx,
+            next: None,
             writer,
             mtu,
             closed: false,
@@ -66,6 +69,19 @@ impl<W: Write> SlipLine<W> {
     /// The stream ended (the device's side went away).
     pub fn closed(&self) -> bool {
         self.closed
+    }
+
+    /// Blocks until a frame arrives, the line closes or `timeout` passes
+    /// (for a real-time loop that sleeps between polls).
+    pub fn wait(&mut self, timeout: std::time::Duration) {
+        if self.next.is_some() || self.closed {
+            return;
+        }
+        match self.rx.recv_timeout(timeout) {
+            Ok(frame) => self.next = Some(frame),
+            Err(RecvTimeoutError::Disconnected) => self.closed = true,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
     }
 }
 
@@ -151,7 +167,11 @@ impl<W: Write> Device for SlipLine<W> {
         Self: 'a;
 
     fn receive(&mut self, _now: Instant) -> Option<(RxToken, TxToken<'_, W>)> {
-        match self.rx.try_recv() {
+        let frame = match self.next.take() {
+            Some(frame) => Ok(frame),
+            None => self.rx.try_recv(),
+        };
+        match frame {
             Ok(frame) => Some((
                 RxToken(frame),
                 TxToken {

@@ -235,10 +235,16 @@ mod app {
             if let Some(event) = client.poll(now, &mut link) {
                 match event {
                     Event::Up { session_present } => {
-                        log!("mqtt up (session present: {})", session_present);
+                        log!(
+                            "mqtt up (session present: {}; stack {} B used)",
+                            session_present,
+                            hw::stack_used()
+                        );
                         announce = true;
                     }
-                    Event::Down(reason) => log!("mqtt down: {:?}", reason),
+                    Event::Down(reason) => {
+                        log!("mqtt down: {:?} (stack {} B used)", reason, hw::stack_used())
+                    }
                     Event::ConnectFailed(reason) => log!("mqtt connect failed: {:?}", reason),
                     Event::Message(m) => {
                         if m.topic == TOPIC_OUT {
