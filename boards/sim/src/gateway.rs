@@ -439,8 +439,15 @@ impl Gateway {
                 break;
             }
         }
-        let mut next = self.iface.poll_at(now, &self.sockets);
-        next = earliest(next, self.delayed.iter().map(|d| d.due).min());
+        self.poll_at(now)
+    }
+
+    /// When to poll again (what [`Gateway::poll_device`] returns), without
+    /// polling: e.g. after the test acted between polls. Frames queued in
+    /// the link are not in it ([`Endpoint::next_rx_at`]).
+    pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
+        let next = self.iface.poll_at(now, &self.sockets);
+        let next = earliest(next, self.delayed.front().map(|d| d.due));
         earliest(next, self.proxy.poll_at(now))
     }
 

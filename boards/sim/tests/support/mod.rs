@@ -122,8 +122,16 @@ impl TestDevice {
         }
     }
 
-    /// One poll; applies DHCP events. Returns the device's next deadline.
-    pub fn poll(&mut self, now: Instant) -> Option<Instant> {
+    /// When the device needs a poll (its interface or the link).
+    pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
+        earliest(
+            self.iface.poll_at(now, &self.sockets),
+            self.endpoint.next_rx_at(),
+        )
+    }
+
+    /// One poll; applies DHCP events.
+    pub fn poll(&mut self, now: Instant) {
         self.iface.poll(now, &mut self.endpoint, &mut self.sockets);
         // Some(Some(config)) configured, Some(None) deconfigured.
         let event = self.dhcp.and_then(|h| {
@@ -169,10 +177,6 @@ impl TestDevice {
             }
             None => {}
         }
-        earliest(
-            self.iface.poll_at(now, &self.sockets),
-            self.endpoint.next_rx_at(),
-        )
     }
 
     pub fn ip(&self) -> Option<Ipv4Addr> {
@@ -309,26 +313,35 @@ impl World {
         &mut self.nodes[i].gateway
     }
 
-    /// Polls everything a few times at `now`; the earliest deadline and
-    /// whether a proxied connection is open.
-    pub fn poll_all(&mut self) -> (Option<Instant>, bool) {
+    /// Polls everything a few times at `now`.
+    pub fn poll_all(&mut self) {
         let now = self.now;
-        let mut next = None;
-        let mut real = 0;
         for _ in 0..3 {
-            next = None;
-            real = 0;
             for n in &mut self.nodes {
-                next = earliest(next, n.device.poll(now));
-                next = earliest(next, n.gateway.poll(now, &mut n.gw_end));
-                real += n.gateway.real_connections();
+                n.device.poll(now);
+                n.gateway.poll(now, &mut n.gw_end);
             }
         }
-        (next, real > 0)
+    }
+
+    /// The earliest deadline of all devices, gateways and links, and
+    /// whether a proxied connection is open (asked after the test acted).
+    pub fn deadline(&mut self) -> (Option<Instant>, bool) {
+        let now = self.now;
+        let mut next = None;
+        let mut real = false;
+        for n in &mut self.nodes {
+            next = earliest(next, n.device.poll_at(now));
+            next = earliest(next, n.gateway.poll_at(now));
+            next = earliest(next, n.gw_end.next_rx_at());
+            real |= n.gateway.real_connections() > 0;
+        }
+        (next, real)
     }
 
     /// Advances `now` as the gateway's docs describe, to `cap` at most.
-    pub fn advance(&mut self, next: Option<Instant>, real: bool, cap: Instant) {
+    pub fn advance(&mut self, cap: Instant) {
+        let (next, real) = self.deadline();
         let now = self.now;
         let mut to = next.unwrap_or(now + IDLE_STEP).max(now + TICK);
         if real {
@@ -341,9 +354,9 @@ impl World {
 
     /// One poll and one advance.
     pub fn step(&mut self) {
-        let (next, real) = self.poll_all();
+        self.poll_all();
         let cap = self.now + IDLE_STEP;
-        self.advance(next, real, cap);
+        self.advance(cap);
     }
 
     /// Polls and advances until `done` (checked after each poll, before
@@ -351,14 +364,14 @@ impl World {
     pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&mut World) -> bool) -> bool {
         let end = self.now + limit;
         loop {
-            let (next, real) = self.poll_all();
+            self.poll_all();
             if done(self) {
                 return true;
             }
             if self.now >= end {
                 return false;
             }
-            self.advance(next, real, end);
+            self.advance(end);
         }
     }
 
