@@ -294,6 +294,17 @@ impl State {
         }
     }
 
+    /// Frames in flight in a direction that just closed are lost at once
+    /// (not only when the receiver next looks), so a short outage between
+    /// two polls still loses them.
+    fn close_gates(&mut self) {
+        for dir in Dir::BOTH {
+            if let Some(cause) = self.gate(dir) {
+                self.lanes[dir.index()].flush(cause);
+            }
+        }
+    }
+
     fn enqueue(&mut self, dir: Dir, now: Instant, mut data: Vec<u8>) {
         let gate = self.gate(dir);
         let (medium, mtu, bound) = (self.medium, self.mtu, self.queue_frames);
@@ -432,13 +443,17 @@ impl Link {
     /// Replaces the faults of `dir`. Frames already queued keep their
     /// delivery time.
     pub fn set_faults(&self, dir: Dir, faults: Faults) {
-        self.lock().lanes[dir.index()].faults = faults;
+        let mut s = self.lock();
+        s.lanes[dir.index()].faults = faults;
+        s.close_gates();
     }
 
     /// Changes the faults of `dir` in place, e.g.
     /// `link.update(Dir::Up, |f| f.loss = 0.2)`.
     pub fn update(&self, dir: Dir, change: impl FnOnce(&mut Faults)) {
-        change(&mut self.lock().lanes[dir.index()].faults);
+        let mut s = self.lock();
+        change(&mut s.lanes[dir.index()].faults);
+        s.close_gates();
     }
 
     /// Sets the latency of both directions.
@@ -458,7 +473,9 @@ impl Link {
     /// An outage: `false` takes the link down (nothing passes, frames in
     /// flight are lost, [`Endpoint::carrier`] is false); `true` brings it back.
     pub fn set_up(&self, up: bool) {
-        self.lock().up = up;
+        let mut s = self.lock();
+        s.up = up;
+        s.close_gates();
     }
 
     /// True unless in an outage.
@@ -469,7 +486,9 @@ impl Link {
     /// The radio's gate: `false` while the device is not associated (nothing
     /// passes, frames in flight are lost, [`Endpoint::carrier`] is false).
     pub fn set_attached(&self, attached: bool) {
-        self.lock().attached = attached;
+        let mut s = self.lock();
+        s.attached = attached;
+        s.close_gates();
     }
 
     /// True while associated (see [`Link::set_attached`]).
@@ -765,6 +784,24 @@ mod tests {
         link.set_up(true);
         send(&mut d, at(60), &ipv4_frame(60, 4));
         assert_eq!(recv(&mut g, at(70)).unwrap()[20], 4);
+        assert_balanced(&link);
+    }
+
+    #[test]
+    fn a_short_outage_between_two_polls_still_loses_what_was_in_flight() {
+        let (link, mut d, mut g) = pair(LinkConfig::ethernet(1));
+        link.set_latency(Duration::from_millis(10));
+        send(&mut d, at(0), &ipv4_frame(60, 1));
+        link.set_up(false);
+        link.set_up(true);
+        link.set_attached(false);
+        link.set_attached(true);
+        send(&mut d, at(1), &ipv4_frame(60, 2));
+        link.update(Dir::Up, |f| f.stalled = true);
+        link.update(Dir::Up, |f| f.stalled = false);
+        assert_eq!(recv(&mut g, at(50)), None);
+        let dropped = link.counters(Dir::Up).dropped;
+        assert_eq!((dropped.down, dropped.stalled), (1, 1));
         assert_balanced(&link);
     }
 
