@@ -101,7 +101,8 @@ struct Conn {
     up_closed: bool,
     /// The broker's EOF was seen (FIN queued to the device).
     down_closed: bool,
-    /// Set once either side closed: the rest must finish by then.
+    /// Set once either side closed (to that moment plus the TCP timeout):
+    /// the rest must finish by then or the connection is aborted.
     linger_until: Option<Instant>,
 }
 
@@ -153,12 +154,11 @@ impl Proxy {
         self.replenish(sockets, config);
         let mut i = 0;
         while i < self.conns.len() {
-            match self.service(i, now, sockets) {
+            match self.service(i, now, sockets, config) {
                 Verdict::Keep => i += 1,
                 Verdict::Drain => {
                     let c = self.conns.swap_remove(i);
-                    self.draining
-                        .push((c.handle, c.linger_until.unwrap_or(now) + config.tcp_timeout));
+                    self.draining.push((c.handle, now + config.tcp_timeout));
                 }
                 Verdict::Relisten => {
                     let c = self.conns.swap_remove(i);
@@ -285,6 +285,10 @@ impl Proxy {
                 continue;
             }
             self.listeners.swap_remove(i);
+            if s.state() == State::Closed {
+                self.spare.push(h);
+                continue;
+            }
             self.stats.accepted += 1;
             let target = match ep.addr {
                 IpAddress::Ipv4(a) => network.lookup(a, ep.port),
@@ -347,10 +351,22 @@ impl Proxy {
         }
     }
 
-    fn service(&mut self, i: usize, now: Instant, sockets: &mut SocketSet<'static>) -> Verdict {
+    fn service(
+        &mut self,
+        i: usize,
+        now: Instant,
+        sockets: &mut SocketSet<'static>,
+        config: &GatewayConfig,
+    ) -> Verdict {
         let stats = &mut self.stats;
         let c = &mut self.conns[i];
         let s = sockets.get_mut::<tcp::Socket>(c.handle);
+        if c.linger_until.is_some_and(|t| now >= t) {
+            // One side closed a TCP timeout ago and the other never did.
+            s.abort();
+            stats.linger_aborts += 1;
+            return Verdict::Drain;
+        }
         if let Phase::Connecting { deadline } = c.phase {
             match s.state() {
                 State::Listen => {
@@ -415,7 +431,7 @@ impl Proxy {
         {
             let _ = c.stream.shutdown(Shutdown::Write);
             c.up_closed = true;
-            c.linger_until.get_or_insert(now);
+            c.linger_until.get_or_insert(now + config.tcp_timeout);
             stats.device_closed += 1;
         }
         // Broker → device, straight into the socket's transmit buffer.
@@ -427,7 +443,7 @@ impl Proxy {
             }) {
                 Ok(Ok(0)) => {
                     c.down_closed = true;
-                    c.linger_until.get_or_insert(now);
+                    c.linger_until.get_or_insert(now + config.tcp_timeout);
                     s.close();
                     stats.broker_closed += 1;
                 }
@@ -440,7 +456,7 @@ impl Proxy {
         if broken {
             s.abort();
             stats.broker_reset += 1;
-            c.linger_until.get_or_insert(now);
+            c.linger_until.get_or_insert(now + config.tcp_timeout);
             return Verdict::Drain;
         }
         if matches!(s.state(), State::Closed | State::TimeWait) {
