@@ -117,11 +117,11 @@ fn first_broker_dies_and_the_remapped_second_takes_over() {
         w.run_until(SECS(10), |w| !w.dev(0).tcp().may_recv()),
         "the device never saw the broker go"
     );
-    assert!(w.run_until(SECS(70), |w| w.gateway(0).real_connections() == 0));
+    // The device closes its side too, as a client does on EOF.
+    w.dev(0).tcp().close();
+    assert!(w.run_until(SECS(5), |w| w.gateway(0).real_connections() == 0));
     let p = w.gateway(0).stats().proxy;
-    assert_eq!(p.broker_closed + p.broker_reset, 1);
-    w.dev(0).tcp().abort();
-    w.run_for(Duration::from_millis(100));
+    assert_eq!((p.broker_closed, p.device_closed), (1, 1));
 
     // Reconnecting to the dead one is refused; after the remap it works.
     assert!(!w.connect(0, VIP, 1883, SECS(10)));
@@ -230,4 +230,105 @@ fn ip_medium_link_with_a_static_address() {
     let data: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
     assert_eq!(w.exchange(0, &data, data.len(), SECS(20)), data);
     assert!(w.link(0).counters(Dir::Up).delivered_frames > 2);
+}
+
+#[test]
+fn a_device_that_never_closes_after_the_broker_did_is_cut_after_the_tcp_timeout() {
+    let mut broker = Broker::start();
+    let net = Network::new(NetworkConfig::default());
+    net.map(VIP, 1883, broker.addr());
+    let mut w = World::new(&net);
+    let gateway = GatewayConfig {
+        tcp_timeout: SECS(5),
+        ..GatewayConfig::default()
+    };
+    w.add(LinkConfig::ethernet(9), gateway);
+    w.dev(0).tcp().set_timeout(None);
+    w.lease(0);
+    assert_eq!(mqtt_handshake(&mut w, VIP, "sim-linger"), CONNACK_OK);
+    broker.kill();
+    assert!(w.run_until(SECS(5), |w| !w.dev(0).tcp().may_recv()));
+    let closed_at = w.now;
+    // The device sits in CLOSE-WAIT; the gateway gives up after 5 s.
+    assert!(w.run_until(SECS(20), |w| w.gateway(0).real_connections() == 0));
+    let waited = (w.now - closed_at).total_millis();
+    assert!((5000..6000).contains(&waited), "cut after {waited} ms");
+    assert_eq!(w.gateway(0).stats().proxy.linger_aborts, 1);
+    // The abort's RST reaches the device.
+    assert!(w.run_until(SECS(1), |w| w.dev(0).tcp().state() == State::Closed));
+}
+
+#[test]
+fn unmap_refuses_new_connections_and_keeps_the_open_one() {
+    let echo = Echo::start();
+    let net = Network::new(NetworkConfig::default());
+    net.map(VIP, 7, echo.addr);
+    let mut w = World::one(&net, 10);
+    w.lease(0);
+    assert!(w.connect(0, VIP, 7, SECS(10)));
+    assert_eq!(net.unmap(VIP, 7), Some(echo.addr));
+    assert_eq!(w.exchange(0, b"still", 5, SECS(5)), b"still");
+    // A second device socket is needed for a second connection.
+    let open = w.dev(0).tcp;
+    let mut second = smoltcp::socket::tcp::Socket::new(
+        smoltcp::socket::tcp::SocketBuffer::new(vec![0; 1024]),
+        smoltcp::socket::tcp::SocketBuffer::new(vec![0; 1024]),
+    );
+    second.set_timeout(Some(SECS(5)));
+    let h = w.dev(0).sockets.add(second);
+    w.dev(0).tcp = h;
+    assert!(!w.connect(0, VIP, 7, SECS(10)), "an unmapped port accepted");
+    w.dev(0).tcp = open;
+    assert_eq!(w.exchange(0, b"again", 5, SECS(5)), b"again");
+    assert_eq!(w.gateway(0).stats().proxy.accepted, 1);
+}
+
+#[test]
+fn connections_beyond_the_limit_are_reset() {
+    let echo = Echo::start();
+    let net = Network::new(NetworkConfig::default());
+    net.map(VIP, 7, echo.addr);
+    let mut w = World::new(&net);
+    w.add(
+        LinkConfig::ethernet(11),
+        GatewayConfig {
+            max_connections: 1,
+            ..GatewayConfig::default()
+        },
+    );
+    w.lease(0);
+    assert!(w.connect(0, VIP, 7, SECS(10)));
+    let first = w.dev(0).tcp;
+    let h = w.dev(0).sockets.add(smoltcp::socket::tcp::Socket::new(
+        smoltcp::socket::tcp::SocketBuffer::new(vec![0; 1024]),
+        smoltcp::socket::tcp::SocketBuffer::new(vec![0; 1024]),
+    ));
+    w.dev(0).tcp = h;
+    let start = w.now;
+    assert!(!w.connect(0, VIP, 7, SECS(10)));
+    assert!(w.now - start < SECS(1), "reset, not timed out");
+    assert_eq!(w.gateway(0).stats().proxy.over_limit, 1);
+    w.dev(0).tcp = first;
+    assert_eq!(w.exchange(0, b"ok", 2, SECS(5)), b"ok");
+}
+
+#[test]
+fn reset_connections_resets_the_device_and_drops_the_broker_stream() {
+    let broker = Broker::start();
+    let net = Network::new(NetworkConfig::default());
+    net.map(VIP, 1883, broker.addr());
+    let mut w = World::one(&net, 12);
+    w.lease(0);
+    assert_eq!(mqtt_handshake(&mut w, VIP, "sim-reset"), CONNACK_OK);
+    let now = w.now;
+    w.gateway(0).reset_connections(now);
+    assert_eq!(w.gateway(0).real_connections(), 0);
+    assert!(w.run_until(SECS(1), |w| w.dev(0).tcp().state() == State::Closed));
+    // mosquitto sees its client go.
+    assert!(
+        w.run_until(SECS(5), |_| broker.log().contains("sim-reset closed")
+            || broker.log().contains("Client sim-reset disconnected")),
+        "{}",
+        broker.log()
+    );
 }

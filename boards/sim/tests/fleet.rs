@@ -6,6 +6,8 @@
 //! ```text
 //! LIMPET_SIM_FLEET=1000 cargo test -p limpet-sim --release --test fleet fleet_cost -- --ignored --nocapture
 //! ```
+//!
+//! (`LIMPET_SIM_FLEET_GATEWAY=small` for 2 KiB TCP buffers and one listener.)
 
 mod support;
 
@@ -134,12 +136,10 @@ fn fleet_cost() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    for (label, gateway) in [
-        (
-            "default gateway (4 KiB TCP buffers, 2 listeners)",
-            GatewayConfig::default(),
-        ),
-        (
+    // One configuration per process: RSS after freeing a first fleet
+    // would hide the second one's cost.
+    let (label, gateway) = match std::env::var("LIMPET_SIM_FLEET_GATEWAY").as_deref() {
+        Ok("small") => (
             "small gateway (2 KiB TCP buffers, 1 listener)",
             GatewayConfig {
                 tcp_buffer: 2048,
@@ -147,7 +147,12 @@ fn fleet_cost() {
                 ..GatewayConfig::default()
             },
         ),
-    ] {
+        _ => (
+            "default gateway (4 KiB TCP buffers, 2 listeners)",
+            GatewayConfig::default(),
+        ),
+    };
+    {
         let rss0 = rss_kib();
         let t0 = Real::now();
         let (broker, net, mut w) = fleet(n, gateway);
