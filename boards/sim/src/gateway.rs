@@ -179,12 +179,14 @@ impl Network {
         self.lock().dhcp.renumber();
     }
 
-    /// Current leases and outstanding offers.
+    /// Current leases and outstanding offers. Expired ones are dropped
+    /// lazily, at the next DHCP message (the network has no clock of its own).
     pub fn leases(&self) -> Vec<Lease> {
         self.lock().dhcp.leases().to_vec()
     }
 
-    /// The bound address of the client with this hardware address.
+    /// The bound address of the client with this hardware address (see
+    /// [`Network::leases`] about expiry).
     pub fn lease_of(&self, mac: EthernetAddress) -> Option<Ipv4Addr> {
         self.lock()
             .dhcp
