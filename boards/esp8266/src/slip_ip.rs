@@ -3,7 +3,8 @@
 //! and the MQTT client over UART0, with a host-side gateway on the other end
 //! of the serial link.
 //!
-//! RAM: one frame buffer each way (`MTU` bytes). A received frame is
+//! RAM: one frame buffer each way (`MTU` bytes), in a [`SlipFrames`] the
+//! caller provides. A received frame is
 //! collected byte by byte as the port gives them; a frame to send is encoded
 //! into the port as its FIFO takes it (escapes included), so no second,
 //! escaped copy is kept. While a frame is still going out, `transmit` says
@@ -34,9 +35,10 @@ struct Outgoing<const MTU: usize> {
     opened: bool,
 }
 
-/// A SLIP link on `port` carrying IP packets of at most `MTU` bytes.
-pub struct SlipIp<P, const MTU: usize> {
-    port: P,
+/// The link's frame buffers and framing state: caller-provided storage
+/// (`SlipFrames::new` is `const`, so a firmware keeps it in a static rather
+/// than on its stack).
+pub struct SlipFrames<const MTU: usize> {
     decoder: Decoder,
     rx: [u8; MTU],
     rx_len: usize,
@@ -48,10 +50,9 @@ pub struct SlipIp<P, const MTU: usize> {
     counters: SlipCounters,
 }
 
-impl<P: SerialPort, const MTU: usize> SlipIp<P, MTU> {
-    pub fn new(port: P) -> Self {
-        SlipIp {
-            port,
+impl<const MTU: usize> SlipFrames<MTU> {
+    pub const fn new() -> Self {
+        SlipFrames {
             decoder: Decoder::new(),
             rx: [0; MTU],
             rx_len: 0,
@@ -64,12 +65,34 @@ impl<P: SerialPort, const MTU: usize> SlipIp<P, MTU> {
                 pending: None,
                 opened: false,
             },
-            counters: SlipCounters::default(),
+            counters: SlipCounters {
+                frames_in: 0,
+                frames_out: 0,
+                dropped: 0,
+            },
         }
+    }
+}
+
+impl<const MTU: usize> Default for SlipFrames<MTU> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A SLIP link on `port` carrying IP packets of at most `MTU` bytes.
+pub struct SlipIp<'a, P, const MTU: usize> {
+    port: P,
+    f: &'a mut SlipFrames<MTU>,
+}
+
+impl<'a, P: SerialPort, const MTU: usize> SlipIp<'a, P, MTU> {
+    pub fn new(port: P, frames: &'a mut SlipFrames<MTU>) -> Self {
+        SlipIp { port, f: frames }
     }
 
     pub fn counters(&self) -> &SlipCounters {
-        &self.counters
+        &self.f.counters
     }
 
     pub fn port(&mut self) -> &mut P {
@@ -81,35 +104,35 @@ impl<P: SerialPort, const MTU: usize> SlipIp<P, MTU> {
     /// Bounded: at most one frame's worth each way.
     pub fn pump(&mut self) {
         self.pump_tx();
-        while !self.rx_ready {
+        while !self.f.rx_ready {
             let Some(b) = self.port.read() else { break };
-            match self.decoder.feed(b) {
+            match self.f.decoder.feed(b) {
                 Some(Decoded::Byte(x)) => {
-                    if self.rx_len < MTU {
-                        self.rx[self.rx_len] = x;
-                        self.rx_len += 1;
+                    if self.f.rx_len < MTU {
+                        self.f.rx[self.f.rx_len] = x;
+                        self.f.rx_len += 1;
                     } else {
-                        self.rx_overflow = true;
+                        self.f.rx_overflow = true;
                     }
                 }
                 Some(Decoded::End) => {
-                    if core::mem::take(&mut self.rx_overflow) {
-                        self.counters.dropped = self.counters.dropped.wrapping_add(1);
-                        self.rx_len = 0;
+                    if core::mem::take(&mut self.f.rx_overflow) {
+                        self.f.counters.dropped = self.f.counters.dropped.wrapping_add(1);
+                        self.f.rx_len = 0;
                     } else {
-                        self.rx_ready = true;
-                        self.counters.frames_in = self.counters.frames_in.wrapping_add(1);
+                        self.f.rx_ready = true;
+                        self.f.counters.frames_in = self.f.counters.frames_in.wrapping_add(1);
                     }
                 }
                 Some(Decoded::Error) => {
-                    self.counters.dropped = self.counters.dropped.wrapping_add(1);
-                    self.rx_len = 0;
-                    self.rx_overflow = false;
+                    self.f.counters.dropped = self.f.counters.dropped.wrapping_add(1);
+                    self.f.rx_len = 0;
+                    self.f.rx_overflow = false;
                 }
                 None => {
                     // An END right after an END (or inside a damaged frame).
-                    if self.decoder.at_boundary() {
-                        self.rx_len = 0;
+                    if self.f.decoder.at_boundary() {
+                        self.f.rx_len = 0;
                     }
                 }
             }
@@ -117,7 +140,7 @@ impl<P: SerialPort, const MTU: usize> SlipIp<P, MTU> {
     }
 
     fn pump_tx(&mut self) {
-        let t = &mut self.tx;
+        let t = &mut self.f.tx;
         while t.len > 0 && self.port.tx_space() > 0 {
             if !t.opened {
                 // An END first ends whatever noise came before (RFC 1055).
@@ -144,14 +167,14 @@ impl<P: SerialPort, const MTU: usize> SlipIp<P, MTU> {
                 t.len = 0;
                 t.sent = 0;
                 t.opened = false;
-                self.counters.frames_out = self.counters.frames_out.wrapping_add(1);
+                self.f.counters.frames_out = self.f.counters.frames_out.wrapping_add(1);
             }
         }
     }
 
     /// True while a frame is still going out.
     pub fn sending(&self) -> bool {
-        self.tx.len > 0
+        self.f.tx.len > 0
     }
 }
 
@@ -181,7 +204,7 @@ impl<const MTU: usize> phy::TxToken for SlipTxToken<'_, MTU> {
     }
 }
 
-impl<P: SerialPort, const MTU: usize> Device for SlipIp<P, MTU> {
+impl<P: SerialPort, const MTU: usize> Device for SlipIp<'_, P, MTU> {
     type RxToken<'a>
         = SlipRxToken<'a>
     where
@@ -194,25 +217,25 @@ impl<P: SerialPort, const MTU: usize> Device for SlipIp<P, MTU> {
     fn receive(&mut self, _: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         self.pump();
         // A reply needs the transmit side free too.
-        if !self.rx_ready || self.tx.len > 0 {
+        if !self.f.rx_ready || self.f.tx.len > 0 {
             return None;
         }
-        let len = core::mem::take(&mut self.rx_len);
-        self.rx_ready = false;
+        let len = core::mem::take(&mut self.f.rx_len);
+        self.f.rx_ready = false;
         Some((
             SlipRxToken {
-                frame: &self.rx[..len],
+                frame: &self.f.rx[..len],
             },
-            SlipTxToken { tx: &mut self.tx },
+            SlipTxToken { tx: &mut self.f.tx },
         ))
     }
 
     fn transmit(&mut self, _: Instant) -> Option<Self::TxToken<'_>> {
         self.pump_tx();
-        if self.tx.len > 0 {
+        if self.f.tx.len > 0 {
             return None;
         }
-        Some(SlipTxToken { tx: &mut self.tx })
+        Some(SlipTxToken { tx: &mut self.f.tx })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -263,11 +286,15 @@ mod tests {
 
     #[test]
     fn a_packet_goes_out_escaped_as_the_fifo_takes_it() {
-        let mut d: SlipIp<Port, 64> = SlipIp::new(Port {
-            out: Vec::new(),
-            inp: VecDeque::new(),
-            space: 3,
-        });
+        let mut frames = SlipFrames::new();
+        let mut d: SlipIp<Port, 64> = SlipIp::new(
+            Port {
+                out: Vec::new(),
+                inp: VecDeque::new(),
+                space: 3,
+            },
+            &mut frames,
+        );
         let packet = [0x45, END, 7, ESC, 9];
         let t = d.transmit(Instant::ZERO).unwrap();
         t.consume(packet.len(), |buf| buf.copy_from_slice(&packet));
@@ -289,11 +316,15 @@ mod tests {
         inp.extend([END, 5, ESC, 0x41, 6, END]); // a bad escape
         inp.extend(slip(&[9u8; 80])); // longer than the MTU
         inp.extend(slip(&[4, ESC]));
-        let mut d: SlipIp<Port, 64> = SlipIp::new(Port {
-            out: Vec::new(),
-            inp,
-            space: 1024,
-        });
+        let mut frames = SlipFrames::new();
+        let mut d: SlipIp<Port, 64> = SlipIp::new(
+            Port {
+                out: Vec::new(),
+                inp,
+                space: 1024,
+            },
+            &mut frames,
+        );
         let mut got = Vec::new();
         for _ in 0..10 {
             if let Some((rx, _tx)) = d.receive(Instant::ZERO) {

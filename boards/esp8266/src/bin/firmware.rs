@@ -19,7 +19,8 @@
 //! 4 QoS 1 messages of up to 256 bytes in flight, 8 subscriptions; TCP 1 KiB
 //! receive and 1 KiB send buffer; SLIP one 576-byte frame each way. The
 //! client, the stack and the smoltcp interface live in `run`'s frame, inside
-//! the 4 KiB stack reserve.
+//! the stack reserve (linker/esp8266.x; scripts/esp8266-sim-e2e checks the
+//! measured high-water against it).
 //!
 //! With feature `sim` the same program runs under QEMU `-M sim`, its broker
 //! link on the host's stdin/stdout and its logs on stderr.
@@ -40,7 +41,7 @@ mod app {
     use limpet_esp8266::console::Console;
     use limpet_esp8266::gpio::Pins;
     use limpet_esp8266::hw::{self, TakeOnce};
-    use limpet_esp8266::slip_ip::SlipIp;
+    use limpet_esp8266::slip_ip::{SlipFrames, SlipIp};
     use limpet_esp8266::watchdog::Watchdog;
     use limpet_esp8266::{entry, log, CPU_HZ};
     use smoltcp::iface::{Config as IfaceConfig, Interface, SocketStorage};
@@ -105,6 +106,9 @@ mod app {
         dns_queries: [const { None }; 1],
     });
 
+    /// The SLIP link's frame buffers (one MTU each way), in .bss.
+    static FRAMES: TakeOnce<SlipFrames<MTU>> = TakeOnce::new(SlipFrames::new());
+
     #[cfg(not(feature = "sim"))]
     fn broker_port() -> limpet_esp8266::uart::Uart0 {
         limpet_esp8266::uart::Uart0::new(LINK_BAUD)
@@ -163,7 +167,8 @@ mod app {
                 sockets,
                 dns_queries,
             }),
-        ) = (BUFFERS.take(), SLOTS.take())
+            Some(frames),
+        ) = (BUFFERS.take(), SLOTS.take(), FRAMES.take())
         else {
             log!("buffers already taken");
             hw::halt(1)
@@ -189,7 +194,7 @@ mod app {
         }
 
         let mut clock = CycleClock::new(CPU_HZ);
-        let mut slip: SlipIp<_, MTU> = SlipIp::new(broker_port());
+        let mut slip: SlipIp<_, MTU> = SlipIp::new(broker_port(), frames);
         let mut iface_config = IfaceConfig::new(HardwareAddress::Ip);
         iface_config.random_seed = u64::from(clock.now().ticks());
         let iface = Interface::new(iface_config, &mut slip, smoltcp::time::Instant::ZERO);
@@ -243,7 +248,11 @@ mod app {
                         announce = true;
                     }
                     Event::Down(reason) => {
-                        log!("mqtt down: {:?} (stack {} B used)", reason, hw::stack_used())
+                        log!(
+                            "mqtt down: {:?} (stack {} B used)",
+                            reason,
+                            hw::stack_used()
+                        )
                     }
                     Event::ConnectFailed(reason) => log!("mqtt connect failed: {:?}", reason),
                     Event::Message(m) => {

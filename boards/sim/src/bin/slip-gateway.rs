@@ -64,7 +64,9 @@ fn parse_args() -> Args {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--broker" => {
-                let v = args.next().unwrap_or_else(|| usage("--broker needs HOST:PORT"));
+                let v = args
+                    .next()
+                    .unwrap_or_else(|| usage("--broker needs HOST:PORT"));
                 let addr = v
                     .to_socket_addrs()
                     .ok()
@@ -73,7 +75,12 @@ fn parse_args() -> Args {
                 broker = Some(addr);
             }
             "--name" => name = args.next().unwrap_or_else(|| usage("--name needs a name")),
-            "--serial" => serial = Some(args.next().unwrap_or_else(|| usage("--serial needs a path"))),
+            "--serial" => {
+                serial = Some(
+                    args.next()
+                        .unwrap_or_else(|| usage("--serial needs a path")),
+                )
+            }
             "--" => {
                 command = args.by_ref().collect();
             }
@@ -112,7 +119,9 @@ fn main() {
                 .write(true)
                 .open(path)
                 .unwrap_or_else(|e| usage(&format!("cannot open {path}: {e}")));
-            let reader = port.try_clone().unwrap_or_else(|e| usage(&format!("{path}: {e}")));
+            let reader = port
+                .try_clone()
+                .unwrap_or_else(|e| usage(&format!("{path}: {e}")));
             SlipLine::new(reader, Box::new(port) as Box<dyn Write>, MTU)
         }
         None => {
