@@ -88,7 +88,7 @@ fn parse_args() -> Args {
             other => usage(&format!("unknown argument {other}")),
         }
     }
-    if serial.is_some() == !command.is_empty() {
+    if serial.is_some() != command.is_empty() {
         usage("give exactly one of --serial PATH or -- COMMAND");
     }
     Args {
