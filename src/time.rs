@@ -34,8 +34,9 @@ pub(crate) fn sooner(a: Instant, b: Instant) -> Instant {
     }
 }
 
-/// The earlier of two optional deadlines (wrapping-aware).
-pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+/// The earlier of two optional deadlines (wrapping-aware): how a superloop
+/// combines the `next_deadline`s of its machines.
+pub fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     match (a, b) {
         (Some(x), Some(y)) => Some(sooner(x, y)),
         (x, None) => x,

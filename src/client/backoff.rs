@@ -36,6 +36,14 @@ impl Backoff {
         }
     }
 
+    /// The same bounds, another seed (one per device: a MAC address).
+    pub const fn with_seed(self, seed: u32) -> Self {
+        Backoff {
+            rng: seed | 1,
+            ..self
+        }
+    }
+
     /// A connection proved itself: start again from `min`.
     pub fn reset(&mut self) {
         self.previous_ms = self.min_ms;

@@ -19,7 +19,9 @@
 
 pub use limpet_testbroker as broker;
 
+pub mod device;
 pub mod gateway;
 pub mod link;
 pub mod radio;
 pub mod slip;
+pub mod world;

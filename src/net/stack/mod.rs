@@ -30,7 +30,7 @@ mod config;
 pub use config::{Addressing, Broker, StackConfig, StackConfigError};
 
 use crate::net::Transport;
-use crate::time::{earliest, elapsed, Instant};
+use crate::time::{earliest, elapsed, Duration, Instant};
 use clock::Clock;
 use smoltcp::iface::{Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::phy::Device;
@@ -47,6 +47,10 @@ const PACKETS_PER_POLL: usize = 16;
 /// First local port; each connection takes the next (RFC 6335 dynamic range).
 const FIRST_PORT: u16 = 49_152;
 
+/// Longest wait, after `close` with bytes in flight, for the broker to
+/// acknowledge them before the socket is reused (ms).
+const LINGER_MS: u32 = 1_000;
+
 /// Storage the stack runs in, all the caller's.
 pub struct Buffers<'a> {
     /// Room for the stack's sockets: 2 (DNS, TCP), 3 with DHCP.
@@ -61,8 +65,10 @@ pub struct Buffers<'a> {
 /// Why a connection attempt (or a connection) ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StackError {
-    /// No IP address (no DHCP lease yet, or the link is down).
+    /// No IP address (no DHCP lease yet).
     NoAddress,
+    /// The radio's link is down ([`Stack::link_down`]) and not up again.
+    LinkDown,
     /// No DNS server to ask (none in the lease, none configured).
     NoDnsServer,
     /// The DNS query failed or timed out, or gave no IPv4 address.
@@ -111,6 +117,12 @@ enum Conn {
         since: Instant,
     },
     Open,
+    /// `close` with bytes still unacknowledged (a DISCONNECT): FIN after
+    /// them, and the next connection waits until the broker has them or
+    /// [`LINGER_MS`] passed.
+    Closing {
+        since: Instant,
+    },
     /// The attempt ended; the next `connect` reports it.
     Failed(StackError),
 }
@@ -146,6 +158,8 @@ pub struct Stack<'a> {
     wan: Wan,
     /// The last poll stopped with packets left in the device.
     busy: bool,
+    /// The board's link is up (see [`Stack::link_down`]).
+    link: bool,
     counters: StackCounters,
 }
 
@@ -209,6 +223,7 @@ impl<'a> Stack<'a> {
             dns_server,
             wan: Wan::Idle,
             busy: false,
+            link: true,
             counters: StackCounters::default(),
         })
     }
@@ -276,6 +291,7 @@ impl<'a> Stack<'a> {
         let timer = match self.conn {
             Conn::Resolving { since, .. } => Some(since + self.config.dns_timeout),
             Conn::Connecting { since } => Some(since + self.config.connect_timeout),
+            Conn::Closing { since } => Some(since + Duration::from_ticks(LINGER_MS)),
             _ => None,
         };
         let wan = match self.wan {
@@ -285,10 +301,15 @@ impl<'a> Stack<'a> {
         earliest(earliest(smol, timer), wan).map(|d| if d < now { now } else { d })
     }
 
-    /// The radio's link went down: the connection is aborted at once and a
-    /// DHCP lease is given up (the network that comes back may be another).
+    /// The radio's link went down (or is not trusted yet: a board with a
+    /// WLAN controller calls this before its first `Up`): the connection is
+    /// aborted at once, a DHCP lease is given up (the network that comes
+    /// back may be another), and `connect` fails with
+    /// [`StackError::LinkDown`] until [`Stack::link_up`]. A new stack's link
+    /// is up (a wired or serial board has nothing to wait for).
     pub fn link_down(&mut self) {
         self.abort(StackError::Closed);
+        self.link = false;
         #[cfg(feature = "dhcp")]
         if let Some(dhcp) = self.dhcp {
             self.sockets.get_mut::<dhcpv4::Socket>(dhcp).reset();
@@ -296,13 +317,24 @@ impl<'a> Stack<'a> {
         }
     }
 
-    /// The radio's link is up again: DHCP starts over at once (a static
-    /// address needs nothing).
+    /// The radio's link is up (again): connections may start; after a
+    /// `link_down`, DHCP starts over at once, on the network just joined (a
+    /// static address needs nothing). Idempotent: a link already up keeps
+    /// its lease and its connection.
     pub fn link_up(&mut self) {
+        if self.link {
+            return;
+        }
+        self.link = true;
         #[cfg(feature = "dhcp")]
         if let Some(dhcp) = self.dhcp {
             self.sockets.get_mut::<dhcpv4::Socket>(dhcp).reset();
         }
+    }
+
+    /// The link is up (see [`Stack::link_down`]).
+    pub fn is_link_up(&self) -> bool {
+        self.link
     }
 
     #[cfg(not(feature = "dhcp"))]
@@ -368,6 +400,10 @@ impl<'a> Stack<'a> {
     fn abort(&mut self, why: StackError) {
         match self.conn {
             Conn::Idle | Conn::Failed(_) => {}
+            Conn::Closing { .. } => {
+                self.tcp_mut().abort();
+                self.conn = Conn::Idle;
+            }
             Conn::Resolving { query, .. } => {
                 self.sockets
                     .get_mut::<dns::Socket>(self.dns)
@@ -427,6 +463,18 @@ impl<'a> Stack<'a> {
                 }
                 _ => {}
             },
+            Conn::Closing { since } => {
+                let tcp = self.tcp_socket();
+                let delivered = tcp.send_queue() == 0
+                    || matches!(
+                        tcp.state(),
+                        tcp::State::Closed | tcp::State::TimeWait | tcp::State::FinWait2
+                    );
+                if delivered || elapsed(since, now) >= LINGER_MS {
+                    self.tcp_mut().abort();
+                    self.conn = Conn::Idle;
+                }
+            }
             _ => {}
         }
         self.wan_progress(now);
@@ -454,6 +502,9 @@ impl<'a> Stack<'a> {
 
     /// Starts a connection attempt to the current broker.
     fn begin(&mut self, now: Instant) -> Result<(), StackError> {
+        if !self.link {
+            return Err(StackError::LinkDown);
+        }
         if self.iface.ipv4_addr().is_none() {
             return Err(StackError::NoAddress);
         }
@@ -588,7 +639,9 @@ impl Transport for Stack<'_> {
                 self.conn = Conn::Idle;
                 Err(nb::Error::Other(e))
             }
-            Conn::Resolving { .. } | Conn::Connecting { .. } => Err(nb::Error::WouldBlock),
+            Conn::Resolving { .. } | Conn::Connecting { .. } | Conn::Closing { .. } => {
+                Err(nb::Error::WouldBlock)
+            }
             Conn::Idle => {
                 if matches!(self.wan, Wan::Pending { .. }) {
                     return Err(nb::Error::WouldBlock);
@@ -643,11 +696,22 @@ impl Transport for Stack<'_> {
     fn close(&mut self) {
         match self.conn {
             Conn::Open => {
-                self.tcp_mut().abort();
-                self.conn = Conn::Idle;
+                let now = self.clock.now();
+                let tcp = self.tcp_mut();
+                if tcp.send_queue() > 0 && tcp.may_send() {
+                    // The last bytes (a DISCONNECT) go out before the FIN;
+                    // an abort would throw them away and the broker would
+                    // publish the will.
+                    tcp.close();
+                    self.conn = Conn::Closing { since: now };
+                } else {
+                    tcp.abort();
+                    self.conn = Conn::Idle;
+                }
                 if !self.heard {
                     // Established but never answered: a proxy or NAT in
                     // front of a broker that is not there.
+                    self.abort(StackError::Closed);
                     self.failed(StackError::Closed);
                     self.conn = Conn::Idle;
                 }
@@ -659,6 +723,7 @@ impl Transport for Stack<'_> {
                 self.conn = Conn::Idle;
             }
             Conn::Idle | Conn::Failed(_) => self.conn = Conn::Idle,
+            Conn::Closing { .. } => {}
         }
     }
 }

@@ -526,3 +526,4 @@ pub fn mqtt_connect(client_id: &str) -> Vec<u8> {
 
 /// CONNACK, session not present, accepted.
 pub const CONNACK_OK: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
+pub mod rig;

@@ -1,0 +1,395 @@
+//! A simulated device: the firmware's three machines — WLAN controller,
+//! smoltcp stack, MQTT client — on a simulated radio and link, run one
+//! superloop pass at a time.
+//!
+//! [`SimDevice::pass`] is the pass a firmware runs (examples/demo.rs spells
+//! the same steps out as the template to copy):
+//!
+//! 1. the radio (here: the simulated air catches up to `now`);
+//! 2. `wlan.poll`: on `Up` the stack is told the link is up (DHCP starts
+//!    on the network just trusted), on `Down` that it is down (the TCP
+//!    connection is aborted); the stack starts down, so nothing is sent
+//!    before the controller's stability window has passed;
+//! 3. `stack.poll` on the network device: a new DHCP address tells the client
+//!    the network is back (`network_up`: it retries at once, not after its
+//!    backoff);
+//! 4. `client.poll` over the stack until it has nothing more to say.
+//!
+//! The deadline is the earliest of the three machines'. Buffers come from
+//! the heap and are leaked, once per device (this is the host's stand-in for
+//! a firmware's statics); the library itself allocates nothing.
+//!
+//! What happened is kept in a [`Journal`] for tests, the demo and the fleet
+//! benchmark: ups and downs with their times, messages received, QoS 1/2
+//! completions, the in-flight high-water mark.
+
+use limpet::client::{Client, Options};
+use limpet::net::stack::{Addressing, Broker, Buffers, Stack, StackConfig, StackEvent};
+use limpet::session::{Config, Event, Reason};
+use limpet::time::Instant;
+use limpet::wire::QoS;
+use limpet::wire::Will;
+use limpet::wlan::{self, Wlan, WlanEvent};
+use smoltcp::iface::{Config as IfaceConfig, Interface, SocketStorage};
+use smoltcp::phy::{Device, DeviceCapabilities};
+use smoltcp::wire::{EthernetAddress, HardwareAddress};
+
+use crate::link::{Endpoint, Link, Side};
+use crate::radio::{Position, SimAir, SimRadio};
+
+/// QoS 1/2 messages in flight per device.
+pub const INFLIGHT: usize = 8;
+/// Subscriptions per device.
+pub const SUBSCRIPTIONS: usize = 4;
+
+/// The device's MQTT client.
+pub type DeviceClient = Client<'static, INFLIGHT, SUBSCRIPTIONS>;
+
+/// What a device is: its identity, networks, brokers and sizes.
+#[derive(Clone, Debug)]
+pub struct DeviceSpec {
+    pub client_id: String,
+    /// The network the firmware is configured with (`None`: stored only).
+    pub network: Option<(String, Vec<u8>)>,
+    /// The network the radio has stored (as an ESP8266 keeps one in flash).
+    pub stored: Option<(String, Vec<u8>)>,
+    /// Metres from the access points' origin (move it later with
+    /// `radio.set_position`).
+    pub position: f32,
+    /// Tried in turn: (host name or dotted quad, port).
+    pub brokers: Vec<(String, u16)>,
+    pub clean: bool,
+    /// Seconds.
+    pub keepalive: u16,
+    /// Subscribed at start (and after every session loss).
+    pub subscribe: Vec<(String, QoS)>,
+    /// A retained last will (`offline`) on this topic, if any.
+    pub will: Option<String>,
+    /// Skip the WLAN stability window on the first connection.
+    pub quick: bool,
+    /// MQTT receive and transmit buffers, each.
+    pub mqtt_buffer: usize,
+    /// The in-flight store.
+    pub store: usize,
+    /// TCP receive and transmit buffers, each.
+    pub tcp_buffer: usize,
+    /// Seeds everything random of this device (backoffs, ports, TCP).
+    pub seed: u64,
+    pub mac: EthernetAddress,
+}
+
+impl DeviceSpec {
+    /// A device on network `ssid`/`password`, brokers `broker.sim:1883`,
+    /// keepalive 60 s, persistent session, 1 KiB MQTT and 2 KiB TCP buffers.
+    pub fn new(client_id: &str, ssid: &str, password: &[u8], seed: u64) -> DeviceSpec {
+        let n = seed as u32;
+        DeviceSpec {
+            client_id: client_id.to_string(),
+            network: Some((ssid.to_string(), password.to_vec())),
+            stored: None,
+            position: 5.0,
+            brokers: vec![("broker.sim".to_string(), 1883)],
+            clean: false,
+            keepalive: 60,
+            subscribe: Vec::new(),
+            will: None,
+            quick: false,
+            mqtt_buffer: 1024,
+            store: INFLIGHT * 128,
+            tcp_buffer: 2048,
+            seed,
+            mac: EthernetAddress([0x02, 0x4c, 0x50, (n >> 16) as u8, (n >> 8) as u8, n as u8]),
+        }
+    }
+}
+
+/// A message the device received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    /// World time, milliseconds.
+    pub at_ms: i64,
+}
+
+/// What a device went through (world times in milliseconds).
+#[derive(Clone, Debug, Default)]
+pub struct Journal {
+    /// MQTT `Up` events.
+    pub ups: Vec<i64>,
+    /// MQTT `Down` events and why.
+    pub downs: Vec<(i64, Reason)>,
+    /// Failed MQTT connection attempts and why.
+    pub connect_failures: Vec<(i64, Reason)>,
+    /// WLAN `Up` events.
+    pub wlan_ups: Vec<i64>,
+    /// WLAN `Down` events.
+    pub wlan_downs: Vec<i64>,
+    /// DHCP addresses taken.
+    pub leases: u64,
+    /// QoS 1/2 publishes the broker completed (`Published`).
+    pub published: u64,
+    /// World time of each `Published`.
+    pub published_ms: Vec<i64>,
+    /// Messages received, oldest first (drain with [`SimDevice::take_received`]).
+    pub received: Vec<Received>,
+    /// Most QoS 1/2 messages in flight at once.
+    pub max_inflight: usize,
+}
+
+/// The device's end of its link, on the stack's clock.
+///
+/// The stack hands smoltcp a clock that starts at 0 at its first poll (its
+/// own, from limpet's wrapping milliseconds); the link runs on the world's.
+/// This adds the world time of that first poll, so both ends of the link
+/// agree on when a frame was sent.
+pub struct DeviceEnd {
+    endpoint: Endpoint,
+    offset: smoltcp::time::Duration,
+}
+
+impl DeviceEnd {
+    fn world(&self, t: smoltcp::time::Instant) -> smoltcp::time::Instant {
+        t + self.offset
+    }
+}
+
+impl Device for DeviceEnd {
+    type RxToken<'a>
+        = <Endpoint as Device>::RxToken<'a>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = <Endpoint as Device>::TxToken<'a>
+    where
+        Self: 'a;
+
+    fn receive(
+        &mut self,
+        t: smoltcp::time::Instant,
+    ) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let t = self.world(t);
+        self.endpoint.receive(t)
+    }
+
+    fn transmit(&mut self, t: smoltcp::time::Instant) -> Option<Self::TxToken<'_>> {
+        let t = self.world(t);
+        self.endpoint.transmit(t)
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        self.endpoint.capabilities()
+    }
+}
+
+/// One simulated device. See the module documentation.
+pub struct SimDevice {
+    pub radio: SimRadio,
+    pub wlan: Wlan<'static>,
+    pub stack: Stack<'static>,
+    pub client: DeviceClient,
+    end: DeviceEnd,
+    /// World time of the stack's first poll (its clock's zero).
+    started: bool,
+    pub journal: Journal,
+    spec: DeviceSpec,
+}
+
+fn leak_str(s: &str) -> &'static str {
+    Box::leak(s.to_string().into_boxed_str())
+}
+
+fn leak_bytes(n: usize) -> &'static mut [u8] {
+    Box::leak(vec![0u8; n].into_boxed_slice())
+}
+
+/// Why a device could not be built (a configuration that can never work).
+#[derive(Debug)]
+pub enum SpecError {
+    Wlan(wlan::ConfigError),
+    Stack(limpet::net::stack::StackConfigError),
+    Client(limpet::session::ConfigError),
+    Subscribe(limpet::session::RequestError),
+}
+
+impl SimDevice {
+    /// Builds the device on `link` (its device end) in `air`.
+    pub fn new(spec: DeviceSpec, air: &SimAir, link: &Link) -> Result<SimDevice, SpecError> {
+        let stored = spec
+            .stored
+            .as_ref()
+            .map(|(s, p)| (s.as_str(), p.as_slice()));
+        let radio = air.add_radio(Position::Fixed(spec.position), stored);
+
+        let mut wcfg = match &spec.network {
+            Some((ssid, pw)) => {
+                let ssid = leak_str(ssid);
+                let pw: &'static [u8] = Box::leak(pw.clone().into_boxed_slice());
+                wlan::Config::new(ssid, pw)
+            }
+            None => wlan::Config::stored_only(),
+        };
+        wcfg.quick = spec.quick;
+        wcfg.backoff = wcfg.backoff.with_seed(spec.seed as u32 ^ 0x5a5a);
+        let wlan = Wlan::new(wcfg).map_err(SpecError::Wlan)?;
+
+        let mut end = DeviceEnd {
+            endpoint: link.endpoint(Side::Device),
+            offset: smoltcp::time::Duration::ZERO,
+        };
+        let mut ic = IfaceConfig::new(HardwareAddress::Ethernet(spec.mac));
+        ic.random_seed = spec.seed;
+        let iface = Interface::new(ic, &mut end, smoltcp::time::Instant::ZERO);
+        let brokers: Vec<Broker<'static>> = spec
+            .brokers
+            .iter()
+            .map(|(h, p)| Broker {
+                host: leak_str(h),
+                port: *p,
+            })
+            .collect();
+        let brokers: &'static [Broker<'static>] = Box::leak(brokers.into_boxed_slice());
+        let sockets: &'static mut [SocketStorage<'static>] =
+            Box::leak(Box::new([SocketStorage::EMPTY; 3]));
+        let dns_queries = Box::leak(Box::new([const { None }; 1]));
+        let buffers = Buffers {
+            sockets,
+            tcp_rx: leak_bytes(spec.tcp_buffer),
+            tcp_tx: leak_bytes(spec.tcp_buffer),
+            dns_queries,
+        };
+        let mut stack = Stack::new(
+            StackConfig::new(Addressing::Dhcp, brokers),
+            iface,
+            buffers,
+            spec.seed as u32,
+        )
+        .map_err(SpecError::Stack)?;
+        // Nothing goes out until the WLAN controller trusts the link.
+        stack.link_down();
+
+        let mut config = Config::new(leak_str(&spec.client_id));
+        config.clean = spec.clean;
+        config.keepalive = spec.keepalive;
+        if let Some(topic) = &spec.will {
+            config.will = Some(Will {
+                topic: leak_str(topic),
+                payload: b"offline",
+                qos: QoS::AtLeastOnce,
+                retain: true,
+            });
+        }
+        let mut options = Options::default();
+        options.backoff = options.backoff.with_seed(spec.seed as u32);
+        let mut client = Client::new(
+            config,
+            options,
+            leak_bytes(spec.mqtt_buffer),
+            leak_bytes(spec.mqtt_buffer),
+            leak_bytes(spec.store),
+        )
+        .map_err(SpecError::Client)?;
+        for (filter, qos) in &spec.subscribe {
+            client
+                .subscribe(leak_str(filter), *qos)
+                .map_err(SpecError::Subscribe)?;
+        }
+        Ok(SimDevice {
+            radio,
+            wlan,
+            stack,
+            client,
+            end,
+            started: false,
+            journal: Journal::default(),
+            spec,
+        })
+    }
+
+    pub fn spec(&self) -> &DeviceSpec {
+        &self.spec
+    }
+
+    /// One superloop pass at limpet time `now`, world time `world_ms`.
+    /// Returns when the device wants its next pass (limpet time).
+    pub fn pass(&mut self, now: Instant, world_ms: i64) -> Option<Instant> {
+        if !self.started {
+            self.started = true;
+            self.end.offset = smoltcp::time::Duration::from_millis(world_ms as u64);
+        }
+        // 1. The radio.
+        self.radio.poll(now);
+        // 2. The WLAN controller.
+        if let Some(event) = self.wlan.poll(now, &mut self.radio) {
+            match event {
+                WlanEvent::Up(_) => {
+                    self.journal.wlan_ups.push(world_ms);
+                    self.stack.link_up();
+                }
+                WlanEvent::Down(_) => {
+                    self.journal.wlan_downs.push(world_ms);
+                    self.stack.link_down();
+                }
+                WlanEvent::AttemptFailed(..) => {}
+            }
+        }
+        // 3. The IP stack.
+        if let Some(StackEvent::Configured(_)) = self.stack.poll(now, &mut self.end) {
+            self.journal.leases += 1;
+            self.client.network_up(now);
+        }
+        // 4. The MQTT client, until it has nothing more to say.
+        while let Some(event) = self.client.poll(now, &mut self.stack) {
+            let j = &mut self.journal;
+            match event {
+                Event::Up { .. } => j.ups.push(world_ms),
+                Event::Down(r) => j.downs.push((world_ms, r)),
+                Event::ConnectFailed(r) => j.connect_failures.push((world_ms, r)),
+                Event::Message(m) => j.received.push(Received {
+                    topic: m.topic.to_string(),
+                    payload: m.payload.to_vec(),
+                    at_ms: world_ms,
+                }),
+                Event::Published(_) => {
+                    j.published += 1;
+                    j.published_ms.push(world_ms);
+                }
+                _ => {}
+            }
+        }
+        let inflight = self.client.session().inflight();
+        self.journal.max_inflight = self.journal.max_inflight.max(inflight);
+        self.next_deadline(now)
+    }
+
+    /// The earliest deadline of the three machines (limpet time).
+    pub fn next_deadline(&mut self, now: Instant) -> Option<Instant> {
+        let wlan = self.wlan.next_deadline(now);
+        let stack = self.stack.next_deadline(now);
+        let client = self.client.next_deadline(now);
+        limpet::time::earliest(limpet::time::earliest(wlan, stack), client)
+    }
+
+    /// When the link has a frame for this device (world time).
+    pub fn next_rx_at(&self) -> Option<smoltcp::time::Instant> {
+        self.end.endpoint.next_rx_at()
+    }
+
+    /// Messages received since the last call.
+    pub fn take_received(&mut self) -> Vec<Received> {
+        std::mem::take(&mut self.journal.received)
+    }
+
+    /// Queues a QoS 1 publish; false if the in-flight table is full.
+    pub fn publish(&mut self, topic: &str, payload: &[u8], qos: QoS) -> bool {
+        self.client.publish(topic, payload, qos, false).is_ok()
+    }
+}
+
+/// Milliseconds from `now` until `at` (0 if due), on limpet's wrapping clock.
+pub fn millis_until(now: Instant, at: Instant) -> u64 {
+    match at.checked_duration_since(now) {
+        Some(d) => u64::from(d.ticks()),
+        None => 0,
+    }
+}
