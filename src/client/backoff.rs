@@ -10,12 +10,22 @@ use crate::time::Duration;
 /// doubling they stay in step, and with "equal jitter" they stay within a
 /// factor of two). The client starts again from `min` only once a
 /// connection has proved itself (`Options::stable_after`).
+///
+/// Optionally ([`Backoff::fast_first`]) the first attempts after a loss
+/// stay under a lower cap, so a short outage (a broker restart, an access
+/// point rebooting) is over within about half that cap of its end, while a
+/// long one still backs off to `max`.
 #[derive(Clone, Copy, Debug)]
 pub struct Backoff {
     min_ms: u32,
     max_ms: u32,
     previous_ms: u32,
     rng: u32,
+    /// Cap of the first `fast_attempts` delays after a reset (ms).
+    fast_max_ms: u16,
+    fast_attempts: u8,
+    /// Delays drawn since the last reset (saturating).
+    attempts: u8,
 }
 
 impl Backoff {
@@ -33,6 +43,24 @@ impl Backoff {
             previous_ms: min_ms,
             // xorshift32 must not start at 0.
             rng: seed | 1,
+            fast_max_ms: 0,
+            fast_attempts: 0,
+            attempts: 0,
+        }
+    }
+
+    /// The first `attempts` delays after a reset stay at or under `cap`
+    /// (at most 65.5 s), then the growth goes on to `max`.
+    pub const fn fast_first(self, cap: Duration, attempts: u8) -> Self {
+        let cap = if cap.ticks() > u16::MAX as u32 {
+            u16::MAX
+        } else {
+            cap.ticks() as u16
+        };
+        Backoff {
+            fast_max_ms: cap,
+            fast_attempts: attempts,
+            ..self
         }
     }
 
@@ -47,11 +75,18 @@ impl Backoff {
     /// A connection proved itself: start again from `min`.
     pub fn reset(&mut self) {
         self.previous_ms = self.min_ms;
+        self.attempts = 0;
     }
 
     /// The delay before the next attempt.
     pub fn next_delay(&mut self) -> Duration {
-        let high = self.previous_ms.saturating_mul(3).min(self.max_ms);
+        let cap = if self.attempts < self.fast_attempts {
+            (self.fast_max_ms as u32).clamp(self.min_ms, self.max_ms)
+        } else {
+            self.max_ms
+        };
+        self.attempts = self.attempts.saturating_add(1);
+        let high = self.previous_ms.saturating_mul(3).min(cap);
         let span = high - self.min_ms;
         let d = self.min_ms + self.random() % (span + 1);
         self.previous_ms = d;
@@ -109,6 +144,19 @@ mod tests {
             tenth += u64::from(b.next_delay().ticks());
         }
         assert!(tenth > first * 8, "first {first}, tenth {tenth}");
+    }
+
+    #[test]
+    fn the_first_attempts_stay_under_the_fast_cap_then_grow_to_max() {
+        let mut b = Backoff::new(Duration::from_ticks(250), Duration::from_ticks(8_000), 5)
+            .fast_first(Duration::from_ticks(2_000), 10);
+        for _ in 0..3 {
+            let fast: u32 = (0..10).map(|_| b.next_delay().ticks()).max().unwrap();
+            assert!(fast <= 2_000, "{fast}");
+            let slow: u32 = (0..40).map(|_| b.next_delay().ticks()).max().unwrap();
+            assert!(slow > 2_000 && slow <= 8_000, "{slow}");
+            b.reset();
+        }
     }
 
     #[test]

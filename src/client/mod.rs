@@ -47,7 +47,10 @@ const PACKETS_PER_POLL: u8 = 8;
 /// Connection management settings.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
-    /// Reconnection delays. Default: 250 ms to 8 s, decorrelated jitter, seed 1.
+    /// Reconnection delays. Default: 250 ms to 8 s, decorrelated jitter, seed 1,
+    /// the first 20 delays after a loss within 2 s (about the first 20 s of
+    /// an outage: a broker restart is over within about a second of its
+    /// end; a long outage still backs off to 8 s).
     pub backoff: Backoff,
     /// Give up on a TCP connection attempt after this long. Default 10 s.
     pub connect_timeout: Duration,
@@ -61,7 +64,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            backoff: Backoff::new(Duration::from_ticks(250), Duration::from_ticks(8_000), 1),
+            backoff: Backoff::new(Duration::from_ticks(250), Duration::from_ticks(8_000), 1)
+                .fast_first(Duration::from_ticks(2_000), 20),
             connect_timeout: Duration::from_ticks(10_000),
             stable_after: Duration::from_ticks(10_000),
         }

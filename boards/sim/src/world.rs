@@ -145,6 +145,13 @@ impl World {
         &self.nodes[i].link
     }
 
+    /// Resets every proxied connection of device `i` (the path to the
+    /// broker breaks: the device gets an RST).
+    pub fn gateway_reset(&mut self, i: usize) {
+        let t = self.t();
+        self.nodes[i].gateway.reset_connections(t);
+    }
+
     /// Polls every device and gateway, `rounds` times at this instant.
     pub fn poll_all(&mut self) {
         let (now, t, t_ms) = (self.now(), self.t(), self.t_ms);

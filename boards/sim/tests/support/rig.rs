@@ -83,6 +83,8 @@ pub struct Verdict {
 pub struct Rig {
     pub broker: Broker,
     pub sub: Sub,
+    /// More observers (other brokers); the verdict counts what any saw.
+    pub extra: Vec<Sub>,
     pub w: World,
     pub ap: ApId,
     pub dev: usize,
@@ -142,6 +144,7 @@ impl Rig {
         Rig {
             broker,
             sub,
+            extra: Vec::new(),
             w,
             ap,
             dev,
@@ -154,6 +157,22 @@ impl Rig {
                 limit: u32::MAX,
             },
         }
+    }
+
+    /// Starts another broker served as `name` at `vip`, with an observer.
+    pub fn add_broker(&mut self, name: &str, vip: Ipv4Addr) -> Broker {
+        let broker = Broker::start();
+        let sub = Sub::builder(broker.port(), &self.publisher.topic)
+            .qos(1)
+            .persistent()
+            .start();
+        assert!(
+            sub.wait_ready(RealDuration::from_secs(10)),
+            "observer not ready"
+        );
+        self.w.serve(name, vip, &broker);
+        self.extra.push(sub);
+        broker
     }
 
     /// Runs until the device's first MQTT `Up` (60 s of world time at most).
@@ -224,7 +243,12 @@ impl Rig {
         let mut seen = BTreeMap::new();
         loop {
             seen.clear();
-            for line in self.sub.lines() {
+            let lines = self
+                .extra
+                .iter()
+                .flat_map(|s| s.lines())
+                .chain(self.sub.lines());
+            for line in lines {
                 if let Some(n) = line
                     .strip_prefix(&format!("{} ", self.publisher.topic))
                     .and_then(|v| v.trim().parse::<u32>().ok())
