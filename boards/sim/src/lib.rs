@@ -19,6 +19,7 @@
 
 pub use limpet_testbroker as broker;
 
+pub mod board;
 pub mod device;
 pub mod gateway;
 pub mod link;

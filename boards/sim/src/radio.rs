@@ -304,8 +304,27 @@ impl SimAir {
 
 impl World {
     fn advance(&mut self, now: Instant) {
+        if !self.tick(now) {
+            return;
+        }
+        for d in 0..self.devices.len() {
+            self.step(d);
+        }
+    }
+
+    /// Moves the air to `now` for one device only (its own radio's poll:
+    /// O(1) per device, so a fleet's passes cost O(N), not O(N²)).
+    fn advance_one(&mut self, now: Instant, d: usize) {
+        if self.tick(now) {
+            self.step(d);
+        }
+    }
+
+    /// The clock and the access points' schedules; false if `now` is in
+    /// the past (time only moves on: a late caller sees the present).
+    fn tick(&mut self, now: Instant) -> bool {
         if self.clock.is_some_and(|c| now < c) {
-            return; // time only moves on: a late caller sees the present
+            return false;
         }
         self.clock = Some(now);
         self.now = now;
@@ -323,9 +342,7 @@ impl World {
             outages.retain(|o| now < o.until);
             ap.outages = outages;
         }
-        for d in 0..self.devices.len() {
-            self.step(d);
-        }
+        true
     }
 
     /// Modelled (noiseless) RSSI of `ap` for `device` now.
@@ -455,9 +472,12 @@ impl SimRadio {
         &self.air
     }
 
-    /// Moves the air to `now` (see [`SimAir::poll`]).
+    /// Moves this device's view of the air to `now`: the access points'
+    /// schedules and this radio's own state (other radios move at their
+    /// own polls, or at [`SimAir::poll`]).
     pub fn poll(&mut self, now: Instant) {
-        self.air.poll(now);
+        let id = self.id.0;
+        self.air.lock().advance_one(now, id);
     }
 
     /// True while this device's frames reach its AP ([`SimAir::is_associated`]).

@@ -69,6 +69,9 @@ pub struct Node {
     gw_end: Endpoint,
     /// When the device asked for its next pass (world ms).
     due_ms: Option<i64>,
+    /// Touched from outside since its last pass (a publish, a change): its
+    /// deadline may be stale, so it gets a pass now.
+    poked: bool,
 }
 
 /// See the module documentation.
@@ -111,6 +114,7 @@ impl World {
             device,
             gw_end,
             due_ms: Some(self.t_ms),
+            poked: true,
         });
         Ok(self.nodes.len() - 1)
     }
@@ -137,7 +141,10 @@ impl World {
         Instant::from_ticks(self.config.origin.wrapping_add(self.t_ms as u32))
     }
 
+    /// Device `i`, for a test or an application to act on (it gets a
+    /// pass at the next poll, whatever its deadline said).
     pub fn device(&mut self, i: usize) -> &mut SimDevice {
+        self.nodes[i].poked = true;
         &mut self.nodes[i].device
     }
 
@@ -155,10 +162,18 @@ impl World {
     /// Polls every device and gateway, `rounds` times at this instant.
     pub fn poll_all(&mut self) {
         let (now, t, t_ms) = (self.now(), self.t(), self.t_ms);
-        for _ in 0..self.config.rounds {
+        for round in 0..self.config.rounds {
             for n in &mut self.nodes {
-                let next = n.device.pass(now, t_ms);
-                n.due_ms = next.map(|at| t_ms + millis_until(now, at) as i64);
+                // A device sleeps until its deadline or a frame for it (as
+                // a firmware would); the first round also catches pokes.
+                let due = n.due_ms.is_none_or(|d| d <= t_ms)
+                    || n.device.next_rx_at().is_some_and(|at| at <= t)
+                    || (round == 0 && n.poked);
+                if due {
+                    n.poked = false;
+                    let next = n.device.pass(now, t_ms);
+                    n.due_ms = next.map(|at| t_ms + millis_until(now, at) as i64);
+                }
                 n.link.set_attached(n.device.radio.is_associated());
                 n.gateway.poll(t, &mut n.gw_end);
             }
