@@ -45,6 +45,7 @@ fn wifi_drops_of_2s_30s_and_10min_while_publishing() {
     r.up();
     r.run(5_000);
     let mut recoveries = Vec::new();
+    let mut firsts = Vec::new();
     for (i, gap) in [2_000i64, 30_000, 600_000].into_iter().enumerate() {
         let wlan_downs = r.w.device(r.dev).journal.wlan_downs.len();
         // Out of range and back (the AP itself stays up).
@@ -77,9 +78,14 @@ fn wifi_drops_of_2s_30s_and_10min_while_publishing() {
         let up = r.until_up_after(wlan_up, 30_000);
         recoveries.push(up - wlan_up);
         r.run(5_000);
+        firsts.push(r.first_ack_after(up).expect("a queued message delivered"));
     }
     let v = r.verdict(60_000);
     report("wifi drops", &v, &recoveries);
+    println!(
+        "wifi drops: first queued QoS 1 acknowledged {firsts:?} ms after Up (round trip 20 ms)"
+    );
+    assert!(firsts.iter().all(|&f| f <= 100), "{firsts:?}");
     assert_sound(&v);
     assert!(
         median(&mut recoveries) <= 1_000,
@@ -97,6 +103,7 @@ fn broker_killed_and_restarted_20_times() {
     r.up();
     r.run(3_000);
     let mut recoveries = Vec::new();
+    let mut firsts = Vec::new();
     for _ in 0..20 {
         r.broker.kill();
         r.run(3_000);
@@ -113,9 +120,12 @@ fn broker_killed_and_restarted_20_times() {
         // Up long enough to prove itself (Options::stable_after, 10 s), so
         // each outage starts from the short delays, as separate outages do.
         r.run(11_000);
+        firsts.push(r.first_ack_after(up).expect("a queued message delivered"));
     }
     let v = r.verdict(60_000);
     report("broker kills", &v, &recoveries);
+    println!("broker kills: first QoS 1 acknowledged {firsts:?} ms after Up (round trip 20 ms)");
+    assert!(median(&mut firsts) <= 100, "{firsts:?}");
     assert_sound(&v);
     assert!(v.downs >= 20);
     assert!(

@@ -214,6 +214,13 @@ impl Rig {
             .find(|&u| u >= since)
     }
 
+    /// World ms from `up` to the first QoS 1 completion (PUBACK) after it.
+    pub fn first_ack_after(&mut self, up: i64) -> Option<i64> {
+        let d = self.dev;
+        let j = &self.w.device(d).journal;
+        j.published_ms.iter().find(|&&t| t >= up).map(|&t| t - up)
+    }
+
     /// Runs (publishing) until an MQTT `Up` at or after `since`; its time.
     pub fn until_up_after(&mut self, since: i64, limit_ms: i64) -> i64 {
         let d = self.dev;
