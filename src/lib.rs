@@ -24,6 +24,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod bridge;
 pub mod client;
 pub mod crc;
 pub mod net;

@@ -1,0 +1,1 @@
+//! The 5-wire bit engine (being written).

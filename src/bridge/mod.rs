@@ -1,0 +1,11 @@
+//! The bridge: MQTT for a microcontroller with no network, through a
+//! co-processor (an ESP8266) on a 5-wire link — two clocks, two data lines,
+//! reset — or a UART.
+//!
+//! Layers, bottom up:
+//! - [`link`]: the synchronous bit engine over embedded-hal pins: a byte
+//!   pipe each way, paced by the two clocks, whatever either side's speed.
+//! - [`frame`]: frames on any byte pipe (the link or a UART): length,
+//!   sequence number, CRC-16, acknowledgement and retransmission, resync.
+pub mod frame;
+pub mod link;
