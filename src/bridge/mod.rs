@@ -7,5 +7,7 @@
 //!   pipe each way, paced by the two clocks, whatever either side's speed.
 //! - [`frame`]: frames on any byte pipe (the link or a UART): length,
 //!   sequence number, CRC-16, acknowledgement and retransmission, resync.
+//! - [`proto`]: the messages host and co-processor exchange, one per frame.
 pub mod frame;
 pub mod link;
+pub mod proto;

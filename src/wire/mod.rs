@@ -16,9 +16,9 @@
 mod error;
 mod frame;
 mod packet;
-mod reader;
+pub(crate) mod reader;
 pub mod topic;
-mod writer;
+pub(crate) mod writer;
 
 pub use error::{DecodeError, EncodeError};
 pub use frame::{Frame, PacketType, MAX_REMAINING_LENGTH};
