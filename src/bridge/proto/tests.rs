@@ -4,136 +4,132 @@ use super::*;
 #[cfg(target_os = "none")]
 use core::prelude::v1::test_case as test;
 
-fn config() -> Config<'static> {
-    Config {
-        ssid: "home",
-        wifi_password: b"correct horse",
-        use_stored: true,
-        broker: "broker.local",
-        port: 1883,
-        client_id: "bridge-1",
-        username: Some("user"),
-        password: Some(b"secret"),
-        keepalive: 60,
-        ping_interval: 0,
-        max_repubs: 4,
-        clean: false,
-        response_time: 10_000,
-        will: Some(Will {
-            topic: "bridge-1/status",
-            payload: b"offline",
-            qos: QoS::AtLeastOnce,
-            retain: true,
-        }),
-        time_server: "pool.ntp.org",
-    }
-}
+// Statics, not functions returning arrays: LLVM's Xtensa backend cannot build
+// stack frames that large (scripts/isa-test lx106).
+const CONFIG: Config<'static> = Config {
+    ssid: "home",
+    wifi_password: b"correct horse",
+    use_stored: true,
+    broker: "broker.local",
+    port: 1883,
+    client_id: "bridge-1",
+    username: Some("user"),
+    password: Some(b"secret"),
+    keepalive: 60,
+    ping_interval: 0,
+    max_repubs: 4,
+    clean: false,
+    response_time: 10_000,
+    will: Some(Will {
+        topic: "bridge-1/status",
+        payload: b"offline",
+        qos: QoS::AtLeastOnce,
+        retain: true,
+    }),
+    time_server: "pool.ntp.org",
+};
 
-fn host_messages() -> [HostMsg<'static>; 11] {
-    [
-        HostMsg::Hello {
-            version: VERSION,
-            max_message: 256,
-        },
-        HostMsg::Config(config()),
-        HostMsg::Config(Config {
-            username: None,
-            password: None,
-            will: None,
-            use_stored: false,
-            clean: true,
-            time_server: "",
-            ..config()
-        }),
-        HostMsg::Publish(Publish {
-            id: 7,
-            topic: "a/b",
-            payload: &[0, 1, 0xFF, 0],
-            qos: QoS::AtLeastOnce,
-            retain: true,
-        }),
-        HostMsg::Subscribe {
-            id: 8,
-            filter: "cmd/+/#",
-            qos: QoS::ExactlyOnce,
-        },
-        HostMsg::Unsubscribe {
-            id: 9,
-            filter: "cmd/#",
-        },
-        HostMsg::Delivered { id: 65_535 },
-        HostMsg::GetTime { id: 1 },
-        HostMsg::GetStats,
-        HostMsg::Credit { n: 4 },
-        HostMsg::Ping,
-    ]
-}
+static HOST_MESSAGES: [HostMsg<'static>; 11] = [
+    HostMsg::Hello {
+        version: VERSION,
+        max_message: 256,
+    },
+    HostMsg::Config(CONFIG),
+    HostMsg::Config(Config {
+        username: None,
+        password: None,
+        will: None,
+        use_stored: false,
+        clean: true,
+        time_server: "",
+        ..CONFIG
+    }),
+    HostMsg::Publish(Publish {
+        id: 7,
+        topic: "a/b",
+        payload: &[0, 1, 0xFF, 0],
+        qos: QoS::AtLeastOnce,
+        retain: true,
+    }),
+    HostMsg::Subscribe {
+        id: 8,
+        filter: "cmd/+/#",
+        qos: QoS::ExactlyOnce,
+    },
+    HostMsg::Unsubscribe {
+        id: 9,
+        filter: "cmd/#",
+    },
+    HostMsg::Delivered { id: 65_535 },
+    HostMsg::GetTime { id: 1 },
+    HostMsg::GetStats,
+    HostMsg::Credit { n: 4 },
+    HostMsg::Ping,
+];
 
-fn coproc_messages() -> [CoprocMsg<'static>; 14] {
-    [
-        CoprocMsg::Ready {
-            version: VERSION,
-            boot: 0xDEAD_BEEF,
-            max_message: 512,
-        },
-        CoprocMsg::Status(Status::WifiUpSpecified),
-        CoprocMsg::Status(Status::ConfigRejected),
-        CoprocMsg::Done {
-            id: 7,
-            outcome: Outcome::Ok,
-        },
-        CoprocMsg::Done {
-            id: 8,
-            outcome: Outcome::Granted(QoS::ExactlyOnce),
-        },
-        CoprocMsg::Done {
-            id: 9,
-            outcome: Outcome::Refused,
-        },
-        CoprocMsg::Done {
-            id: 10,
-            outcome: Outcome::Invalid,
-        },
-        CoprocMsg::Message(Publish {
-            id: 3,
-            topic: "cmd/led",
-            payload: b"",
-            qos: QoS::AtMostOnce,
-            retain: false,
-        }),
-        CoprocMsg::Time {
-            id: 1,
-            unix: Ok(2_082_758_400),
-        },
-        CoprocMsg::Time {
-            id: 2,
-            unix: Err(TimeError::Timeout),
-        },
-        CoprocMsg::Stats(Stats {
-            boot: 3,
-            uptime_s: 86_400,
-            wifi_drops: 2,
-            reconnects: 5,
-            messages_out: 1_000,
-            messages_in: 10,
-            frame_errors: 1,
-            stack_high_water: 3_728,
-        }),
-        CoprocMsg::Credit { n: 8 },
-        CoprocMsg::Pong,
-        CoprocMsg::Status(Status::Running),
-    ]
-}
+static COPROC_MESSAGES: [CoprocMsg<'static>; 14] = [
+    CoprocMsg::Ready {
+        version: VERSION,
+        boot: 0xDEAD_BEEF,
+        max_message: 512,
+    },
+    CoprocMsg::Status(Status::WifiUpSpecified),
+    CoprocMsg::Status(Status::ConfigRejected),
+    CoprocMsg::Done {
+        id: 7,
+        outcome: Outcome::Ok,
+    },
+    CoprocMsg::Done {
+        id: 8,
+        outcome: Outcome::Granted(QoS::ExactlyOnce),
+    },
+    CoprocMsg::Done {
+        id: 9,
+        outcome: Outcome::Refused,
+    },
+    CoprocMsg::Done {
+        id: 10,
+        outcome: Outcome::Invalid,
+    },
+    CoprocMsg::Message(Publish {
+        id: 3,
+        topic: "cmd/led",
+        payload: b"",
+        qos: QoS::AtMostOnce,
+        retain: false,
+    }),
+    CoprocMsg::Time {
+        id: 1,
+        unix: Ok(2_082_758_400),
+    },
+    CoprocMsg::Time {
+        id: 2,
+        unix: Err(TimeError::Timeout),
+    },
+    CoprocMsg::Stats(Stats {
+        boot: 3,
+        uptime_s: 86_400,
+        wifi_drops: 2,
+        reconnects: 5,
+        messages_out: 1_000,
+        messages_in: 10,
+        frame_errors: 1,
+        stack_high_water: 3_728,
+    }),
+    CoprocMsg::Credit { n: 8 },
+    CoprocMsg::Pong,
+    CoprocMsg::Status(Status::Running),
+];
 
 #[test]
 fn every_message_round_trips_and_its_length_is_known_before_encoding() {
     let mut buf = [0u8; 200];
-    for m in host_messages() {
+    for &m in &HOST_MESSAGES {
         let n = m.encode(&mut buf).unwrap();
         assert_eq!(n, m.encoded_len());
         assert_eq!(HostMsg::decode(&buf[..n]), Ok(m));
     }
-    for m in coproc_messages() {
+    for &m in &COPROC_MESSAGES {
         let n = m.encode(&mut buf).unwrap();
         assert_eq!(n, m.encoded_len());
         assert_eq!(CoprocMsg::decode(&buf[..n]), Ok(m));
@@ -143,11 +139,11 @@ fn every_message_round_trips_and_its_length_is_known_before_encoding() {
 #[test]
 fn a_message_sent_the_wrong_way_does_not_decode() {
     let mut buf = [0u8; 200];
-    for m in host_messages() {
+    for &m in &HOST_MESSAGES {
         let n = m.encode(&mut buf).unwrap();
         assert!(CoprocMsg::decode(&buf[..n]).is_err(), "{m:?}");
     }
-    for m in coproc_messages() {
+    for &m in &COPROC_MESSAGES {
         let n = m.encode(&mut buf).unwrap();
         assert!(HostMsg::decode(&buf[..n]).is_err(), "{m:?}");
     }
@@ -156,7 +152,7 @@ fn a_message_sent_the_wrong_way_does_not_decode() {
 #[test]
 fn cut_short_is_an_error_and_never_a_panic() {
     let mut buf = [0u8; 200];
-    for m in host_messages() {
+    for &m in &HOST_MESSAGES {
         let n = m.encode(&mut buf).unwrap();
         for cut in 0..n {
             // A publish's payload is the rest of the message: cutting into it
@@ -170,7 +166,7 @@ fn cut_short_is_an_error_and_never_a_panic() {
             assert!(HostMsg::decode(&buf[..cut]).is_err(), "{m:?} cut at {cut}");
         }
     }
-    for m in coproc_messages() {
+    for &m in &COPROC_MESSAGES {
         let n = m.encode(&mut buf).unwrap();
         for cut in 0..n {
             if let (CoprocMsg::Message(_), Ok(CoprocMsg::Message(_))) =
@@ -259,7 +255,7 @@ fn reserved_bits_bad_qos_and_unknown_codes_are_errors() {
     assert_eq!(HostMsg::decode(&[]), Err(DecodeError::Truncated));
     // Config with an unknown flag bit.
     let mut buf = [0u8; 200];
-    let n = HostMsg::Config(config()).encode(&mut buf).unwrap();
+    let n = HostMsg::Config(CONFIG).encode(&mut buf).unwrap();
     buf[1] |= 0x80;
     assert_eq!(HostMsg::decode(&buf[..n]), Err(DecodeError::BadFlags));
 }
@@ -268,7 +264,7 @@ fn reserved_bits_bad_qos_and_unknown_codes_are_errors() {
 fn a_buffer_too_small_is_an_error() {
     let mut buf = [0u8; 8];
     assert_eq!(
-        HostMsg::Config(config()).encode(&mut buf),
+        HostMsg::Config(CONFIG).encode(&mut buf),
         Err(EncodeError::BufferTooSmall)
     );
 }
