@@ -2,7 +2,7 @@
 //! is delivered to the other end's [`Framer::received`] once, whole and in
 //! order, whatever the line does, as long as both ends keep running.
 //!
-//! - **Check**: a length and a CRC-16 on every frame ([`format`]).
+//! - **Check**: a length and a CRC-16 on every frame (`frame/format.rs`).
 //! - **Window**: up to `W` data frames in flight, numbered mod 256;
 //!   every frame carries the cumulative acknowledgement of the other way.
 //! - **Repair**: a bad, cut or out-of-order frame is answered with a NAK

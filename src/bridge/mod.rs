@@ -6,10 +6,13 @@
 //! - [`link`]: the synchronous bit engine over embedded-hal pins: a
 //!   [`pipe::Pipe`] each way, paced by the two clocks, whatever either
 //!   side's speed.
-//! - [`frame`]: frames on any byte pipe (the link or a UART): length,
+//! - [`uart`]: the same pipe over a serial port (SLIP), for boards that
+//!   prefer two wires plus reset.
+//! - [`frame`]: frames on any pipe (the link or a UART): length,
 //!   sequence number, CRC-16, acknowledgement and retransmission, resync.
 //! - [`proto`]: the messages host and co-processor exchange, one per frame.
 pub mod frame;
 pub mod link;
 pub mod pipe;
 pub mod proto;
+pub mod uart;
