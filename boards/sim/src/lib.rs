@@ -11,6 +11,8 @@
 //! - [`gateway`]: the network behind the access point: a smoltcp interface
 //!   that answers DHCP and DNS and terminates each TCP connection, proxying
 //!   it to a real broker on 127.0.0.1.
+//! - [`wires`]: the bridge's five wires between a host and a co-processor,
+//!   as embedded-hal pins, with bit errors, a stuck clock and reset.
 //! - [`limpet_testbroker`] (re-exported as [`broker`]): real brokers started on free
 //!   ports, with SIGKILL, SIGSTOP and restart.
 //!
@@ -25,4 +27,5 @@ pub mod gateway;
 pub mod link;
 pub mod radio;
 pub mod slip;
+pub mod wires;
 pub mod world;
