@@ -294,7 +294,8 @@ struct Receiver {
 impl Receiver {
     fn bit(&mut self, bit: bool, counters: &mut LinkCounters) -> Option<Unit> {
         if bit {
-            self.ones += 1;
+            // A data line stuck high sends 1s forever.
+            self.ones = self.ones.saturating_add(1);
             if self.ones >= 7 {
                 // Not data, not a flag: a line error. Hunt for a flag.
                 return self.abort(counters);

@@ -287,3 +287,30 @@ fn a_stopped_clock_shows_as_time_still_across_the_clock_wrap() {
     let much_later = later + crate::time::Duration::from_ticks(5_000);
     assert_eq!(host.still_for(much_later), 5_000);
 }
+
+#[test]
+fn a_data_line_stuck_high_is_a_line_error_and_the_link_recovers_when_it_frees() {
+    let lines = Lines::default();
+    let (mut host, mut co) = (lines.host(), lines.coproc());
+    exchange::<64>(&mut host, &mut co, &[TEXT], &[], (1, 1), 300);
+    // The host's data line stuck high for a thousand bits, mid-frame; a
+    // frame queued a little after it frees (the receiver needs a whole flag
+    // to align: the frame right after the error may go with it).
+    let (mut at, mut later) = ((0, 0), (0, 0));
+    let mut got = Vec::<Unit, 64>::new();
+    for i in 0..3_000 {
+        feed(&mut host, &[AWKWARD, AWKWARD], &mut at);
+        if i >= 1_040 {
+            feed(&mut host, &[TEXT], &mut later);
+        }
+        host.poll(T0).unwrap();
+        if (20..1_020).contains(&i) {
+            lines.host_d.set(true);
+        }
+        co.poll(T0).unwrap();
+        drain(&mut co, &mut got);
+    }
+    assert!(co.counters().aborts >= 1);
+    // What was cut is reported as an end; the next frame is whole.
+    assert!(got.ends_with(&expected::<64>(&[TEXT])), "{got:?}");
+}
