@@ -12,7 +12,10 @@
 //!   sequence number, CRC-16, acknowledgement and retransmission, resync.
 //! - [`proto`]: the messages host and co-processor exchange, one per frame.
 pub mod frame;
+pub mod host;
 pub mod link;
 pub mod pipe;
 pub mod proto;
+#[cfg(test)]
+mod test_pipe;
 pub mod uart;

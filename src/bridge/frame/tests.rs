@@ -1,73 +1,10 @@
-use heapless::Deque;
-
 use super::*;
+use crate::bridge::test_pipe::{carry, Faults, Noise, Port};
 use crate::time::Duration;
 
 // Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
 #[cfg(target_os = "none")]
 use core::prelude::v1::test_case as test;
-
-/// One end's side of an in-memory line.
-#[derive(Default)]
-struct Port {
-    out: Deque<Unit, 16>,
-    inn: Deque<Unit, 16>,
-}
-
-impl Pipe for Port {
-    fn send(&mut self, unit: Unit) -> Result<(), Full> {
-        self.out.push_back(unit).map_err(|_| Full)
-    }
-    fn recv(&mut self) -> Option<Unit> {
-        self.inn.pop_front()
-    }
-}
-
-use super::super::pipe::Full;
-
-/// A small deterministic generator (xorshift32) for line faults.
-struct Noise(u32);
-
-impl Noise {
-    fn next(&mut self) -> u32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 17;
-        self.0 ^= self.0 << 5;
-        self.0
-    }
-    /// True once in `n` on average (never for 0).
-    fn one_in(&mut self, n: u32) -> bool {
-        n != 0 && self.next().is_multiple_of(n)
-    }
-}
-
-/// What the line does to units: corrupt a byte or drop a unit, one in `n`.
-#[derive(Clone, Copy, Default)]
-struct Faults {
-    corrupt: u32,
-    drop: u32,
-}
-
-/// Moves up to `rate` units from `from` to `to`, with faults.
-fn carry(from: &mut Port, to: &mut Port, rate: usize, faults: Faults, noise: &mut Noise) {
-    for _ in 0..rate {
-        if to.inn.is_full() {
-            return;
-        }
-        let Some(mut unit) = from.out.pop_front() else {
-            return;
-        };
-        if noise.one_in(faults.drop) {
-            continue;
-        }
-        if let Unit::Byte(b) = &mut unit {
-            if noise.one_in(faults.corrupt) {
-                *b ^= 1 << (noise.next() % 8);
-            }
-        }
-        to.inn.push_back(unit).unwrap();
-    }
-}
 
 type F = Framer<32, 4>;
 
