@@ -11,6 +11,7 @@
 //! - [`frame`]: frames on any pipe (the link or a UART): length,
 //!   sequence number, CRC-16, acknowledgement and retransmission, resync.
 //! - [`proto`]: the messages host and co-processor exchange, one per frame.
+pub mod coproc;
 pub mod frame;
 pub mod host;
 pub mod link;

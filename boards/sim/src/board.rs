@@ -230,7 +230,10 @@ impl SimBoard {
     }
 
     /// A smoltcp interface on the board's network device (its MAC address).
+    /// Each one starts its own clock at 0 (a firmware that boots again
+    /// makes a new one): the device's time shift starts over.
     pub fn interface(&mut self) -> Interface {
+        self.net.offset_ms = None;
         let mac = EthernetAddress([0x02, 0x4c, 0x50, 0, 0, self.options.seed as u8]);
         let mut config = IfaceConfig::new(HardwareAddress::Ethernet(mac));
         config.random_seed = self.options.seed;

@@ -11,6 +11,8 @@
 //! - [`gateway`]: the network behind the access point: a smoltcp interface
 //!   that answers DHCP and DNS and terminates each TCP connection, proxying
 //!   it to a real broker on 127.0.0.1.
+//! - [`bridge`]: a co-processor firmware (the bridge role over the board's
+//!   radio and network) for the host driver on the wires.
 //! - [`wires`]: the bridge's five wires between a host and a co-processor,
 //!   as embedded-hal pins, with bit errors, a stuck clock and reset.
 //! - [`limpet_testbroker`] (re-exported as [`broker`]): real brokers started on free
@@ -22,6 +24,7 @@
 pub use limpet_testbroker as broker;
 
 pub mod board;
+pub mod bridge;
 pub mod device;
 pub mod gateway;
 pub mod link;

@@ -1,0 +1,535 @@
+//! The co-processor's role: the bridge's end in the firmware, between the
+//! frame layer (to the host) and an MQTT [`Client`] (to the broker).
+//!
+//! A firmware runs it in two phases, because the host gives the settings
+//! the network machines are built from:
+//! 1. [`Coproc::configure`] until it returns the host's [`Settings`]
+//!    (it answers `Hello` with `Ready` and its boot counter);
+//! 2. builds the WLAN controller, the IP stack and the `Client` from them
+//!    ([`Settings::config`], [`Settings::mqtt`]) and runs its superloop,
+//!    calling [`Coproc::poll`] where it would poll the client.
+//!
+//! What it keeps:
+//! - **end-to-end QoS 1 to the host**: a message from the broker goes to
+//!   the host with an id, and the client is not polled again — so its
+//!   acknowledgement to the broker does not go out — until the host says
+//!   `Delivered`; a co-processor that restarts in between gets it again
+//!   from the broker (a fixed client id and a persistent session);
+//! - **credits both ways**: it reads from the broker only while the host
+//!   has credit (a slow host stops the reading, nothing overflows), and
+//!   grants the host one publish per free place in the client's in-flight
+//!   table;
+//! - **completions**: a host publish is `Done` when the broker acknowledged
+//!   it (QoS 1/2) or when it was written (QoS 0); subscriptions when the
+//!   SUBACK came;
+//! - filters from the host are copied into a caller-provided arena, since
+//!   the client keeps them for its lifetime; a filter already there is
+//!   reused, so a host re-subscribing after restarts does not fill it.
+//!
+//! A second, different configuration in the same boot is refused
+//! (`ConfigRejected`): the host's reset line is how settings change.
+
+use heapless::{Deque, Vec};
+
+use super::frame::{Event as FrameEvent, FrameConfig, Framer};
+use super::pipe::Pipe;
+use super::proto::{self, CoprocMsg, HostMsg, Outcome, Status, TimeError};
+use crate::client::Client;
+use crate::net::Transport;
+use crate::session::{Event, Rejected, RequestError, Token};
+use crate::time::{elapsed, Duration, Instant};
+
+/// The host's configuration, kept as the message that carried it.
+#[derive(Clone)]
+pub struct Settings<const P: usize> {
+    bytes: [u8; P],
+    len: usize,
+}
+
+impl<const P: usize> Settings<P> {
+    /// The configuration (validated when it arrived).
+    pub fn config(&self) -> proto::Config<'_> {
+        match HostMsg::decode(&self.bytes[..self.len]) {
+            Ok(HostMsg::Config(c)) => c,
+            // Stored only after it decoded as a configuration.
+            _ => unreachable_config(),
+        }
+    }
+
+    /// The MQTT settings: a persistent first connection (`clean_init`
+    /// off), so what the broker holds for this client survives the
+    /// co-processor's restarts.
+    pub fn mqtt(&self) -> crate::session::Config<'_> {
+        let c = self.config();
+        let mut m = crate::session::Config::new(c.client_id);
+        m.keepalive = c.keepalive;
+        if c.ping_interval != 0 {
+            m.ping_interval = Some(Duration::from_ticks(u32::from(c.ping_interval) * 1_000));
+        }
+        m.response_time = Duration::from_ticks(c.response_time);
+        m.max_repubs = c.max_repubs;
+        m.clean_init = false;
+        m.clean = c.clean;
+        m.will = c.will;
+        m.username = c.username;
+        m.password = c.password;
+        m
+    }
+}
+
+/// The empty configuration [`Settings::config`] falls back to (never in
+/// practice: only a decoded configuration is stored).
+fn unreachable_config() -> proto::Config<'static> {
+    proto::Config {
+        ssid: "",
+        wifi_password: b"",
+        use_stored: true,
+        broker: "",
+        port: 0,
+        client_id: "",
+        username: None,
+        password: None,
+        keepalive: 0,
+        ping_interval: 0,
+        max_repubs: 0,
+        clean: true,
+        response_time: 0,
+        will: None,
+        time_server: "",
+    }
+}
+
+/// Filters from the host, copied into storage that lives as long as the
+/// client that keeps them.
+struct Filters<'a, const S: usize> {
+    free: &'a mut [u8],
+    kept: Vec<&'a str, S>,
+}
+
+impl<'a, const S: usize> Filters<'a, S> {
+    /// The stored copy of `filter` (the same one again if already there).
+    fn keep(&mut self, filter: &str) -> Option<&'a str> {
+        if let Some(f) = self.kept.iter().find(|f| **f == filter) {
+            return Some(f);
+        }
+        if filter.len() > self.free.len() || self.kept.is_full() {
+            return None;
+        }
+        let (head, tail) = core::mem::take(&mut self.free).split_at_mut(filter.len());
+        self.free = tail;
+        head.copy_from_slice(filter.as_bytes());
+        let head: &'a [u8] = head;
+        // The bytes of a str, copied: still UTF-8.
+        let kept = core::str::from_utf8(head).ok()?;
+        let _ = self.kept.push(kept);
+        Some(kept)
+    }
+}
+
+/// What the co-processor role has counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CoprocCounters {
+    pub messages_in: u32,
+    pub messages_out: u32,
+    /// Messages from the broker too large for a frame to the host:
+    /// acknowledged and dropped.
+    pub too_large: u32,
+    pub protocol_errors: u32,
+    pub reconnects: u32,
+    pub wifi_drops: u32,
+}
+
+/// The co-processor's bridge end. `P`, `W`: frames; `N`: the client's
+/// in-flight table (credits for host publishes); `F`: filters kept.
+pub struct Coproc<'a, const P: usize, const W: usize, const N: usize, const F: usize> {
+    framer: Framer<P, W>,
+    boot: u32,
+    started: Option<Instant>,
+    /// The configuration of this boot, once given.
+    settings: Option<Settings<P>>,
+    filters: Filters<'a, F>,
+    /// Small answers waiting for room in the frame window.
+    out: Deque<CoprocMsg<'static>, 16>,
+    /// Host publishes in flight at the broker: token → host id.
+    publishes: Vec<(Token, u16), N>,
+    subscribing: Vec<(&'a str, u16), F>,
+    unsubscribing: Vec<(&'a str, u16), F>,
+    /// Credit granted to the host and not used yet.
+    granted: u16,
+    /// Messages the host takes before confirming.
+    host_credit: u16,
+    /// The message sent to the host and not confirmed yet, and a copy of
+    /// it: a host that restarts before confirming gets it again (the client
+    /// has handed it over; its acknowledgement waits for the host).
+    awaiting: Option<u16>,
+    copy: [u8; P],
+    copy_len: usize,
+    resend: bool,
+    next_in: u16,
+    /// The time, from the board's time source: Unix seconds at an instant.
+    time: Option<(u64, Instant)>,
+    counters: CoprocCounters,
+}
+
+impl<'a, const P: usize, const W: usize, const N: usize, const F: usize> Coproc<'a, P, W, N, F> {
+    /// `boot` counts this co-processor's starts (kept where a reboot does
+    /// not clear it); `filters` stores the host's topic filters.
+    pub fn new(boot: u32, filters: &'a mut [u8]) -> Self {
+        Coproc {
+            framer: Framer::new(FrameConfig::new(boot)),
+            boot,
+            started: None,
+            settings: None,
+            filters: Filters {
+                free: filters,
+                kept: Vec::new(),
+            },
+            out: Deque::new(),
+            publishes: Vec::new(),
+            subscribing: Vec::new(),
+            unsubscribing: Vec::new(),
+            granted: 0,
+            host_credit: 0,
+            awaiting: None,
+            copy: [0; P],
+            copy_len: 0,
+            resend: false,
+            next_in: 1,
+            time: None,
+            counters: CoprocCounters::default(),
+        }
+    }
+
+    pub fn counters(&self) -> CoprocCounters {
+        self.counters
+    }
+
+    /// Frame-layer counters (line errors, retransmissions).
+    pub fn frames(&self) -> super::frame::FrameCounters {
+        self.framer.counters()
+    }
+
+    /// The time is known: `unix` seconds at `now` (from SNTP or any clock).
+    pub fn set_time(&mut self, unix: u64, now: Instant) {
+        self.time = Some((unix, now));
+    }
+
+    /// WLAN news for the host.
+    pub fn wifi(&mut self, up: Option<bool /* stored network */>) {
+        let status = match up {
+            Some(true) => Status::WifiUpStored,
+            Some(false) => Status::WifiUpSpecified,
+            None => {
+                self.counters.wifi_drops = self.counters.wifi_drops.wrapping_add(1);
+                Status::WifiDown
+            }
+        };
+        self.say(CoprocMsg::Status(status));
+    }
+
+    /// The firmware could not build its machines from the settings
+    /// [`Coproc::configure`] returned (they can never work): the host is
+    /// told, and a new configuration may come.
+    pub fn config_failed(&mut self) {
+        self.settings = None;
+        self.say(CoprocMsg::Status(Status::ConfigRejected));
+    }
+
+    /// Phase 1: talks to the host until it sends the configuration.
+    pub fn configure(&mut self, now: Instant, pipe: &mut impl Pipe) -> Option<Settings<P>> {
+        self.started.get_or_insert(now);
+        self.flush();
+        let event = self.framer.poll(now, pipe);
+        if event == Some(FrameEvent::Received) {
+            self.host_said::<1, 0>(now, None);
+        }
+        self.flush();
+        self.settings.clone()
+    }
+
+    /// Phase 2, one pass: what the host sent, then the client (when the
+    /// host can take what it may say).
+    pub fn poll<const S: usize, const R: usize, T: Transport>(
+        &mut self,
+        now: Instant,
+        pipe: &mut impl Pipe,
+        client: &mut Client<'a, N, S, R>,
+        transport: &mut T,
+    ) {
+        self.flush();
+        match self.framer.poll(now, pipe) {
+            Some(FrameEvent::Received) => self.host_said(now, Some(client)),
+            Some(FrameEvent::PeerRestarted { .. }) => {
+                // The host restarted: it says Hello again and replays.
+                self.host_restarted();
+            }
+            _ => {}
+        }
+        self.grant(client);
+        self.flush();
+        if self.resend && self.host_credit > 0 && self.framer.can_send() {
+            self.resend = false;
+            self.host_credit -= 1;
+            let _ = self.framer.send(&self.copy[..self.copy_len]);
+        }
+        // The client talks only when everything it may say has room: a
+        // message for the host needs credit and a frame, and the last one
+        // confirmed (its acknowledgement goes out on this poll).
+        for _ in 0..8 {
+            if self.awaiting.is_some()
+                || self.host_credit == 0
+                || !self.framer.can_send()
+                || self.out.len() + 4 > self.out.capacity()
+            {
+                return;
+            }
+            let Some(event) = client.poll(now, transport) else {
+                return;
+            };
+            self.client_said(event);
+            self.flush();
+        }
+    }
+
+    /// Grants the host one publish per free place in the client's table.
+    fn grant<const S: usize, const R: usize>(&mut self, client: &Client<'a, N, S, R>) {
+        if self.settings.is_none() || !self.framer.is_up() {
+            return;
+        }
+        let free = N.saturating_sub(client.session().inflight() + usize::from(self.granted));
+        let free = free.min(N.saturating_sub(self.publishes.len() + usize::from(self.granted)));
+        if free > 0 && !self.out.is_full() {
+            // Fits: N places at most.
+            let n = free as u16;
+            self.granted += n;
+            self.say(CoprocMsg::Credit { n });
+        }
+    }
+
+    fn say(&mut self, m: CoprocMsg<'static>) {
+        if self.out.push_back(m).is_err() {
+            self.counters.protocol_errors = self.counters.protocol_errors.wrapping_add(1);
+        }
+    }
+
+    fn flush(&mut self) {
+        let mut buf = [0u8; P];
+        while self.framer.can_send() {
+            let Some(m) = self.out.pop_front() else {
+                return;
+            };
+            if let Ok(n) = m.encode(&mut buf) {
+                let _ = self.framer.send(&buf[..n]);
+            }
+        }
+    }
+
+    /// A message from the host (the frame is released here).
+    fn host_said<const S: usize, const R: usize>(
+        &mut self,
+        now: Instant,
+        client: Option<&mut Client<'a, N, S, R>>,
+    ) {
+        let Some(bytes) = self.framer.received() else {
+            return;
+        };
+        let mut copy = [0u8; P];
+        let n = bytes.len();
+        copy[..n].copy_from_slice(bytes);
+        self.framer.release();
+        let Ok(msg) = HostMsg::decode(&copy[..n]) else {
+            self.counters.protocol_errors = self.counters.protocol_errors.wrapping_add(1);
+            return;
+        };
+        match msg {
+            HostMsg::Hello { .. } => {
+                self.host_restarted();
+                self.say(CoprocMsg::Ready {
+                    version: proto::VERSION,
+                    boot: self.boot,
+                    max_message: P as u16,
+                });
+                if self.settings.is_some() {
+                    self.say(CoprocMsg::Status(Status::Running));
+                }
+            }
+            HostMsg::Config(_) => match &self.settings {
+                None => {
+                    let mut bytes = [0u8; P];
+                    bytes[..n].copy_from_slice(&copy[..n]);
+                    self.settings = Some(Settings { bytes, len: n });
+                    self.say(CoprocMsg::Status(Status::WillAccepted));
+                    self.say(CoprocMsg::Status(Status::Running));
+                }
+                Some(s) if s.bytes[..s.len] == copy[..n] => {
+                    self.say(CoprocMsg::Status(Status::Running));
+                }
+                Some(_) => self.say(CoprocMsg::Status(Status::ConfigRejected)),
+            },
+            HostMsg::Publish(p) => {
+                self.granted = self.granted.saturating_sub(1);
+                let outcome = match client {
+                    None => Some(Outcome::Refused),
+                    Some(c) => match c.publish(p.topic, p.payload, p.qos, p.retain) {
+                        Ok(Some(token)) => {
+                            if self.publishes.push((token, p.id)).is_err() {
+                                Some(Outcome::Refused)
+                            } else {
+                                None
+                            }
+                        }
+                        Ok(None) => Some(Outcome::Ok),
+                        Err(
+                            RequestError::NotConnected
+                            | RequestError::WouldBlock
+                            | RequestError::Full,
+                        ) => Some(Outcome::Refused),
+                        Err(_) => Some(Outcome::Invalid),
+                    },
+                };
+                if let Some(outcome) = outcome {
+                    self.say(CoprocMsg::Done { id: p.id, outcome });
+                }
+            }
+            HostMsg::Subscribe { id, filter, qos } => {
+                let outcome = match (client, self.filters.keep(filter)) {
+                    (Some(c), Some(f)) => match c.subscribe(f, qos) {
+                        Ok(()) if self.subscribing.push((f, id)).is_ok() => None,
+                        _ => Some(Outcome::Invalid),
+                    },
+                    _ => Some(Outcome::Invalid),
+                };
+                if let Some(outcome) = outcome {
+                    self.say(CoprocMsg::Done { id, outcome });
+                }
+            }
+            HostMsg::Unsubscribe { id, filter } => {
+                let outcome = match (client, self.filters.keep(filter)) {
+                    (Some(c), Some(f)) => match c.unsubscribe(f) {
+                        Ok(()) if self.unsubscribing.push((f, id)).is_ok() => None,
+                        _ => Some(Outcome::Invalid),
+                    },
+                    _ => Some(Outcome::Invalid),
+                };
+                if let Some(outcome) = outcome {
+                    self.say(CoprocMsg::Done { id, outcome });
+                }
+            }
+            HostMsg::Delivered { id } => {
+                if self.awaiting == Some(id) {
+                    self.awaiting = None;
+                }
+            }
+            HostMsg::Credit { n } => self.host_credit = self.host_credit.saturating_add(n),
+            HostMsg::GetTime { id } => {
+                let unix = match self.time {
+                    Some((unix, at)) => Ok(unix + u64::from(elapsed(at, now) / 1_000)),
+                    None => Err(TimeError::NoServer),
+                };
+                self.say(CoprocMsg::Time { id, unix });
+            }
+            HostMsg::GetStats => {
+                let c = self.counters;
+                let uptime = self.started.map_or(0, |t| elapsed(t, now) / 1_000);
+                self.say(CoprocMsg::Stats(proto::Stats {
+                    boot: self.boot,
+                    uptime_s: uptime,
+                    wifi_drops: c.wifi_drops,
+                    reconnects: c.reconnects,
+                    messages_out: c.messages_out,
+                    messages_in: c.messages_in,
+                    frame_errors: self.framer.counters().bad,
+                    stack_high_water: 0,
+                }));
+            }
+            HostMsg::Ping => self.say(CoprocMsg::Pong),
+        }
+    }
+
+    /// What the client said.
+    fn client_said(&mut self, event: Event<'_>) {
+        match event {
+            Event::Up { .. } => self.say(CoprocMsg::Status(Status::BrokerUp)),
+            Event::Down(_) => {
+                self.counters.reconnects = self.counters.reconnects.wrapping_add(1);
+                self.say(CoprocMsg::Status(Status::BrokerDown));
+            }
+            Event::ConnectFailed(_) => {}
+            Event::Message(m) => {
+                let id = self.next_in;
+                self.next_in = self.next_in.checked_add(1).unwrap_or(1);
+                let msg = CoprocMsg::Message(proto::Publish {
+                    id,
+                    topic: m.topic,
+                    payload: m.payload,
+                    qos: m.qos,
+                    retain: m.retain,
+                });
+                let mut buf = [0u8; P];
+                match msg.encode(&mut buf) {
+                    Ok(n) if self.framer.send(&buf[..n]).is_ok() => {
+                        self.awaiting = Some(id);
+                        self.copy[..n].copy_from_slice(&buf[..n]);
+                        self.copy_len = n;
+                        self.host_credit -= 1;
+                        self.counters.messages_in = self.counters.messages_in.wrapping_add(1);
+                    }
+                    // Never deliverable to the host: acknowledged and counted.
+                    _ => self.counters.too_large = self.counters.too_large.wrapping_add(1),
+                }
+            }
+            Event::Chunk(_) => {}
+            Event::Published(token) => {
+                if let Some(i) = self.publishes.iter().position(|(t, _)| *t == token) {
+                    let (_, id) = self.publishes.swap_remove(i);
+                    self.counters.messages_out = self.counters.messages_out.wrapping_add(1);
+                    self.say(CoprocMsg::Done {
+                        id,
+                        outcome: Outcome::Ok,
+                    });
+                }
+            }
+            Event::Subscribed { topic, qos } => {
+                self.answered_subscribe(topic, Outcome::Granted(qos))
+            }
+            Event::SubscribeFailed { topic } => self.answered_subscribe(topic, Outcome::Refused),
+            Event::Unsubscribed { topic } => {
+                if let Some(i) = self.unsubscribing.iter().position(|(f, _)| *f == topic) {
+                    let (_, id) = self.unsubscribing.swap_remove(i);
+                    self.say(CoprocMsg::Done {
+                        id,
+                        outcome: Outcome::Ok,
+                    });
+                }
+            }
+            Event::Rejected(r) => match r {
+                Rejected::Publish(token) => {
+                    if let Some(i) = self.publishes.iter().position(|(t, _)| *t == token) {
+                        let (_, id) = self.publishes.swap_remove(i);
+                        self.say(CoprocMsg::Done {
+                            id,
+                            outcome: Outcome::Rejected,
+                        });
+                    }
+                }
+                Rejected::Subscribe(topic) => self.answered_subscribe(topic, Outcome::Rejected),
+                Rejected::Unsubscribe(_) => {}
+            },
+        }
+    }
+
+    /// A new host (or a new conversation): credits start over, and a
+    /// message it did not confirm goes to it again once it grants credit.
+    fn host_restarted(&mut self) {
+        self.host_credit = 0;
+        self.granted = 0;
+        self.resend = self.awaiting.is_some();
+    }
+
+    fn answered_subscribe(&mut self, topic: &str, outcome: Outcome) {
+        if let Some(i) = self.subscribing.iter().position(|(f, _)| *f == topic) {
+            let (_, id) = self.subscribing.swap_remove(i);
+            self.say(CoprocMsg::Done { id, outcome });
+        }
+    }
+}
