@@ -8,19 +8,28 @@
 //! settings; phase 2 builds the WLAN controller, the IP stack and the MQTT
 //! client from them and runs them with the role. Each boot starts from
 //! nothing but its boot counter, like a chip after reset.
+//!
+//! [`Rig`] puts a host and a co-processor on one board for the end-to-end
+//! tests and benchmarks; [`both_ways`] runs QoS 1 traffic each way through
+//! it with faults and checks nothing is lost.
 
+use std::collections::BTreeSet;
 use std::rc::Rc;
+use std::time::{Duration as RealDuration, Instant as RealInstant};
 
 use limpet::bridge::coproc::{Coproc, Settings};
-use limpet::bridge::host::Host;
+use limpet::bridge::host::{Host, HostConfig, HostEvent};
 use limpet::bridge::link::{Link, Side};
+use limpet::bridge::proto::{self, Outcome};
 use limpet::client::{Client, Options};
 use limpet::net::stack::{Addressing, Broker, Buffers, Stack, StackConfig, StackEvent};
 use limpet::time::Instant;
+use limpet::wire::QoS;
 use limpet::wlan::{self, Network, Wlan, WlanEvent};
 use smoltcp::iface::SocketStorage;
 
-use crate::board::SimBoard;
+use crate::board::{BoardOptions, SimBoard, PASSWORD, SSID};
+use crate::broker::{publish, Sub};
 use crate::wires::{Pins, ResetOut, WireIn, WireOut, Wires};
 
 /// The largest frame payload both ends use.
@@ -153,4 +162,233 @@ fn build(settings: &'static Settings<FRAME>, board: &mut SimBoard, boot: u32) ->
         stack,
         client,
     })
+}
+
+/// The topic the rig's host publishes on, and the one it subscribes to.
+pub const UP: &str = "bridge/up";
+pub const DOWN: &str = "bridge/down";
+
+// ---------------------------------------------------------------- the rig
+//
+// A host and a co-processor on one board, for the end-to-end tests and
+// benchmarks: the host's superloop and the firmware's, a pass each in turn.
+
+/// What the rig's host tells its co-processor: the board's network, its
+/// broker, a fixed client id and a persistent session.
+pub fn coproc_config() -> proto::Config<'static> {
+    proto::Config {
+        ssid: SSID,
+        wifi_password: PASSWORD,
+        use_stored: false,
+        broker: "broker.sim",
+        port: 1883,
+        client_id: "bridge-e2e",
+        username: None,
+        password: None,
+        keepalive: 20,
+        ping_interval: 0,
+        max_repubs: 4,
+        clean: false,
+        response_time: 5_000,
+        will: None,
+        time_server: "",
+    }
+}
+
+/// The host, the wires, the co-processor and the board's world.
+pub struct Rig {
+    pub board: SimBoard,
+    pub wires: Rc<Wires>,
+    pub host_link: SimLink,
+    pub host: HostRole<'static>,
+    pub co: Option<CoprocFirmware>,
+    /// The co-processor hangs: not polled, but not reset either.
+    pub hung: bool,
+    /// The host's superloop stops (a slow or busy host).
+    pub host_stopped: bool,
+    pub boots: u32,
+    /// What the host received on DOWN, and how often each.
+    pub received: Vec<u32>,
+    pub done: BTreeSet<u16>,
+    pub readies: u32,
+    pub resets: u32,
+    pub subscribed: bool,
+}
+
+impl Rig {
+    /// A rig whose host resets a silent co-processor after `watchdog_ms`,
+    /// on a board running `speed` times faster than real time.
+    pub fn new(watchdog_ms: u32, speed: u32) -> Rig {
+        let board = SimBoard::start(BoardOptions {
+            outages: false,
+            speed,
+            ..BoardOptions::default()
+        });
+        let wires = Wires::new();
+        let mut config = HostConfig::new(coproc_config(), 77);
+        config.watchdog_ms = watchdog_ms;
+        config.ping_ms = watchdog_ms / 4;
+        let mut host = HostRole::new(config, wires.reset_pin());
+        host.subscribe(DOWN, QoS::AtLeastOnce).unwrap();
+        Rig {
+            board,
+            host_link: link(Side::Host, wires.host_pins()),
+            co: Some(CoprocFirmware::boot(&wires, 1)),
+            wires,
+            host,
+            hung: false,
+            host_stopped: false,
+            boots: 1,
+            received: Vec::new(),
+            done: BTreeSet::new(),
+            readies: 0,
+            resets: 0,
+            subscribed: false,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.board.broker_addr().port()
+    }
+
+    /// One pass of each superloop, the world run once.
+    pub fn pass(&mut self) {
+        let now = self.board.now();
+        for _ in 0..8 {
+            if self.host_stopped {
+                if let Some(co) = &mut self.co {
+                    co.pass(&mut self.board, now);
+                }
+                continue;
+            }
+            let _ = self.host_link.poll(now);
+            if let Some(e) = self.host.poll(now, &mut self.host_link) {
+                match e {
+                    HostEvent::Message { payload, .. } => {
+                        let n: u32 = std::str::from_utf8(payload).unwrap().parse().unwrap();
+                        self.received.push(n);
+                    }
+                    HostEvent::Done { id, outcome } => {
+                        if outcome == Outcome::Granted(QoS::AtLeastOnce) {
+                            self.subscribed = true;
+                        }
+                        self.done.insert(id);
+                    }
+                    HostEvent::Ready { .. } => self.readies += 1,
+                    HostEvent::Reset { .. } => self.resets += 1,
+                    _ => {}
+                }
+            }
+            if !self.hung {
+                if let Some(co) = &mut self.co {
+                    co.pass(&mut self.board, now);
+                }
+            }
+        }
+        self.board.sleep_until(Some(now));
+        // The reset line: held, the co-processor is off; released, it
+        // boots again from nothing.
+        if self.wires.in_reset() {
+            self.co = None;
+            self.hung = false;
+        } else if self.co.is_none() {
+            self.boots += 1;
+            self.co = Some(CoprocFirmware::boot(&self.wires, self.boots));
+        }
+    }
+
+    /// A crash: all the co-processor's state is gone, it boots again.
+    pub fn crash(&mut self) {
+        self.boots += 1;
+        self.co = Some(CoprocFirmware::boot(&self.wires, self.boots));
+    }
+
+    pub fn run_until(&mut self, limit: RealDuration, mut done: impl FnMut(&Rig) -> bool) -> bool {
+        let start = RealInstant::now();
+        while start.elapsed() < limit {
+            if done(self) {
+                return true;
+            }
+            self.pass();
+        }
+        done(self)
+    }
+}
+
+/// Publishes `n` QoS 1 messages on DOWN from another process, one by one.
+pub fn publish_down(port: u16, n: u32) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for i in 0..n {
+            publish(port, DOWN, i.to_string(), 1, false);
+        }
+    })
+}
+
+/// Sends `count` QoS 1 messages each way, calling `fault` each pass with
+/// the pass number; panics if anything is lost either way. Returns what
+/// it saw.
+pub fn both_ways(rig: &mut Rig, count: u32, mut fault: impl FnMut(&mut Rig, u64)) {
+    let up = Sub::start(rig.port(), UP, 1);
+    assert!(up.wait_ready(RealDuration::from_secs(5)));
+    assert!(
+        rig.run_until(RealDuration::from_secs(60), |r| r.subscribed),
+        "no subscription: readies {}",
+        rig.readies
+    );
+    let down = publish_down(rig.port(), count);
+    let mut ids = Vec::new();
+    let mut next = 0;
+    let mut pass = 0u64;
+    let start = RealInstant::now();
+    loop {
+        if next < count {
+            if let Ok(id) =
+                rig.host
+                    .publish(UP, next.to_string().as_bytes(), QoS::AtLeastOnce, false)
+            {
+                ids.push(id);
+                next += 1;
+            }
+        }
+        rig.pass();
+        fault(rig, pass);
+        pass += 1;
+        let distinct: BTreeSet<u32> = rig.received.iter().copied().collect();
+        let all_done = next == count && ids.iter().all(|id| rig.done.contains(id));
+        if all_done && distinct.len() == count as usize && down.is_finished() {
+            break;
+        }
+        assert!(
+            start.elapsed() < RealDuration::from_secs(240),
+            "stuck: {} of {count} published, {} done, {} distinct received, {} boots, {} resets",
+            next,
+            ids.iter().filter(|id| rig.done.contains(id)).count(),
+            distinct.len(),
+            rig.boots,
+            rig.resets
+        );
+    }
+    down.join().unwrap();
+    // Everything the host was told is done reached the broker.
+    assert!(up.wait_for(count as usize, RealDuration::from_secs(10)));
+    // Lines are "topic payload".
+    let seen: BTreeSet<u32> = up
+        .lines()
+        .iter()
+        .filter_map(|l| l.strip_prefix(UP)?.trim().parse().ok())
+        .collect();
+    assert_eq!(seen, (0..count).collect(), "lost on the way up");
+    let received: BTreeSet<u32> = rig.received.iter().copied().collect();
+    assert_eq!(received, (0..count).collect(), "lost on the way down");
+    println!(
+        "{count} each way in {:.1} s: {} up copies ({} duplicates), {} down copies ({} duplicates), {} boots, {} resets, frames: {:?}",
+        start.elapsed().as_secs_f64(),
+        up.len(),
+        up.len() - count as usize,
+        rig.received.len(),
+        rig.received.len() - count as usize,
+        rig.boots,
+        rig.resets,
+        rig.host.frames()
+    );
 }
