@@ -88,7 +88,7 @@ fn ram() {
 
 fn soak(count: u32) {
     let mut rig = Rig::new(10_000, 5);
-    rig.wires.set_bit_error_rate(1e-4, 11);
+    rig.board.wires.set_bit_error_rate(1e-4, 11);
     let mut crashes = 0u32;
     let start = RealInstant::now();
     let step = (2 * count as usize) / 51;
@@ -96,10 +96,10 @@ fn soak(count: u32) {
         let progress = rig.done.len() + rig.received.len();
         if crashes < 50 && progress >= step * (crashes as usize + 1) && pass % 7 == 3 {
             crashes += 1;
-            rig.crash();
+            rig.board.crash();
         }
     });
-    let (flips, bits) = rig.wires.flips();
+    let (flips, bits) = rig.board.wires.flips();
     println!(
         "soak: {count} each way, {crashes} co-processor crashes, {flips} bit flips in {bits} data bits: 0 lost ({:.0} s real)",
         start.elapsed().as_secs_f64()

@@ -196,98 +196,64 @@ pub fn coproc_config() -> proto::Config<'static> {
 }
 
 /// The host, the wires, the co-processor and the board's world.
-pub struct Rig {
-    pub board: SimBoard,
+/// The host's side of the sim board: five wires to a co-processor that the
+/// board runs — [`CoprocFirmware`] on a [`SimBoard`], with its access
+/// point, gateway and broker — while the host's firmware runs. The reset
+/// line works: held, the co-processor is off; released, it boots again
+/// from nothing (its boot counter kept, as in RTC memory).
+pub struct HostBoard {
+    pub sim: SimBoard,
     pub wires: Rc<Wires>,
-    pub host_link: SimLink,
-    pub host: HostRole<'static>,
     pub co: Option<CoprocFirmware>,
-    /// The co-processor hangs: not polled, but not reset either.
+    /// The co-processor hangs: not run, but not reset either.
     pub hung: bool,
-    /// The host's superloop stops (a slow or busy host).
-    pub host_stopped: bool,
     pub boots: u32,
-    /// What the host received on DOWN, and how often each.
-    pub received: Vec<u32>,
-    pub done: BTreeSet<u16>,
-    pub readies: u32,
-    pub resets: u32,
-    pub subscribed: bool,
 }
 
-impl Rig {
-    /// A rig whose host resets a silent co-processor after `watchdog_ms`,
-    /// on a board running `speed` times faster than real time.
-    pub fn new(watchdog_ms: u32, speed: u32) -> Rig {
-        let board = SimBoard::start(BoardOptions {
-            outages: false,
-            speed,
-            ..BoardOptions::default()
-        });
+impl HostBoard {
+    pub fn start(options: BoardOptions) -> HostBoard {
         let wires = Wires::new();
-        let mut config = HostConfig::new(coproc_config(), 77);
-        config.watchdog_ms = watchdog_ms;
-        config.ping_ms = watchdog_ms / 4;
-        let mut host = HostRole::new(config, wires.reset_pin());
-        host.subscribe(DOWN, QoS::AtLeastOnce).unwrap();
-        Rig {
-            board,
-            host_link: link(Side::Host, wires.host_pins()),
+        HostBoard {
+            sim: SimBoard::start(options),
             co: Some(CoprocFirmware::boot(&wires, 1)),
             wires,
-            host,
             hung: false,
-            host_stopped: false,
             boots: 1,
-            received: Vec::new(),
-            done: BTreeSet::new(),
-            readies: 0,
-            resets: 0,
-            subscribed: false,
         }
     }
 
-    pub fn port(&self) -> u16 {
-        self.board.broker_addr().port()
+    /// The host's four link pins.
+    pub fn link_pins(&self) -> Pins {
+        self.wires.host_pins()
     }
 
-    /// One pass of each superloop, the world run once.
-    pub fn pass(&mut self) {
-        let now = self.board.now();
-        for _ in 0..8 {
-            if self.host_stopped {
-                if let Some(co) = &mut self.co {
-                    co.pass(&mut self.board, now);
-                }
-                continue;
-            }
-            let _ = self.host_link.poll(now);
-            if let Some(e) = self.host.poll(now, &mut self.host_link) {
-                match e {
-                    HostEvent::Message { payload, .. } => {
-                        let n: u32 = std::str::from_utf8(payload).unwrap().parse().unwrap();
-                        self.received.push(n);
-                    }
-                    HostEvent::Done { id, outcome } => {
-                        if outcome == Outcome::Granted(QoS::AtLeastOnce) {
-                            self.subscribed = true;
-                        }
-                        self.done.insert(id);
-                    }
-                    HostEvent::Ready { .. } => self.readies += 1,
-                    HostEvent::Reset { .. } => self.resets += 1,
-                    _ => {}
-                }
-            }
-            if !self.hung {
-                if let Some(co) = &mut self.co {
-                    co.pass(&mut self.board, now);
-                }
+    /// The host's reset output to the co-processor.
+    pub fn reset_pin(&self) -> ResetOut {
+        self.wires.reset_pin()
+    }
+
+    /// The host's clock (the board's).
+    pub fn now(&mut self) -> Instant {
+        self.sim.now()
+    }
+
+    pub fn broker_addr(&self) -> std::net::SocketAddr {
+        self.sim.broker_addr()
+    }
+
+    /// One pass of the co-processor's firmware, if it runs.
+    pub fn run_coprocessor(&mut self, now: Instant) {
+        if !self.hung {
+            if let Some(co) = &mut self.co {
+                co.pass(&mut self.sim, now);
             }
         }
-        self.board.sleep_until(Some(now));
-        // The reset line: held, the co-processor is off; released, it
-        // boots again from nothing.
+    }
+
+    /// The world runs once (access point, gateway, broker proxy) and the
+    /// reset line takes effect.
+    pub fn step(&mut self, now: Instant) {
+        self.sim.sleep_until(Some(now));
         if self.wires.in_reset() {
             self.co = None;
             self.hung = false;
@@ -301,6 +267,85 @@ impl Rig {
     pub fn crash(&mut self) {
         self.boots += 1;
         self.co = Some(CoprocFirmware::boot(&self.wires, self.boots));
+    }
+}
+
+/// A host driver on a [`HostBoard`], publishing on [`UP`] and subscribed
+/// to [`DOWN`], recording what happened.
+pub struct Rig {
+    pub board: HostBoard,
+    pub host_link: SimLink,
+    pub host: HostRole<'static>,
+    /// The host's superloop stops (a slow or busy host).
+    pub host_stopped: bool,
+    /// What the host received on DOWN, and how often each.
+    pub received: Vec<u32>,
+    pub done: BTreeSet<u16>,
+    pub readies: u32,
+    pub resets: u32,
+    pub subscribed: bool,
+}
+
+impl Rig {
+    /// A rig whose host resets a silent co-processor after `watchdog_ms`,
+    /// on a board running `speed` times faster than real time.
+    pub fn new(watchdog_ms: u32, speed: u32) -> Rig {
+        let board = HostBoard::start(BoardOptions {
+            outages: false,
+            speed,
+            ..BoardOptions::default()
+        });
+        let mut config = HostConfig::new(coproc_config(), 77);
+        config.watchdog_ms = watchdog_ms;
+        config.ping_ms = watchdog_ms / 4;
+        let mut host = HostRole::new(config, board.reset_pin());
+        host.subscribe(DOWN, QoS::AtLeastOnce).unwrap();
+        Rig {
+            host_link: link(Side::Host, board.link_pins()),
+            board,
+            host,
+            host_stopped: false,
+            received: Vec::new(),
+            done: BTreeSet::new(),
+            readies: 0,
+            resets: 0,
+            subscribed: false,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.board.broker_addr().port()
+    }
+
+    /// One pass of each superloop (8 link turns), the world run once.
+    pub fn pass(&mut self) {
+        let now = self.board.now();
+        for _ in 0..8 {
+            if !self.host_stopped {
+                self.host_pass(now);
+            }
+            self.board.run_coprocessor(now);
+        }
+        self.board.step(now);
+    }
+
+    fn host_pass(&mut self, now: Instant) {
+        let _ = self.host_link.poll(now);
+        match self.host.poll(now, &mut self.host_link) {
+            Some(HostEvent::Message { payload, .. }) => {
+                let n: u32 = std::str::from_utf8(payload).unwrap().parse().unwrap();
+                self.received.push(n);
+            }
+            Some(HostEvent::Done { id, outcome }) => {
+                if outcome == Outcome::Granted(QoS::AtLeastOnce) {
+                    self.subscribed = true;
+                }
+                self.done.insert(id);
+            }
+            Some(HostEvent::Ready { .. }) => self.readies += 1,
+            Some(HostEvent::Reset { .. }) => self.resets += 1,
+            _ => {}
+        }
     }
 
     pub fn run_until(&mut self, limit: RealDuration, mut done: impl FnMut(&Rig) -> bool) -> bool {
@@ -364,7 +409,7 @@ pub fn both_ways(rig: &mut Rig, count: u32, mut fault: impl FnMut(&mut Rig, u64)
             next,
             ids.iter().filter(|id| rig.done.contains(id)).count(),
             distinct.len(),
-            rig.boots,
+            rig.board.boots,
             rig.resets
         );
     }
@@ -387,7 +432,7 @@ pub fn both_ways(rig: &mut Rig, count: u32, mut fault: impl FnMut(&mut Rig, u64)
         up.len() - count as usize,
         rig.received.len(),
         rig.received.len() - count as usize,
-        rig.boots,
+        rig.board.boots,
         rig.resets,
         rig.host.frames()
     );

@@ -26,7 +26,7 @@ fn given_coprocessor_crashes_then_nothing_is_lost_either_way() {
         let progress = rig.done.len() + rig.received.len();
         if crashes < 5 && progress >= 70 * (crashes + 1) && pass % 7 == 3 {
             crashes += 1;
-            rig.crash();
+            rig.board.crash();
         }
     });
     assert_eq!(crashes, 5);
@@ -39,9 +39,9 @@ fn given_a_hung_coprocessor_then_the_host_watchdog_resets_it_and_nothing_is_lost
     both_ways(&mut rig, 100, |rig, _| {
         // Two hangs, during the traffic.
         let progress = rig.done.len() + rig.received.len();
-        if hangs < 2 && !rig.hung && progress >= 60 * (hangs + 1) {
+        if hangs < 2 && !rig.board.hung && progress >= 60 * (hangs + 1) {
             hangs += 1;
-            rig.hung = true;
+            rig.board.hung = true;
         }
     });
     assert_eq!(hangs, 2);
@@ -51,11 +51,11 @@ fn given_a_hung_coprocessor_then_the_host_watchdog_resets_it_and_nothing_is_lost
 #[test]
 fn given_line_noise_of_1e_4_then_nothing_is_lost_either_way() {
     let mut rig = Rig::new(10_000, 1);
-    rig.wires.set_bit_error_rate(1e-4, 7);
+    rig.board.wires.set_bit_error_rate(1e-4, 7);
     both_ways(&mut rig, 200, |_, _| {});
-    let (flips, _) = rig.wires.flips();
+    let (flips, _) = rig.board.wires.flips();
     assert!(flips > 10, "{flips} flips");
-    assert!(rig.host.frames().bad + rig.co.as_ref().unwrap().role.frames().bad > 0);
+    assert!(rig.host.frames().bad + rig.board.co.as_ref().unwrap().role.frames().bad > 0);
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn given_a_host_that_stops_reading_for_a_minute_while_the_broker_floods_it_then_
     flood.join().unwrap();
     // The co-processor held what the host had credit for and stopped
     // reading: the link is still, nothing was dropped.
-    let co = rig.co.as_ref().unwrap();
+    let co = rig.board.co.as_ref().unwrap();
     assert_eq!(co.role.counters().too_large, 0);
     assert!(
         co.role.counters().messages_in <= 4,
