@@ -1,6 +1,8 @@
 //! The bridge's decoders against a peer played by the fuzzer:
 //! - the protocol messages (`HostMsg::decode`, `CoprocMsg::decode`): no
-//!   panic, and what decodes re-encodes to the same bytes;
+//!   panic, and what decodes re-encodes to the same bytes; SNTP replies
+//!   (`net::sntp::parse_reply`, with the stamp the input itself carries so
+//!   the deep checks are reached);
 //! - the 5-wire link's receiver, fed the input as bits on its data line;
 //! - the frame layer, run by a script: raw units, well-formed frames (CRC
 //!   right or wrong) built from fuzzed fields so that the handshake and the
@@ -29,6 +31,9 @@ const NONCE: u32 = 0xF00D;
 
 fuzz_target!(|data: &[u8]| {
     messages(data);
+    // The co-processor's SNTP replies: refused or a time, never a panic.
+    let stamp = data.get(24..32).map_or(1, |s| u64::from_be_bytes(s.try_into().unwrap()));
+    let _ = limpet::net::sntp::parse_reply(data, stamp);
     link(data);
     frames(data);
 });

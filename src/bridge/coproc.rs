@@ -39,6 +39,9 @@ use crate::net::Transport;
 use crate::session::{Event, Rejected, RequestError, Token};
 use crate::time::{elapsed, Duration, Instant};
 
+/// A time older than this is asked for again (ms): an hour.
+const TIME_FRESH_MS: u32 = 3_600_000;
+
 /// The host's configuration, kept as the message that carried it.
 #[derive(Clone)]
 pub struct Settings<const P: usize> {
@@ -168,6 +171,10 @@ pub struct Coproc<'a, const P: usize, const W: usize, const N: usize, const F: u
     next_in: u16,
     /// The time, from the board's time source: Unix seconds at an instant.
     time: Option<(u64, Instant)>,
+    /// A host's time request waiting for the time source, and whether the
+    /// firmware has been asked ([`Coproc::time_wanted`]).
+    time_asked: Option<u16>,
+    time_requested: bool,
     counters: CoprocCounters,
 }
 
@@ -196,6 +203,8 @@ impl<'a, const P: usize, const W: usize, const N: usize, const F: usize> Coproc<
             resend: false,
             next_in: 1,
             time: None,
+            time_asked: None,
+            time_requested: false,
             counters: CoprocCounters::default(),
         }
     }
@@ -212,6 +221,27 @@ impl<'a, const P: usize, const W: usize, const N: usize, const F: usize> Coproc<
     /// The time is known: `unix` seconds at `now` (from SNTP or any clock).
     pub fn set_time(&mut self, unix: u64, now: Instant) {
         self.time = Some((unix, now));
+    }
+
+    /// Whether the firmware should ask its time source now (once per host
+    /// request that the time already known cannot answer): with the
+    /// stack, `stack.request_time(now, settings.config().time_server)`.
+    pub fn time_wanted(&mut self) -> bool {
+        let wanted = self.time_asked.is_some() && !self.time_requested;
+        self.time_requested |= wanted;
+        wanted
+    }
+
+    /// The time source's answer (`stack.time()`): Unix seconds at `now`,
+    /// or why not; the host's request is answered with it.
+    pub fn time_answer(&mut self, answer: Result<u64, TimeError>, now: Instant) {
+        if let Ok(unix) = answer {
+            self.set_time(unix, now);
+        }
+        self.time_requested = false;
+        if let Some(id) = self.time_asked.take() {
+            self.say(CoprocMsg::Time { id, unix: answer });
+        }
     }
 
     /// WLAN news for the host.
@@ -422,11 +452,22 @@ impl<'a, const P: usize, const W: usize, const N: usize, const F: usize> Coproc<
             }
             HostMsg::Credit { n } => self.host_credit = self.host_credit.saturating_add(n),
             HostMsg::GetTime { id } => {
-                let unix = match self.time {
-                    Some((unix, at)) => Ok(unix + u64::from(elapsed(at, now) / 1_000)),
-                    None => Err(TimeError::NoServer),
-                };
-                self.say(CoprocMsg::Time { id, unix });
+                let server = self
+                    .settings
+                    .as_ref()
+                    .is_some_and(|s| !s.config().time_server.is_empty());
+                match self.time {
+                    // Known and fresh (the chip's clock drifts): at once.
+                    Some((unix, at)) if elapsed(at, now) < TIME_FRESH_MS => {
+                        let unix = Ok(unix + u64::from(elapsed(at, now) / 1_000));
+                        self.say(CoprocMsg::Time { id, unix });
+                    }
+                    _ if server => self.time_asked = Some(id),
+                    _ => self.say(CoprocMsg::Time {
+                        id,
+                        unix: Err(TimeError::NoServer),
+                    }),
+                }
             }
             HostMsg::GetStats => {
                 let c = self.counters;

@@ -178,16 +178,8 @@ pub enum Outcome {
     Invalid,
 }
 
-/// Why there is no time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimeError {
-    NoServer,
-    NoNetwork,
-    Timeout,
-    /// The server answered but its answer was unusable (unsynchronised,
-    /// kiss-o'-death, malformed).
-    BadReply,
-}
+/// Why there is no time (SNTP's reasons, carried to the host).
+pub use crate::net::sntp::TimeError;
 
 /// The co-processor's counters (all wrap at `u32::MAX`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

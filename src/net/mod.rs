@@ -2,7 +2,10 @@
 //!
 //! The client needs nothing more than [`Transport`]; boards implement it over
 //! smoltcp or a vendor TCP stack, hosts over `std` ([`std_tcp`], feature `std`).
+//! [`sntp`] is the time protocol's wire format, which the smoltcp stack
+//! speaks over UDP.
 
+pub mod sntp;
 #[cfg(feature = "smoltcp")]
 pub mod stack;
 #[cfg(feature = "std")]

@@ -66,6 +66,7 @@ fn main() {
         tcp_rx: &mut tcp_rx,
         tcp_tx: &mut tcp_tx,
         dns_queries: &mut dns_queries,
+        udp: None,
     };
     let config = StackConfig::new(Addressing::Dhcp, &BROKERS);
     let mut stack = Stack::new(config, board.interface(), buffers, board.seed()).expect("stack");

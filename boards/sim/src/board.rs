@@ -179,6 +179,8 @@ impl SimBoard {
         let network = Network::new(NetworkConfig::default());
         let vip = Ipv4Addr::new(10, 0, 0, 1);
         network.set_record("broker.sim", vip);
+        // The gateway answers SNTP at any address (boards/sim/src/gateway.rs).
+        network.set_record("time.sim", vip);
         network.map(vip, 1883, broker_addr);
         let air = SimAir::new(AirConfig {
             seed: options.seed,

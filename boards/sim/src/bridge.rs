@@ -20,13 +20,14 @@ use std::time::{Duration as RealDuration, Instant as RealInstant};
 use limpet::bridge::coproc::{Coproc, Settings};
 use limpet::bridge::host::{Host, HostConfig, HostEvent};
 use limpet::bridge::link::{Link, Side};
-use limpet::bridge::proto::{self, Outcome};
+use limpet::bridge::proto::{self, Outcome, TimeError};
 use limpet::client::{Client, Options};
-use limpet::net::stack::{Addressing, Broker, Buffers, Stack, StackConfig, StackEvent};
+use limpet::net::stack::{Addressing, Broker, Buffers, Stack, StackConfig, StackEvent, UdpBuffers};
 use limpet::time::Instant;
 use limpet::wire::QoS;
 use limpet::wlan::{self, Network, Wlan, WlanEvent};
 use smoltcp::iface::SocketStorage;
+use smoltcp::socket::udp::PacketMetadata;
 
 use crate::board::{BoardOptions, SimBoard, PASSWORD, SSID};
 use crate::broker::{publish, Sub};
@@ -74,6 +75,7 @@ pub struct CoprocFirmware {
     pub link: SimLink,
     pub role: CoprocRole,
     pub machines: Option<Machines>,
+    pub settings: Option<&'static Settings<FRAME>>,
     pub boot: u32,
 }
 
@@ -84,6 +86,7 @@ impl CoprocFirmware {
             link: link(Side::Coproc, wires.coproc_pins()),
             role: Coproc::new(boot, leak_bytes(512)),
             machines: None,
+            settings: None,
             boot,
         }
     }
@@ -93,7 +96,9 @@ impl CoprocFirmware {
         let _ = self.link.poll(now);
         let Some(m) = &mut self.machines else {
             if let Some(settings) = self.role.configure(now, &mut self.link) {
-                match build(leak(settings), board, self.boot) {
+                let settings: &'static Settings<FRAME> = leak(settings);
+                self.settings = Some(settings);
+                match build(settings, board, self.boot) {
                     Some(m) => self.machines = Some(m),
                     // Settings that can never work: the host is told.
                     None => self.role.config_failed(),
@@ -119,6 +124,15 @@ impl CoprocFirmware {
         }
         self.role
             .poll(now, &mut self.link, &mut m.client, &mut m.stack);
+        // The host asked for the time: SNTP through the stack.
+        if let Some(settings) = self.settings {
+            if self.role.time_wanted() {
+                m.stack.request_time(now, settings.config().time_server);
+            }
+        }
+        if let Some(answer) = m.stack.time() {
+            self.role.time_answer(answer, now);
+        }
     }
 }
 
@@ -133,10 +147,16 @@ fn build(settings: &'static Settings<FRAME>, board: &mut SimBoard, boot: u32) ->
         port: c.port,
     }]);
     let buffers = Buffers {
-        sockets: leak([SocketStorage::EMPTY; 3]),
+        sockets: leak([SocketStorage::EMPTY; 4]),
         tcp_rx: leak_bytes(2048),
         tcp_tx: leak_bytes(2048),
         dns_queries: leak([None; 1]),
+        udp: Some(UdpBuffers {
+            rx_meta: leak([PacketMetadata::EMPTY; 2]),
+            rx: leak_bytes(128),
+            tx_meta: leak([PacketMetadata::EMPTY; 2]),
+            tx: leak_bytes(128),
+        }),
     };
     let seed = board.seed() ^ boot.wrapping_mul(0x9E37_79B9);
     let mut stack = Stack::new(
@@ -191,7 +211,7 @@ pub fn coproc_config() -> proto::Config<'static> {
         clean: false,
         response_time: 5_000,
         will: None,
-        time_server: "",
+        time_server: "time.sim",
     }
 }
 
@@ -284,6 +304,8 @@ pub struct Rig {
     pub readies: u32,
     pub resets: u32,
     pub subscribed: bool,
+    /// Time answers: request id, Unix seconds or why not.
+    pub times: Vec<(u16, Result<u64, TimeError>)>,
 }
 
 impl Rig {
@@ -310,6 +332,7 @@ impl Rig {
             readies: 0,
             resets: 0,
             subscribed: false,
+            times: Vec::new(),
         }
     }
 
@@ -344,6 +367,7 @@ impl Rig {
             }
             Some(HostEvent::Ready { .. }) => self.readies += 1,
             Some(HostEvent::Reset { .. }) => self.resets += 1,
+            Some(HostEvent::Time { id, unix }) => self.times.push((id, unix)),
             _ => {}
         }
     }

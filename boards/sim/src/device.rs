@@ -257,6 +257,7 @@ impl SimDevice {
             tcp_rx: leak_bytes(spec.tcp_buffer),
             tcp_tx: leak_bytes(spec.tcp_buffer),
             dns_queries,
+            udp: None,
         };
         let mut stack = Stack::new(
             StackConfig::new(Addressing::Dhcp, brokers),

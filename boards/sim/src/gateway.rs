@@ -1,5 +1,5 @@
 //! The network behind the access point: a smoltcp `Interface` on the
-//! link's gateway end that answers DHCP (UDP 67) and DNS (UDP 53) and
+//! link's gateway end that answers DHCP (UDP 67), DNS (UDP 53), SNTP (UDP 123) and
 //! proxies TCP to real brokers on 127.0.0.1.
 //!
 //! Two types:
@@ -65,6 +65,7 @@
 
 mod dhcp;
 mod dns;
+mod ntp;
 mod proxy;
 
 pub use dhcp::{DhcpStats, Lease, OFFER_HOLD_SECS};
@@ -354,6 +355,7 @@ pub struct Gateway {
     sockets: SocketSet<'static>,
     dhcp: SocketHandle,
     dns: SocketHandle,
+    ntp: SocketHandle,
     delayed: VecDeque<Delayed>,
     proxy: Proxy,
     dhcp_tx_full: u64,
@@ -392,6 +394,9 @@ impl Gateway {
         let mut dns = udp_socket(4, 1024);
         dns.bind(53).expect("bind 53");
         let dns = sockets.add(dns);
+        let mut ntp = udp_socket(4, 512);
+        ntp.bind(123).expect("bind 123");
+        let ntp = sockets.add(ntp);
         Gateway {
             network: network.clone(),
             config,
@@ -399,6 +404,7 @@ impl Gateway {
             sockets,
             dhcp,
             dns,
+            ntp,
             delayed: VecDeque::new(),
             proxy: Proxy::default(),
             dhcp_tx_full: 0,
@@ -442,6 +448,7 @@ impl Gateway {
         }
         self.serve_dhcp(now);
         self.serve_dns(now);
+        self.serve_ntp();
         self.proxy
             .poll(now, &mut self.sockets, &self.network, &self.config);
         for _ in 0..EGRESS_ROUNDS {
@@ -514,6 +521,16 @@ impl Gateway {
                 if socket.send_slice(&out[..len], to).is_err() {
                     self.dhcp_tx_full += 1;
                 }
+            }
+        }
+    }
+
+    /// Time requests to any address, answered from the address asked.
+    fn serve_ntp(&mut self) {
+        let socket = self.sockets.get_mut::<udp::Socket>(self.ntp);
+        while let Ok((request, from)) = socket.recv() {
+            if let Some(reply) = ntp::answer(request) {
+                let _ = socket.send_slice(&reply, from);
             }
         }
     }

@@ -92,3 +92,24 @@ fn given_a_host_that_stops_reading_for_a_minute_while_the_broker_floods_it_then_
         rig.received.iter().collect::<BTreeSet<_>>().len()
     );
 }
+
+#[test]
+fn given_a_time_server_then_the_host_gets_the_right_time_through_sntp() {
+    let mut rig = Rig::new(10_000, 1);
+    assert!(rig.run_until(Duration::from_secs(60), |r| r.subscribed));
+    let id = rig.host.get_time();
+    assert!(rig.run_until(Duration::from_secs(10), |r| !r.times.is_empty()));
+    let real = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (answered, unix) = rig.times[0];
+    assert_eq!(answered, id);
+    let unix = unix.expect("a time");
+    assert!(unix.abs_diff(real) <= 2, "{unix} vs {real}");
+    // Asked again: answered from the time known, as fast as a round trip.
+    let again = rig.host.get_time();
+    assert!(rig.run_until(Duration::from_secs(5), |r| r.times.len() == 2));
+    assert_eq!(rig.times[1].0, again);
+    assert!(rig.times[1].1.unwrap().abs_diff(real) <= 2);
+}

@@ -26,8 +26,12 @@
 
 mod clock;
 mod config;
+#[cfg(feature = "sntp")]
+mod time;
 
 pub use config::{Addressing, Broker, StackConfig, StackConfigError};
+#[cfg(feature = "sntp")]
+pub use time::UdpBuffers;
 
 use crate::net::Transport;
 use crate::time::{earliest, elapsed, Duration, Instant};
@@ -60,6 +64,10 @@ pub struct Buffers<'a> {
     pub tcp_tx: &'a mut [u8],
     /// DNS queries in progress at once: 1 is enough.
     pub dns_queries: &'a mut [Option<DnsQuery>],
+    /// A UDP socket for the time ([`Stack::request_time`]; one more socket
+    /// slot), or none (feature `sntp`).
+    #[cfg(feature = "sntp")]
+    pub udp: Option<UdpBuffers<'a>>,
 }
 
 /// Why a connection attempt (or a connection) ended.
@@ -160,6 +168,11 @@ pub struct Stack<'a> {
     busy: bool,
     /// The board's link is up (see [`Stack::link_down`]).
     link: bool,
+    /// The time socket and query ([`Stack::request_time`]).
+    #[cfg(feature = "sntp")]
+    udp: Option<SocketHandle>,
+    #[cfg(feature = "sntp")]
+    time: time::TimeQuery<'a>,
     counters: StackCounters,
 }
 
@@ -205,6 +218,13 @@ impl<'a> Stack<'a> {
         let servers: heapless::Vec<IpAddress, 1> =
             dns_server.map(IpAddress::Ipv4).into_iter().collect();
         let dns = sockets.add(dns::Socket::new(&servers, buffers.dns_queries));
+        #[cfg(feature = "sntp")]
+        let udp = buffers.udp.map(|b| {
+            sockets.add(smoltcp::socket::udp::Socket::new(
+                smoltcp::socket::udp::PacketBuffer::new(b.rx_meta, b.rx),
+                smoltcp::socket::udp::PacketBuffer::new(b.tx_meta, b.tx),
+            ))
+        });
         Ok(Stack {
             iface,
             sockets,
@@ -224,6 +244,10 @@ impl<'a> Stack<'a> {
             wan: Wan::Idle,
             busy: false,
             link: true,
+            #[cfg(feature = "sntp")]
+            udp,
+            #[cfg(feature = "sntp")]
+            time: time::TimeQuery::Idle,
             counters: StackCounters::default(),
         })
     }
@@ -274,6 +298,8 @@ impl<'a> Stack<'a> {
         self.iface.poll_egress(t, device, &mut self.sockets);
         let event = self.dhcp_event();
         self.progress(now);
+        #[cfg(feature = "sntp")]
+        self.time_progress(now);
         event
     }
 
@@ -298,6 +324,8 @@ impl<'a> Stack<'a> {
             Wan::Pending { since, .. } => Some(since + self.config.dns_timeout),
             _ => None,
         };
+        #[cfg(feature = "sntp")]
+        let wan = earliest(wan, self.time_deadline());
         earliest(earliest(smol, timer), wan).map(|d| if d < now { now } else { d })
     }
 

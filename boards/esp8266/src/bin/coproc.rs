@@ -8,7 +8,9 @@
 //! reset (RST) as the fifth wire.
 //!
 //! Phase 1 answers the host until it sends its settings; phase 2 builds the
-//! IP stack and the client from them and runs the bridge role. Everything
+//! IP stack and the client from them and runs the bridge role, asking the
+//! configured time server (SNTP over the stack's UDP socket) when the host
+//! wants the time. Everything
 //! large is static (the role, its frames, the filters, the client's and the
 //! stack's buffers); the boot counter would live in RTC memory on a chip
 //! (here it is 1 at every start: a restart is also recognised by the frame
@@ -24,7 +26,9 @@ mod app {
     use limpet::bridge::coproc::{Coproc, Settings};
     use limpet::bridge::link::{Link, Side};
     use limpet::client::{Client, Options};
-    use limpet::net::stack::{Addressing, Broker, Buffers as NetBuffers, Stack, StackConfig};
+    use limpet::net::stack::{
+        Addressing, Broker, Buffers as NetBuffers, Stack, StackConfig, UdpBuffers,
+    };
     use limpet_esp8266::clock::CycleClock;
     use limpet_esp8266::console::Console;
     use limpet_esp8266::gpio::Pins;
@@ -34,6 +38,7 @@ mod app {
     use limpet_esp8266::{entry, log, CPU_HZ};
     use smoltcp::iface::{Config as IfaceConfig, Interface, SocketStorage};
     use smoltcp::socket::dns::DnsQuery;
+    use smoltcp::socket::udp::PacketMetadata;
     use smoltcp::wire::{HardwareAddress, Ipv4Address, Ipv4Cidr};
 
     entry!(run);
@@ -67,15 +72,23 @@ mod app {
     });
 
     struct Slots {
-        sockets: [SocketStorage<'static>; 2],
+        sockets: [SocketStorage<'static>; 3],
         dns_queries: [Option<DnsQuery>; 1],
         broker: [Broker<'static>; 1],
+        udp_rx_meta: [PacketMetadata; 1],
+        udp_tx_meta: [PacketMetadata; 1],
+        udp_rx: [u8; 96],
+        udp_tx: [u8; 64],
     }
 
     static SLOTS: TakeOnce<Slots> = TakeOnce::new(Slots {
-        sockets: [SocketStorage::EMPTY; 2],
+        sockets: [SocketStorage::EMPTY; 3],
         dns_queries: [const { None }; 1],
         broker: [Broker::new("", 0)],
+        udp_rx_meta: [PacketMetadata::EMPTY; 1],
+        udp_tx_meta: [PacketMetadata::EMPTY; 1],
+        udp_rx: [0; 96],
+        udp_tx: [0; 64],
     });
 
     static FRAMES: TakeOnce<SlipFrames<MTU>> = TakeOnce::new(SlipFrames::new());
@@ -121,6 +134,10 @@ mod app {
             sockets,
             dns_queries,
             broker,
+            udp_rx_meta,
+            udp_tx_meta,
+            udp_rx,
+            udp_tx,
         } = slots;
         let link_pins = (
             pins.gpio4.into_input(false),
@@ -170,6 +187,12 @@ mod app {
             tcp_rx,
             tcp_tx,
             dns_queries,
+            udp: Some(UdpBuffers {
+                rx_meta: udp_rx_meta,
+                rx: udp_rx,
+                tx_meta: udp_tx_meta,
+                tx: udp_tx,
+            }),
         };
         let stack = Stack::new(
             StackConfig::new(addressing, brokers),
@@ -197,6 +220,13 @@ mod app {
             let _ = link.poll(now);
             let _ = stack.poll(now, &mut slip);
             role.poll(now, &mut link, &mut client, &mut stack);
+            // The host asked for the time: SNTP through the stack.
+            if role.time_wanted() {
+                stack.request_time(now, c.time_server);
+            }
+            if let Some(answer) = stack.time() {
+                role.time_answer(answer, now);
+            }
         }
     }
 
