@@ -290,6 +290,89 @@ impl HostBoard {
     }
 }
 
+/// The co-processor's side of the sim board, for a co-processor firmware
+/// written out in full (examples/bridge_coproc.rs): its radio and network
+/// are the [`SimBoard`]'s, and the host on the other end of the wires —
+/// the host driver with a small application: a reading published every
+/// 5 s, the LED topic subscribed — is run by the board.
+pub struct CoprocBoard {
+    pub sim: SimBoard,
+    wires: Rc<Wires>,
+    host_link: SimLink,
+    host: HostRole<'static>,
+    next_reading: Option<Instant>,
+    /// What the host saw, for the console.
+    pub host_log: Vec<String>,
+}
+
+/// The topics of the board's host application.
+pub const HOST_READING: &str = "limpet/bridge/temperature";
+pub const HOST_LED: &str = "limpet/bridge/led";
+
+impl CoprocBoard {
+    pub fn start(options: BoardOptions) -> CoprocBoard {
+        let wires = Wires::new();
+        let mut config = coproc_config();
+        config.client_id = "limpet-coproc";
+        let mut host = HostRole::new(HostConfig::new(config, 5), wires.reset_pin());
+        let _ = host.subscribe(HOST_LED, QoS::AtLeastOnce);
+        CoprocBoard {
+            sim: SimBoard::start(options),
+            host_link: link(Side::Host, wires.host_pins()),
+            wires,
+            host,
+            next_reading: None,
+            host_log: Vec::new(),
+        }
+    }
+
+    /// The co-processor's four link pins.
+    pub fn link_pins(&self) -> Pins {
+        self.wires.coproc_pins()
+    }
+
+    pub fn now(&mut self) -> Instant {
+        self.sim.now()
+    }
+
+    pub fn broker_addr(&self) -> std::net::SocketAddr {
+        self.sim.broker_addr()
+    }
+
+    /// Whether the host holds the co-processor in reset (its watchdog):
+    /// a firmware would restart from nothing.
+    pub fn in_reset(&self) -> bool {
+        self.wires.in_reset()
+    }
+
+    /// One pass of the host's firmware, then the world runs once.
+    pub fn step(&mut self, now: Instant) {
+        let _ = self.host_link.poll(now);
+        let line = match self.host.poll(now, &mut self.host_link) {
+            Some(HostEvent::Ready { boot, .. }) => {
+                Some(format!("host: co-processor ready (boot {boot})"))
+            }
+            Some(HostEvent::Message { topic, payload, .. }) => Some(format!(
+                "host: {topic} = {}",
+                String::from_utf8_lossy(payload)
+            )),
+            Some(HostEvent::Done { id, outcome }) => Some(format!("host: #{id} {outcome:?}")),
+            Some(HostEvent::Status(s)) => Some(format!("host: status {s:?}")),
+            Some(HostEvent::Reset { n }) => Some(format!("host: reset the co-processor ({n})")),
+            _ => None,
+        };
+        self.host_log.extend(line);
+        let due = *self.next_reading.get_or_insert(now);
+        if now >= due {
+            self.next_reading = Some(now + limpet::time::Duration::from_ticks(5_000));
+            let _ = self
+                .host
+                .publish(HOST_READING, b"21.5", QoS::AtLeastOnce, false);
+        }
+        self.sim.sleep_until(Some(now));
+    }
+}
+
 /// A host driver on a [`HostBoard`], publishing on [`UP`] and subscribed
 /// to [`DOWN`], recording what happened.
 pub struct Rig {
@@ -298,6 +381,9 @@ pub struct Rig {
     pub host: HostRole<'static>,
     /// The host's superloop stops (a slow or busy host).
     pub host_stopped: bool,
+    /// Simulated ms between two publishes of [`both_ways`] (0: as fast as
+    /// the host takes them).
+    pub pace_ms: u32,
     /// What the host received on DOWN, and how often each.
     pub received: Vec<u32>,
     pub done: BTreeSet<u16>,
@@ -312,11 +398,19 @@ impl Rig {
     /// A rig whose host resets a silent co-processor after `watchdog_ms`,
     /// on a board running `speed` times faster than real time.
     pub fn new(watchdog_ms: u32, speed: u32) -> Rig {
-        let board = HostBoard::start(BoardOptions {
-            outages: false,
-            speed,
-            ..BoardOptions::default()
-        });
+        Rig::on(
+            watchdog_ms,
+            BoardOptions {
+                outages: false,
+                speed,
+                ..BoardOptions::default()
+            },
+        )
+    }
+
+    /// The same on a board set up as `options` say (outages, a broker).
+    pub fn on(watchdog_ms: u32, options: BoardOptions) -> Rig {
+        let board = HostBoard::start(options);
         let mut config = HostConfig::new(coproc_config(), 77);
         config.watchdog_ms = watchdog_ms;
         config.ping_ms = watchdog_ms / 4;
@@ -327,6 +421,7 @@ impl Rig {
             board,
             host,
             host_stopped: false,
+            pace_ms: 0,
             received: Vec::new(),
             done: BTreeSet::new(),
             readies: 0,
@@ -408,20 +503,27 @@ pub fn both_ways(rig: &mut Rig, count: u32, mut fault: impl FnMut(&mut Rig, u64)
     let mut ids = Vec::new();
     let mut next = 0;
     let mut pass = 0u64;
+    let mut next_publish = rig.board.now();
     let start = RealInstant::now();
     loop {
-        if next < count {
+        let now = rig.board.now();
+        if next < count && now >= next_publish {
             if let Ok(id) =
                 rig.host
                     .publish(UP, next.to_string().as_bytes(), QoS::AtLeastOnce, false)
             {
                 ids.push(id);
                 next += 1;
+                next_publish = now + limpet::time::Duration::from_ticks(rig.pace_ms);
             }
         }
         rig.pass();
         fault(rig, pass);
         pass += 1;
+        // Checked now and then: the sets grow with the traffic.
+        if pass % 64 != 0 {
+            continue;
+        }
         let distinct: BTreeSet<u32> = rig.received.iter().copied().collect();
         let all_done = next == count && ids.iter().all(|id| rig.done.contains(id));
         if all_done && distinct.len() == count as usize && down.is_finished() {

@@ -7,7 +7,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use limpet_sim::board::BoardOptions;
 use limpet_sim::bridge::{both_ways, publish_down, Rig};
+use limpet_sim::broker::Broker;
 
 #[test]
 fn given_a_host_and_a_coprocessor_then_qos1_messages_cross_both_ways_through_mosquitto() {
@@ -112,4 +114,61 @@ fn given_a_time_server_then_the_host_gets_the_right_time_through_sntp() {
     assert!(rig.run_until(Duration::from_secs(5), |r| r.times.len() == 2));
     assert_eq!(rig.times[1].0, again);
     assert!(rig.times[1].1.unwrap().abs_diff(real) <= 2);
+}
+
+#[test]
+fn given_wifi_outages_then_nothing_is_lost_either_way() {
+    // The board takes the co-processor out of range (20 s) and switches the
+    // access point off (10 s) in turn, 10 s apart, at 5x speed, while the
+    // host publishes every 60 ms (simulated): the traffic spans both. The
+    // broker is the test's, so the board does not kill it (mosquitto_pub
+    // would fail while it is down).
+    let broker = Broker::start();
+    let mut rig = Rig::on(
+        10_000,
+        BoardOptions {
+            broker: Some(broker.addr()),
+            speed: 5,
+            outages: true,
+            outage_every_ms: 10_000,
+            ..BoardOptions::default()
+        },
+    );
+    rig.pace_ms = 60;
+    both_ways(&mut rig, 600, |_, _| {});
+    let (outages, _) = rig.board.sim.outages();
+    assert!(outages >= 2, "{outages} outages");
+    println!("{outages} outages");
+}
+
+#[test]
+fn given_a_broker_that_hangs_twice_then_nothing_is_lost_either_way() {
+    // SIGSTOP for 6 s, twice, while messages flow both ways (the test's
+    // broker, so the test can stop it; mosquitto_pub waits out a hang).
+    let broker = Broker::start();
+    let mut rig = Rig::on(
+        10_000,
+        BoardOptions {
+            broker: Some(broker.addr()),
+            outages: false,
+            ..BoardOptions::default()
+        },
+    );
+    let (mut frozen, mut hangs) = (None::<std::time::Instant>, 0);
+    both_ways(&mut rig, 300, |rig, _| {
+        let progress = rig.done.len() + rig.received.len();
+        match frozen {
+            None if hangs < 2 && progress >= 200 * (hangs + 1) => {
+                broker.freeze();
+                frozen = Some(std::time::Instant::now());
+                hangs += 1;
+            }
+            Some(t) if t.elapsed() > Duration::from_secs(6) => {
+                broker.thaw();
+                frozen = None;
+            }
+            _ => {}
+        }
+    });
+    assert_eq!(hangs, 2);
 }
