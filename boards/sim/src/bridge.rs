@@ -521,7 +521,7 @@ pub fn both_ways(rig: &mut Rig, count: u32, mut fault: impl FnMut(&mut Rig, u64)
         fault(rig, pass);
         pass += 1;
         // Checked now and then: the sets grow with the traffic.
-        if pass % 64 != 0 {
+        if !pass.is_multiple_of(64) {
             continue;
         }
         let distinct: BTreeSet<u32> = rig.received.iter().copied().collect();
