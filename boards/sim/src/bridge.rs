@@ -410,8 +410,17 @@ impl Rig {
 
     /// The same on a board set up as `options` say (outages, a broker).
     pub fn on(watchdog_ms: u32, options: BoardOptions) -> Rig {
+        Rig::configured(watchdog_ms, options, coproc_config())
+    }
+
+    /// The same with the co-processor told `coproc` (a will, a keepalive).
+    pub fn configured(
+        watchdog_ms: u32,
+        options: BoardOptions,
+        coproc: proto::Config<'static>,
+    ) -> Rig {
         let board = HostBoard::start(options);
-        let mut config = HostConfig::new(coproc_config(), 77);
+        let mut config = HostConfig::new(coproc, 77);
         config.watchdog_ms = watchdog_ms;
         config.ping_ms = watchdog_ms / 4;
         let mut host = HostRole::new(config, board.reset_pin());

@@ -7,9 +7,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use limpet::bridge::proto;
+use limpet::wire::{QoS, Will};
 use limpet_sim::board::BoardOptions;
 use limpet_sim::bridge::{both_ways, publish_down, Rig};
-use limpet_sim::broker::Broker;
+use limpet_sim::broker::{Broker, Sub};
 
 #[test]
 fn given_a_host_and_a_coprocessor_then_qos1_messages_cross_both_ways_through_mosquitto() {
@@ -171,4 +173,48 @@ fn given_a_broker_that_hangs_twice_then_nothing_is_lost_either_way() {
         }
     });
     assert_eq!(hangs, 2);
+}
+
+#[test]
+fn given_a_will_then_it_is_set_again_after_a_coprocessor_reboot() {
+    // The will goes with the configuration the host replays: after a
+    // reboot the co-processor's new connection carries it, so when that
+    // co-processor then hangs the broker publishes it.
+    let coproc = proto::Config {
+        keepalive: 4,
+        will: Some(Will {
+            topic: "bridge/will",
+            payload: b"offline",
+            qos: QoS::AtLeastOnce,
+            retain: false,
+        }),
+        ..limpet_sim::bridge::coproc_config()
+    };
+    // A watchdog slow enough to let the broker see the hang first.
+    let mut rig = Rig::configured(
+        120_000,
+        BoardOptions {
+            outages: false,
+            ..BoardOptions::default()
+        },
+        coproc,
+    );
+    let will = Sub::start(rig.port(), "bridge/will", 1);
+    assert!(will.wait_ready(Duration::from_secs(5)));
+    assert!(rig.run_until(Duration::from_secs(60), |r| r.subscribed));
+    rig.board.crash();
+    rig.subscribed = false;
+    assert!(
+        rig.run_until(Duration::from_secs(60), |r| r.subscribed),
+        "not back"
+    );
+    assert_eq!(rig.readies, 2);
+    assert!(will.is_empty(), "no will while it runs: {:?}", will.lines());
+    // It hangs: 1.5 keepalives later the broker gives up on it.
+    rig.board.hung = true;
+    assert!(
+        rig.run_until(Duration::from_secs(15), |_| !will.is_empty()),
+        "no will"
+    );
+    assert_eq!(will.lines(), ["bridge/will offline"]);
 }
