@@ -83,23 +83,7 @@ impl<const P: usize> Settings<P> {
 /// The empty configuration [`Settings::config`] falls back to (never in
 /// practice: only a decoded configuration is stored).
 fn unreachable_config() -> proto::Config<'static> {
-    proto::Config {
-        ssid: "",
-        wifi_password: b"",
-        use_stored: true,
-        broker: "",
-        port: 0,
-        client_id: "",
-        username: None,
-        password: None,
-        keepalive: 0,
-        ping_interval: 0,
-        max_repubs: 0,
-        clean: true,
-        response_time: 0,
-        will: None,
-        time_server: "",
-    }
+    proto::Config::new("", b"", "", "")
 }
 
 /// Filters from the host, copied into storage that lives as long as the
@@ -343,6 +327,10 @@ impl<'a, const P: usize, const W: usize, const N: usize, const F: usize> Coproc<
     }
 
     fn flush(&mut self) {
+        // Called several times a pass: most find nothing to send.
+        if self.out.is_empty() || !self.framer.can_send() {
+            return;
+        }
         let mut buf = [0u8; P];
         while self.framer.can_send() {
             let Some(m) = self.out.pop_front() else {

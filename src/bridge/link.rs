@@ -170,11 +170,6 @@ where
         self.last_move.map_or(0, |t| elapsed(t, now))
     }
 
-    /// Whether a unit is queued or being shifted out.
-    pub fn sending(&self) -> bool {
-        !self.tx_queue.is_empty() || self.tx.busy()
-    }
-
     pub fn counters(&self) -> LinkCounters {
         self.counters
     }
@@ -214,10 +209,6 @@ struct Transmitter {
 }
 
 impl Transmitter {
-    fn busy(&self) -> bool {
-        self.left > 0
-    }
-
     /// Whether the next bit needs a unit of an open frame from the queue.
     fn wants_unit(&self) -> bool {
         self.left == 0 && self.ones != 5 && self.in_frame
@@ -340,10 +331,7 @@ impl Receiver {
         let was_aligned = self.aligned;
         let partial = self.bits != 0;
         self.aligned = true;
-        self.delay = 0;
-        self.delayed = 0;
-        self.byte = 0;
-        self.bits = 0;
+        self.restart_byte();
         if !was_aligned {
             return None;
         }
@@ -355,15 +343,20 @@ impl Receiver {
 
     fn abort(&mut self, counters: &mut LinkCounters) -> Option<Unit> {
         let was_aligned = core::mem::replace(&mut self.aligned, false);
-        self.delay = 0;
-        self.delayed = 0;
-        self.byte = 0;
-        self.bits = 0;
+        self.restart_byte();
         if !was_aligned {
             return None;
         }
         counters.aborts = counters.aborts.wrapping_add(1);
         self.end_frame(counters, true)
+    }
+
+    /// Empties the delay line and the byte being assembled.
+    fn restart_byte(&mut self) {
+        self.delay = 0;
+        self.delayed = 0;
+        self.byte = 0;
+        self.bits = 0;
     }
 
     /// A frame end for the layer above, if anything of a frame was given.

@@ -140,6 +140,37 @@ pub struct Config<'a> {
     pub time_server: &'a str,
 }
 
+impl<'a> Config<'a> {
+    /// A configuration with mqtt_as's defaults for the rest: the stored
+    /// network tried first, port 1883, keepalive 60 s with the client's
+    /// ping interval, 4 republishes, a persistent session, a 10 s response
+    /// time; no credentials, will or time server.
+    pub const fn new(
+        ssid: &'a str,
+        wifi_password: &'a [u8],
+        broker: &'a str,
+        client_id: &'a str,
+    ) -> Self {
+        Config {
+            ssid,
+            wifi_password,
+            use_stored: true,
+            broker,
+            port: 1883,
+            client_id,
+            username: None,
+            password: None,
+            keepalive: 60,
+            ping_interval: 0,
+            max_repubs: 4,
+            clean: false,
+            response_time: 10_000,
+            will: None,
+            time_server: "",
+        }
+    }
+}
+
 /// What the co-processor reports (the original bridge's status values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {

@@ -100,7 +100,10 @@ fn main() {
     let interface = board.sim.interface();
     let seed = board.sim.seed();
     let config = StackConfig::new(Addressing::Dhcp, &brokers);
-    let mut stack = Stack::new(config, interface, buffers, seed).expect("stack");
+    let Ok(mut stack) = Stack::new(config, interface, buffers, seed) else {
+        role.config_failed(); // a broker that can never be reached (port 0, no name)
+        return;
+    };
     stack.link_down(); // nothing goes out until the WLAN controller trusts the link
     let Ok(mut client) = Client::<'_, 8, 8>::new(
         settings.mqtt(),

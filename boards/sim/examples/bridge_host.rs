@@ -26,21 +26,8 @@ const REPORT_MS: u32 = 5_000;
 
 /// What the co-processor is told: the network, the broker, the session.
 const COPROC: Config<'static> = Config {
-    ssid: SSID,
-    wifi_password: PASSWORD,
-    use_stored: true,
-    broker: "broker.sim",
-    port: 1883,
-    client_id: "limpet-bridge",
-    username: None,
-    password: None,
-    keepalive: 60,
-    ping_interval: 0,
-    max_repubs: 4,
-    clean: false,
-    response_time: 10_000,
-    will: None,
-    time_server: "pool.ntp.org",
+    time_server: "time.sim", // the sim gateway answers SNTP
+    ..Config::new(SSID, PASSWORD, "broker.sim", "limpet-bridge")
 };
 
 fn main() {

@@ -197,21 +197,11 @@ pub const DOWN: &str = "bridge/down";
 /// broker, a fixed client id and a persistent session.
 pub fn coproc_config() -> proto::Config<'static> {
     proto::Config {
-        ssid: SSID,
-        wifi_password: PASSWORD,
         use_stored: false,
-        broker: "broker.sim",
-        port: 1883,
-        client_id: "bridge-e2e",
-        username: None,
-        password: None,
         keepalive: 20,
-        ping_interval: 0,
-        max_repubs: 4,
-        clean: false,
         response_time: 5_000,
-        will: None,
         time_server: "time.sim",
+        ..proto::Config::new(SSID, PASSWORD, "broker.sim", "bridge-e2e")
     }
 }
 
@@ -460,7 +450,10 @@ impl Rig {
         let _ = self.host_link.poll(now);
         match self.host.poll(now, &mut self.host_link) {
             Some(HostEvent::Message { payload, .. }) => {
-                let n: u32 = std::str::from_utf8(payload).unwrap().parse().unwrap();
+                let n: u32 = std::str::from_utf8(payload)
+                    .ok()
+                    .and_then(|t| t.parse().ok())
+                    .expect("the rig's messages on DOWN are numbers");
                 self.received.push(n);
             }
             Some(HostEvent::Done { id, outcome }) => {
@@ -497,9 +490,9 @@ pub fn publish_down(port: u16, n: u32) -> std::thread::JoinHandle<()> {
     })
 }
 
-/// Sends `count` QoS 1 messages each way, calling `fault` each pass with
-/// the pass number; panics if anything is lost either way. Returns what
-/// it saw.
+/// Sends `count` QoS 1 messages each way (the host's paced by
+/// [`Rig::pace_ms`]), calling `fault` each pass with the pass number; panics
+/// if anything is lost either way, and prints the copies and duplicates.
 pub fn both_ways(rig: &mut Rig, count: u32, mut fault: impl FnMut(&mut Rig, u64)) {
     let up = Sub::start(rig.port(), UP, 1);
     assert!(up.wait_ready(RealDuration::from_secs(5)));

@@ -31,21 +31,8 @@ impl OutputPin for ResetPin<'_> {
 }
 
 static COPROC_CONFIG: proto::Config<'static> = proto::Config {
-    ssid: "home",
-    wifi_password: b"secret",
-    use_stored: true,
-    broker: "broker.local",
-    port: 1883,
-    client_id: "bridge-1",
-    username: None,
-    password: None,
-    keepalive: 60,
-    ping_interval: 0,
-    max_repubs: 4,
-    clean: false,
-    response_time: 10_000,
-    will: None,
     time_server: "pool.ntp.org",
+    ..proto::Config::new("home", b"secret", "broker.local", "bridge-1")
 };
 
 type TestHost<'a> = Host<'static, ResetPin<'a>, 128, 4, 4, 4>;

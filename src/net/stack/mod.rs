@@ -55,6 +55,15 @@ const FIRST_PORT: u16 = 49_152;
 /// acknowledge them before the socket is reused (ms).
 const LINGER_MS: u32 = 1_000;
 
+/// The first IPv4 address of a DNS answer.
+fn first_ipv4(addrs: &[IpAddress]) -> Option<Ipv4Address> {
+    addrs.iter().find_map(|a| match a {
+        IpAddress::Ipv4(v4) => Some(*v4),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    })
+}
+
 /// Storage the stack runs in, all the caller's.
 pub struct Buffers<'a> {
     /// Room for the stack's sockets: 2 (DNS, TCP), 3 with DHCP.
@@ -453,11 +462,7 @@ impl<'a> Stack<'a> {
                 let dns = self.sockets.get_mut::<dns::Socket>(self.dns);
                 match dns.get_query_result(query) {
                     Ok(addrs) => {
-                        let v4 = addrs.iter().find_map(|a| match a {
-                            IpAddress::Ipv4(v4) => Some(*v4),
-                            #[allow(unreachable_patterns)]
-                            _ => None,
-                        });
+                        let v4 = first_ipv4(&addrs);
                         match v4 {
                             Some(addr) => {
                                 self.resolved = Some(addr);

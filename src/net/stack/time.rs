@@ -148,12 +148,7 @@ impl<'a> Stack<'a> {
                 let dns = self.sockets.get_mut::<dns::Socket>(self.dns);
                 match dns.get_query_result(q) {
                     Ok(addrs) => {
-                        let v4 = addrs.iter().find_map(|a| match a {
-                            IpAddress::Ipv4(v4) => Some(*v4),
-                            #[allow(unreachable_patterns)]
-                            _ => None,
-                        });
-                        self.time = match v4 {
+                        self.time = match super::first_ipv4(&addrs) {
                             Some(addr) => self.send_time_request(now, addr),
                             None => TimeQuery::Done(Err(TimeError::NoNetwork)),
                         };

@@ -96,14 +96,10 @@ mod app {
     static ROLE: TakeOnce<Option<Role>> = TakeOnce::new(None);
     static SETTINGS: TakeOnce<Option<Settings<FRAME>>> = TakeOnce::new(None);
 
-    #[cfg(not(feature = "sim"))]
+    /// The gateway's serial line (the image does not run under QEMU: no
+    /// GPIO there, so no `sim` variant).
     fn gateway_port() -> limpet_esp8266::uart::Uart0 {
         limpet_esp8266::uart::Uart0::new(115_200)
-    }
-
-    #[cfg(feature = "sim")]
-    fn gateway_port() -> limpet_esp8266::sim::SimPort {
-        limpet_esp8266::sim::SimPort::new()
     }
 
     fn run() -> ! {

@@ -63,21 +63,8 @@ mod firmware {
     pub static LIMPET_BRIDGE_RAM_LINK: [u8; size_of::<BridgeLink>()] = [0; size_of::<BridgeLink>()];
 
     const COPROC: Config<'static> = Config {
-        ssid: "home",
-        wifi_password: b"password",
-        use_stored: true,
-        broker: "broker.local",
-        port: 1883,
-        client_id: "bridge-host",
-        username: None,
-        password: None,
-        keepalive: 60,
-        ping_interval: 0,
-        max_repubs: 4,
-        clean: false,
-        response_time: 10_000,
-        will: None,
         time_server: "pool.ntp.org",
+        ..Config::new("home", b"password", "broker.local", "bridge-host")
     };
 
     fn now() -> Instant {
