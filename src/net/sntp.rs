@@ -63,17 +63,18 @@ pub fn parse_reply(reply: &[u8], stamp: u64) -> Result<u64, TimeError> {
     if !usable {
         return Err(TimeError::BadReply);
     }
-    Ok(unix_seconds(transmit_s))
+    // Before 1970 (a broken server): no Unix time.
+    unix_seconds(transmit_s).ok_or(TimeError::BadReply)
 }
 
 /// NTP seconds (32 bits, wrapping every 136 years) as Unix seconds: values
 /// with the top bit clear are taken as era 1 (from 2036-02-07), so the
 /// result is right from 1968 to 2104 (RFC 4330 §3).
-fn unix_seconds(ntp: u64) -> u64 {
+fn unix_seconds(ntp: u64) -> Option<u64> {
     if ntp & 0x8000_0000 != 0 {
-        ntp - UNIX_OFFSET
+        ntp.checked_sub(UNIX_OFFSET)
     } else {
-        ntp + (1 << 32) - UNIX_OFFSET
+        Some(ntp + (1 << 32) - UNIX_OFFSET)
     }
 }
 
@@ -126,7 +127,7 @@ mod tests {
         let good = reply(&req, 0xE000_0000);
         assert!(parse_reply(&good, 9).is_ok());
         type Spoil = fn(&mut [u8; LEN]);
-        let cases: [(&str, Spoil); 7] = [
+        let cases: [(&str, Spoil); 8] = [
             ("not a server", |r| r[0] = 4 << 3 | 3),
             ("version 0", |r| r[0] = 4),
             ("unsynchronised", |r| r[0] |= 3 << 6),
@@ -134,6 +135,7 @@ mod tests {
             ("stratum 16", |r| r[1] = 16),
             ("not our request", |r| r[31] ^= 1),
             ("no time", |r| r[40..44].copy_from_slice(&[0; 4])),
+            ("1969", |r| r[40..44].copy_from_slice(&0x8000_0000u32.to_be_bytes())),
         ];
         for (what, spoil) in cases {
             let mut r = good;
