@@ -135,7 +135,9 @@ mod tests {
             ("stratum 16", |r| r[1] = 16),
             ("not our request", |r| r[31] ^= 1),
             ("no time", |r| r[40..44].copy_from_slice(&[0; 4])),
-            ("1969", |r| r[40..44].copy_from_slice(&0x8000_0000u32.to_be_bytes())),
+            ("1969", |r| {
+                r[40..44].copy_from_slice(&0x8000_0000u32.to_be_bytes())
+            }),
         ];
         for (what, spoil) in cases {
             let mut r = good;
