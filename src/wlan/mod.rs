@@ -31,13 +31,18 @@
 //! - `controller.rs`: the machine, [`Wlan`].
 //! - `event.rs`: [`WlanEvent`], [`Network`] (stored or configured), [`Reason`].
 //! - `counters.rs`: [`Counters`].
-//! - `tests.rs`: scenarios over a scripted radio, from several clock origins.
+//! - `station.rs`: a [`Radio`] over a driver with `async` calls (esp-radio),
+//!   polled without an executor: [`station::Station`], [`station::drive`],
+//!   [`station::StationRadio`].
+//! - `tests.rs`: scenarios over a scripted radio, from several clock origins;
+//!   `station_tests.rs`: the async adapter over a scripted station.
 
 mod config;
 mod controller;
 mod counters;
 mod event;
 mod radio;
+pub mod station;
 
 pub use config::{Config, ConfigError, Credentials};
 pub use controller::Wlan;
@@ -45,5 +50,7 @@ pub use counters::Counters;
 pub use event::{Network, Reason, WlanEvent};
 pub use radio::{Radio, Status};
 
+#[cfg(test)]
+mod station_tests;
 #[cfg(test)]
 mod tests;
