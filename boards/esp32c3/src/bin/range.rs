@@ -1,0 +1,181 @@
+//! The range demo on an ESP32-C3: mqtt_as's `range.py` as limpet firmware.
+//! WLAN controller, IP stack and MQTT client in one superloop; it publishes
+//! a counter, its RSSI and how many outages it has seen every 5 s, drives
+//! the LED from a topic, and says online/offline (retained, with a will).
+//! Walk away from the access point and back: it recovers by itself.
+//!
+//! Build-time settings (environment variables, see the board's README):
+//! `LIMPET_SSID`, `LIMPET_PASSWORD`, `LIMPET_BROKER` (name or address),
+//! `LIMPET_PORT`, `LIMPET_CLIENT_ID`, `LIMPET_COUNTRY`; `LIMPET_USE_STORED=1`
+//! tries the radio's stored network first (esp-radio stores none, so the
+//! configured one is used).
+#![no_std]
+#![no_main]
+
+use core::fmt::Write as _;
+use core::pin::pin;
+
+use esp_backtrace as _;
+use esp_hal::gpio::{Level, Output, OutputConfig};
+use esp_println::println;
+use heapless::String;
+use limpet::client::{Client, Options};
+use limpet::net::stack::{Addressing, Broker, Buffers, Stack, StackConfig, StackEvent};
+use limpet::session::{Config, Event};
+use limpet::time::{earliest, Duration, Instant};
+use limpet::wire::{QoS, Will};
+use limpet::wlan::station::{drive, Mailbox, StationRadio};
+use limpet::wlan::{self, Wlan, WlanEvent};
+use limpet_esp32c3::{clock, settings};
+use smoltcp::iface::{Config as IfaceConfig, Interface, SocketStorage};
+
+esp_bootloader_esp_idf::esp_app_desc!();
+
+const TOPIC_STATUS: &str = "limpet/range/status";
+const TOPIC_COUNT: &str = "limpet/range/count";
+const TOPIC_RSSI: &str = "limpet/range/rssi";
+const TOPIC_OUTAGES: &str = "limpet/range/outages";
+const TOPIC_LED: &str = "limpet/range/led";
+const REPORT_MS: u32 = 5_000;
+/// The longest the loop sleeps: frames arrive without waking it.
+const RX_LATENCY_MS: u32 = 2;
+
+#[esp_hal::main]
+fn main() -> ! {
+    let p =
+        esp_hal::init(esp_hal::Config::default().with_cpu_clock(esp_hal::clock::CpuClock::max()));
+    limpet_esp32c3::start_rtos(p.TIMG0, p.FROM_CPU_INTR0);
+    let (station, mut device) = limpet_esp32c3::wifi(p.WIFI).expect("WiFi driver");
+    // The LED: GPIO8 (the blue LED of C3 "super mini" boards, active low).
+    let mut led = Output::new(p.GPIO8, Level::High, OutputConfig::default());
+    println!(
+        "limpet range demo: {} via {}:{}",
+        settings::SSID,
+        settings::BROKER,
+        settings::PORT
+    );
+
+    // ---------------------------------------------------------- firmware
+    let mut rx = [0u8; 1024];
+    let mut tx = [0u8; 1024];
+    let mut store = [0u8; 1024];
+    let mut tcp_rx = [0u8; 2048];
+    let mut tcp_tx = [0u8; 2048];
+    let mut sockets = [SocketStorage::EMPTY; 3];
+    let mut dns_queries = [None; 1];
+    let brokers = [Broker::new(settings::BROKER, settings::PORT)];
+
+    let mailbox = Mailbox::new();
+    let driver = pin!(drive(station, &mailbox)); // the WiFi driver, polled by `radio`
+    let mut radio = StationRadio::new(&mailbox, driver);
+    let mut wcfg = wlan::Config::new(settings::SSID, settings::PASSWORD.as_bytes());
+    wcfg.use_stored = settings::USE_STORED;
+    let mut wlan = Wlan::new(wcfg).expect("WLAN settings (LIMPET_SSID, LIMPET_PASSWORD)");
+
+    let seed = settings::seed();
+    let mut iface_config = IfaceConfig::new(device.hardware_address());
+    iface_config.random_seed = u64::from(seed);
+    let iface = Interface::new(iface_config, &mut device, smoltcp::time::Instant::ZERO);
+    let buffers = Buffers {
+        sockets: &mut sockets,
+        tcp_rx: &mut tcp_rx,
+        tcp_tx: &mut tcp_tx,
+        dns_queries: &mut dns_queries,
+        udp: None,
+    };
+    let config = StackConfig::new(Addressing::Dhcp, &brokers);
+    let mut stack = Stack::new(config, iface, buffers, seed).expect("broker (LIMPET_BROKER)");
+    stack.link_down(); // nothing goes out until the WLAN controller trusts the link
+
+    let mut config = Config::new(settings::CLIENT_ID);
+    config.clean = false;
+    config.will = Some(Will {
+        topic: TOPIC_STATUS,
+        payload: b"offline",
+        qos: QoS::AtLeastOnce,
+        retain: true,
+    });
+    let mut options = Options::default();
+    options.backoff = options.backoff.with_seed(seed);
+    let mut client: Client<'_, 4, 4> =
+        Client::new(config, options, &mut rx, &mut tx, &mut store).expect("client settings");
+    client
+        .subscribe(TOPIC_LED, QoS::AtLeastOnce)
+        .expect("topic");
+
+    let mut next_report = clock::now();
+    let (mut count, mut outages) = (0u32, 0u32);
+
+    loop {
+        let now = clock::now();
+
+        // The three machines, each polled once per pass.
+        if let Some(event) = wlan.poll(now, &mut radio) {
+            match event {
+                WlanEvent::Up(_) => {
+                    println!("WiFi up, RSSI {:?}", wlan.rssi());
+                    stack.link_up();
+                }
+                WlanEvent::Down(_) => {
+                    println!("WiFi down");
+                    stack.link_down();
+                }
+                WlanEvent::AttemptFailed(..) => println!("WiFi attempt failed"),
+            }
+        }
+        if let Some(StackEvent::Configured(_)) = stack.poll(now, &mut device) {
+            println!("address {:?}", stack.address());
+            client.network_up(now); // retry at once, not after the backoff
+        }
+        let mut announce = false;
+        while let Some(event) = client.poll(now, &mut stack) {
+            match event {
+                Event::Up { .. } => {
+                    println!("broker up");
+                    announce = true;
+                }
+                Event::Down(reason) => {
+                    println!("broker down: {:?}", reason);
+                    outages += 1;
+                }
+                Event::Message(m) if m.topic == TOPIC_LED => {
+                    let on = m.payload == b"on";
+                    led.set_level(if on { Level::Low } else { Level::High });
+                }
+                _ => {}
+            }
+        }
+        if announce {
+            let _ = client.publish(TOPIC_STATUS, b"online", QoS::AtLeastOnce, true);
+        }
+
+        // The application: a report every 5 s, queued while offline.
+        if reached(now, next_report) {
+            next_report = now + Duration::from_ticks(REPORT_MS);
+            count += 1;
+            let mut rssi: String<8> = String::new();
+            match wlan.rssi() {
+                Some(r) => write!(rssi, "{r}").ok(),
+                None => rssi.push_str("-").ok(),
+            };
+            for (topic, value) in [(TOPIC_COUNT, count), (TOPIC_OUTAGES, outages)] {
+                let mut text: String<12> = String::new();
+                let _ = write!(text, "{value}");
+                // A full in-flight table is an Err: this report is skipped.
+                let _ = client.publish(topic, text.as_bytes(), QoS::AtLeastOnce, false);
+            }
+            let _ = client.publish(TOPIC_RSSI, rssi.as_bytes(), QoS::AtLeastOnce, false);
+        }
+
+        let deadline = earliest(
+            earliest(wlan.next_deadline(now), stack.next_deadline(now)),
+            earliest(client.next_deadline(now), Some(next_report)),
+        );
+        clock::sleep_until(deadline, RX_LATENCY_MS);
+    }
+}
+
+/// `now` is at or past `deadline` (wrapping-aware).
+fn reached(now: Instant, deadline: Instant) -> bool {
+    now.checked_duration_since(deadline).is_some()
+}
