@@ -10,24 +10,33 @@
 use core::task::{Context, Waker};
 
 use embassy_net_driver::Driver;
-use esp_radio::wifi::Interface;
+use esp_radio::wifi::Interface as Station;
+use smoltcp::iface::{Config as IfaceConfig, Interface};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress};
 
 /// The WiFi station as a smoltcp device.
 pub struct WifiDevice {
-    interface: Interface,
+    station: Station,
 }
 
 impl WifiDevice {
-    pub fn new(interface: Interface) -> Self {
-        WifiDevice { interface }
+    pub fn new(station: Station) -> Self {
+        WifiDevice { station }
     }
 
-    /// The station's MAC address, for smoltcp's interface configuration.
+    /// The station's MAC address.
     pub fn hardware_address(&self) -> HardwareAddress {
-        HardwareAddress::Ethernet(EthernetAddress(self.interface.mac_address()))
+        HardwareAddress::Ethernet(EthernetAddress(self.station.mac_address()))
+    }
+
+    /// A smoltcp interface over this device, for limpet's `Stack::new`:
+    /// the station's MAC address, `seed` for smoltcp's random choices.
+    pub fn interface(&mut self, seed: u32) -> Interface {
+        let mut config = IfaceConfig::new(self.hardware_address());
+        config.random_seed = u64::from(seed);
+        Interface::new(config, self, Instant::ZERO)
     }
 }
 
@@ -47,21 +56,21 @@ impl<T: embassy_net_driver::TxToken> phy::TxToken for TxToken<T> {
 }
 
 impl Device for WifiDevice {
-    type RxToken<'a> = RxToken<<Interface as Driver>::RxToken<'a>>;
-    type TxToken<'a> = TxToken<<Interface as Driver>::TxToken<'a>>;
+    type RxToken<'a> = RxToken<<Station as Driver>::RxToken<'a>>;
+    type TxToken<'a> = TxToken<<Station as Driver>::TxToken<'a>>;
 
     fn receive(&mut self, _: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         let mut cx = Context::from_waker(Waker::noop());
-        Driver::receive(&mut self.interface, &mut cx).map(|(rx, tx)| (RxToken(rx), TxToken(tx)))
+        Driver::receive(&mut self.station, &mut cx).map(|(rx, tx)| (RxToken(rx), TxToken(tx)))
     }
 
     fn transmit(&mut self, _: Instant) -> Option<Self::TxToken<'_>> {
         let mut cx = Context::from_waker(Waker::noop());
-        Driver::transmit(&mut self.interface, &mut cx).map(TxToken)
+        Driver::transmit(&mut self.station, &mut cx).map(TxToken)
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
-        let driver = Driver::capabilities(&self.interface);
+        let driver = Driver::capabilities(&self.station);
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
         caps.max_transmission_unit = driver.max_transmission_unit;

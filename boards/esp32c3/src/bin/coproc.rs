@@ -26,7 +26,7 @@ use limpet::time::earliest;
 use limpet::wlan::station::{drive, Mailbox, StationRadio};
 use limpet::wlan::{self, Network, Wlan, WlanEvent};
 use limpet_esp32c3::{clock, settings};
-use smoltcp::iface::{Config as IfaceConfig, Interface, SocketStorage};
+use smoltcp::iface::SocketStorage;
 use smoltcp::socket::udp::PacketMetadata;
 
 esp_bootloader_esp_idf::esp_app_desc!();
@@ -96,9 +96,7 @@ fn main() -> ! {
     let mut wcfg = wlan::Config::new(c.ssid, c.wifi_password);
     wcfg.use_stored = c.use_stored;
     let seed = settings::seed();
-    let mut iface_config = IfaceConfig::new(device.hardware_address());
-    iface_config.random_seed = u64::from(seed);
-    let iface = Interface::new(iface_config, &mut device, smoltcp::time::Instant::ZERO);
+    let iface = device.interface(seed);
     let buffers = Buffers {
         sockets: &mut sockets,
         tcp_rx: &mut tcp_rx,

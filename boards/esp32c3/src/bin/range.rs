@@ -27,7 +27,7 @@ use limpet::wire::{QoS, Will};
 use limpet::wlan::station::{drive, Mailbox, StationRadio};
 use limpet::wlan::{self, Wlan, WlanEvent};
 use limpet_esp32c3::{clock, settings};
-use smoltcp::iface::{Config as IfaceConfig, Interface, SocketStorage};
+use smoltcp::iface::SocketStorage;
 
 esp_bootloader_esp_idf::esp_app_desc!();
 
@@ -73,9 +73,7 @@ fn main() -> ! {
     let mut wlan = Wlan::new(wcfg).expect("WLAN settings (LIMPET_SSID, LIMPET_PASSWORD)");
 
     let seed = settings::seed();
-    let mut iface_config = IfaceConfig::new(device.hardware_address());
-    iface_config.random_seed = u64::from(seed);
-    let iface = Interface::new(iface_config, &mut device, smoltcp::time::Instant::ZERO);
+    let iface = device.interface(seed);
     let buffers = Buffers {
         sockets: &mut sockets,
         tcp_rx: &mut tcp_rx,
