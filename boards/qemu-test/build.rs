@@ -1,7 +1,8 @@
 //! Memory map for the on-ISA test binaries, per target.
 //!
 //! The map lives in `linker/<prefix>-qemu-test.x` at the repository root
-//! (`<prefix>` is the first component of the target triple, e.g. `thumbv7em`,
+//! (`<prefix>` is the first component of the target triple, e.g. `thumbv7em`
+//! or `thumbv6m`,
 //! or for Xtensa the second, the core: `lx106`)
 //! and is copied into OUT_DIR, which is put on the linker's search path of
 //! every binary that links this crate, under the name the link needs:
@@ -33,7 +34,13 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo::rustc-check-cfg=cfg(armv6m)");
     let target = env::var("TARGET").unwrap_or_default();
+    // ARMv6-M (thumbv6m, the RP2040's Cortex-M0+) runs on QEMU's Cortex-M4
+    // with ARMv6-M's alignment rule switched on (src/cortex_m.rs).
+    if target.starts_with("thumbv6m") {
+        println!("cargo:rustc-cfg=armv6m");
+    }
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     if os != "none" {

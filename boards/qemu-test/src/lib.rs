@@ -25,7 +25,8 @@
 //!
 //! Per architecture, one module provides the startup and two primitives,
 //! [`write`] to the host's stdout and [`exit`] with a status QEMU passes on:
-//! `cortex_m` (thumbv7em, `mps2-an386`) and `riscv` (riscv32imc, `virt`),
+//! `cortex_m` (thumbv7em, and thumbv6m with ARMv6-M's alignment rule, both
+//! on `mps2-an386`) and `riscv` (riscv32imc, `virt`),
 //! both over Arm-style semihosting (`semihosting`), and `lx106` (Xtensa
 //! lx106, `sim`), over the ESP8266 board's assembly runtime and its
 //! `simcall` semihosting (build.rs assembles it). The memory map is

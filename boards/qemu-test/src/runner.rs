@@ -106,6 +106,8 @@ fn start<T>(main: fn() -> T, _argc: isize, _argv: *const *const u8, _sigpipe: u8
     if DATA_COPIED.get() != 0x600D_DA7A {
         fault(format_args!("startup error: .data was not copied to RAM"))
     }
+    #[cfg(armv6m)]
+    crate::cortex_m::armv6m_alignment();
     stack::paint();
     main();
     // The harness's main returns only if `run` did not exit.
