@@ -25,7 +25,8 @@ pub struct UartCounters {
     pub bytes_read: u32,
     /// An `ESC` followed by something other than `ESC_END` or `ESC_ESC`
     /// (line noise): the byte is kept, as RFC 1055 suggests, and the frame
-    /// layer's CRC decides.
+    /// layer's CRC decides; but an `END` still ends the frame, so a damaged
+    /// or cut-off escape costs one frame, not that frame and the next.
     pub bad_escapes: u32,
 }
 
@@ -86,6 +87,10 @@ where
 
     fn decode(&mut self, b: u8) -> Option<Unit> {
         if core::mem::take(&mut self.escaped) {
+            if b == END {
+                self.counters.bad_escapes = self.counters.bad_escapes.wrapping_add(1);
+                return Some(Unit::End);
+            }
             return Some(Unit::Byte(match b {
                 ESC_END => END,
                 ESC_ESC => ESC,

@@ -121,6 +121,33 @@ fn slip_carries_every_byte_value_and_the_frame_ends() {
 }
 
 #[test]
+fn an_end_after_an_escape_still_ends_the_frame() {
+    // A frame cut off after its ESC (the sender reset) or whose escaped
+    // byte was hit by noise, then the next frame: two frames, not one.
+    let (line, unused) = (Line::default(), Line::default());
+    for &b in &[ESC, b'a', END, ESC, END, b'b', END] {
+        line.borrow_mut().push_back(b).unwrap();
+    }
+    let mut rx = Uart::new(serial(&unused, &line));
+    let mut got = Vec::<Unit, 8>::new();
+    for _ in 0..4 {
+        rx.poll().unwrap();
+        while let Some(u) = rx.recv() {
+            got.push(u).unwrap();
+        }
+    }
+    let want = [
+        Unit::Byte(b'a'),
+        Unit::End,
+        Unit::End,
+        Unit::Byte(b'b'),
+        Unit::End,
+    ];
+    assert_eq!(got[..], want[..]);
+    assert_eq!(rx.counters().bad_escapes, 2);
+}
+
+#[test]
 fn frames_over_a_noisy_uart_arrive_once_in_order() {
     let (ab, ba) = (Line::default(), Line::default());
     let mut ua = Uart::new(Serial {
