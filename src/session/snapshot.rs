@@ -24,12 +24,21 @@
 //! (u32), QoS (u8), state (u8: 0 confirmed, 1 to subscribe, 2 to
 //! unsubscribe); CRC-16/CCITT-FALSE of all that. Bytes from RTC RAM after a
 //! power loss fail the magic or the CRC and are refused, never trusted.
+//!
+//! Passing the CRC is not enough to be trusted either (a half-written flash
+//! page can match by chance, another firmware's layout can carry its own
+//! good CRC): the header must name this format's version and this `N`, and
+//! every saved message is decoded with the crate's own wire decoder and must
+//! be the PUBLISH its entry says — QoS, packet id, topic, lengths (see
+//! `check_message`) — before anything is restored. Whatever fails leaves
+//! the session as it was ([`RestoreError`]) and nothing reaches the broker.
 
 use super::inflight::EntryView;
 use super::subscriptions::Saved;
 use super::{Session, State};
 use crate::crc;
-use crate::wire::QoS;
+use crate::wire::topic::check_text;
+use crate::wire::{Packet, QoS};
 
 const MAGIC: &[u8; 4] = b"LMPT";
 const VERSION: u8 = 1;
@@ -58,6 +67,14 @@ pub enum RestoreError {
     /// This session has connected or holds messages already: restore right
     /// after creating it, before the first poll.
     NotFresh,
+    /// A saved message is not the PUBLISH its entry describes: not exactly
+    /// one well-formed PUBLISH (§3.3) with a valid Topic Name (§4.7.3), QoS
+    /// 0 or not the entry's QoS (1, or 2 for an exactly-once entry), a
+    /// packet identifier other than the saved one (§2.3.1), DUP set in the
+    /// stored copy, or released (PUBREC received) without being QoS 2.
+    /// Bytes of another layout, or a half-written page whose CRC matched by
+    /// chance: never sent to the broker.
+    BadMessage,
 }
 
 /// FNV-1a, 32 bits: enough to recognise a filter the application declares again.
@@ -204,9 +221,13 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         for k in 0..messages {
             let at = r.pos;
             let (pid, f, bytes) = message(&mut r).ok_or(Corrupt)?;
+            if f & !(QOS2 | RELEASED | DUP) != 0 {
+                return Err(Corrupt);
+            }
             if f & QOS2 != 0 && R == 0 || bytes.len() > slot || !slot_of::<N>(pid) {
                 return Err(Capacity);
             }
+            check_message(pid, f, bytes)?;
             // Two ids for one slot would be a damaged (or forged) save.
             let mut earlier = Cursor {
                 buf: &body[..at],
@@ -233,8 +254,17 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         if usize::from(ids) > R {
             return Err(Capacity);
         }
-        for _ in 0..ids {
+        let first = r.pos;
+        for k in 0..ids {
             let pid = r.u16().ok_or(Corrupt)?;
+            // §2.3.1: 0 is no packet identifier; one PUBREL is owed per id.
+            let mut earlier = Cursor {
+                buf: body,
+                pos: first,
+            };
+            if pid == 0 || (0..k).any(|_| earlier.u16() == Some(pid)) {
+                return Err(Corrupt);
+            }
             if commit {
                 self.unreleased.insert(pid).map_err(|_| Capacity)?;
             }
@@ -270,6 +300,38 @@ fn message<'b>(r: &mut Cursor<'b>) -> Option<(u16, u8, &'b [u8])> {
     let flags = r.u8()?;
     let len = usize::from(r.u16()?);
     Some((pid, flags, r.take(len)?))
+}
+
+/// The saved bytes are the PUBLISH the entry describes, as
+/// [`Session::publish`] stored it: exactly one well-formed PUBLISH (§3.3,
+/// decoded by the crate's own decoder, so the lengths agree and the Topic
+/// Name has no wildcard or U+0000, §4.7.3), whose topic passes the checks
+/// `publish` makes (§1.5.3), QoS 1, or 2 for an exactly-once entry
+/// (§3.3.1.2), packet identifier `pid` (§2.3.1: the id the broker will
+/// acknowledge, and the slot the table files it under), DUP clear (the
+/// entry's flag sets it on a re-send, §3.3.1.1); released (PUBREC came,
+/// §4.3.3) only if QoS 2. Anything else would go to the broker as it is.
+fn check_message(pid: u16, flags: u8, bytes: &[u8]) -> Result<(), RestoreError> {
+    let qos = if flags & QOS2 != 0 {
+        QoS::ExactlyOnce
+    } else {
+        QoS::AtLeastOnce
+    };
+    let released_ok = qos == QoS::ExactlyOnce || flags & RELEASED == 0;
+    // The receive path's decoder: the same PUBLISH checks, and it links no
+    // decoder of the packets only a client sends.
+    match Packet::decode_from_server(bytes) {
+        Ok(Packet::Publish(p))
+            if p.qos == qos
+                && p.pid == Some(pid)
+                && !p.dup
+                && released_ok
+                && check_text(p.topic).is_ok() =>
+        {
+            Ok(())
+        }
+        _ => Err(RestoreError::BadMessage),
+    }
 }
 
 /// True if `pid` is an id the in-flight table of capacity `N` can hold.

@@ -259,3 +259,167 @@ fn damaged_or_mismatched_saves_are_refused_and_change_nothing() {
         Err(crate::session::SaveError::BufferTooSmall(_))
     ));
 }
+
+// ---------------------------------------------------------------- forged saves
+
+/// Entry flags of the saved format (src/session/snapshot.rs).
+const QOS2: u8 = 1;
+const RELEASED: u8 = 2;
+
+/// A save laid out as `Session::save` writes it for a `Client<_, 2, _>`, with
+/// a correct CRC: what a half-written flash page whose CRC matched by chance,
+/// or another firmware's layout, could hold. Messages are `(saved id, entry
+/// flags, PUBLISH bytes)`, then the incoming QoS 2 ids; no filters.
+fn forged(messages: &[(u16, u8, &[u8])], incoming: &[u16], out: &mut [u8; 256]) -> usize {
+    let mut w: heapless::Vec<u8, 256> = heapless::Vec::new();
+    w.extend_from_slice(b"LMPT\x01\x00\x00\x02").unwrap(); // version 1, no session, N = 2
+    w.extend_from_slice(&(messages.len() as u16).to_be_bytes())
+        .unwrap();
+    for (id, flags, bytes) in messages {
+        w.extend_from_slice(&id.to_be_bytes()).unwrap();
+        w.push(*flags).unwrap();
+        w.extend_from_slice(&(bytes.len() as u16).to_be_bytes())
+            .unwrap();
+        w.extend_from_slice(bytes).unwrap();
+    }
+    w.extend_from_slice(&(incoming.len() as u16).to_be_bytes())
+        .unwrap();
+    for id in incoming {
+        w.extend_from_slice(&id.to_be_bytes()).unwrap();
+    }
+    w.extend_from_slice(&[0, 0]).unwrap(); // no filters
+    let crc = crate::crc::crc16(&w);
+    w.extend_from_slice(&crc.to_be_bytes()).unwrap();
+    out[..w.len()].copy_from_slice(&w);
+    w.len()
+}
+
+/// A PUBLISH of "x" to `topic` as this crate encodes it.
+fn publish(topic: &str, qos: QoS, pid: Option<u16>) -> heapless::Vec<u8, 64> {
+    let p = Packet::Publish(Publish {
+        dup: false,
+        qos,
+        retain: false,
+        topic,
+        pid,
+        payload: b"x",
+    });
+    let mut out = [0u8; 64];
+    let n = p.encode(&mut out).unwrap();
+    heapless::Vec::from_slice(&out[..n]).unwrap()
+}
+
+#[test]
+fn a_save_whose_messages_are_not_the_publish_their_entries_describe_is_refused_and_nothing_is_sent()
+{
+    let q1 = publish("t", QoS::AtLeastOnce, Some(1));
+    // Id 4 names the same slot as id 1 (slot 0 of 2: ids 1, 4, 7, …).
+    let q1_other_id = publish("t", QoS::AtLeastOnce, Some(4));
+    let q2 = publish("t", QoS::ExactlyOnce, Some(1));
+    let q0 = publish("t", QoS::AtMostOnce, None);
+    // §3.3.2.1: a Topic Name has no wildcards.
+    let wildcard: &[u8] = &[0x32, 8, 0, 3, b't', b'/', b'#', 0, 1, b'x'];
+    // §1.5.3: a control character, which `publish` refuses (mosquitto closes).
+    let control: &[u8] = &[0x32, 7, 0, 2, b't', 0x01, 0, 1, b'x'];
+    for whole in [wildcard, control] {
+        assert_eq!(Frame::parse(whole).unwrap().unwrap().len(), whole.len());
+    }
+    let mut dup_set = q1.clone();
+    dup_set[0] |= 0x08; // §3.3.1.1
+    let mut one_more = q1.clone();
+    one_more.push(0).unwrap(); // the entry's length says one byte more
+    let pubrel: &[u8] = &[0x62, 2, 0, 1];
+    let bad_messages: [(u8, &[u8]); 11] = [
+        (0, &q1_other_id),        // its id is not the saved id
+        (0, pubrel),              // not a PUBLISH
+        (QOS2, &q1),              // a QoS 2 entry holding a QoS 1 PUBLISH
+        (0, &q2),                 // a QoS 1 entry holding a QoS 2 PUBLISH
+        (0, &q0),                 // QoS 0 is never in flight
+        (0, wildcard),            // not a valid Topic Name
+        (0, control),             // not a topic `publish` would have queued
+        (0, &dup_set),            // DUP lives in the entry, never in the bytes
+        (0, &one_more),           // lengths disagree
+        (0, &q1[..q1.len() - 1]), // cut short
+        (RELEASED, &q1),          // PUBREC only ever comes for QoS 2
+    ];
+    let good = publish("u", QoS::AtLeastOnce, Some(2));
+    let mut b = Buffers::new();
+    let mut c: Client<'_, 2, 2> = Client::new(
+        persistent(),
+        Options::default(),
+        &mut b.rx,
+        &mut b.tx,
+        &mut b.store,
+    )
+    .unwrap();
+    let mut buf = [0u8; 256];
+    for (i, (flags, bytes)) in bad_messages.into_iter().enumerate() {
+        let len = forged(&[(1, flags, bytes)], &[], &mut buf);
+        assert_eq!(
+            c.restore(&buf[..len]),
+            Err(RestoreError::BadMessage),
+            "case {i}"
+        );
+        // A good message before a bad one is not restored either.
+        let len = forged(&[(2, 0, &good), (1, flags, bytes)], &[], &mut buf);
+        assert_eq!(
+            c.restore(&buf[..len]),
+            Err(RestoreError::BadMessage),
+            "case {i} after a good one"
+        );
+        assert_eq!(c.session().inflight(), 0, "case {i}");
+    }
+    // Incoming QoS 2 ids: 0 is no id (§2.3.1), and one id is owed once.
+    for incoming in [&[0u16][..], &[7, 7]] {
+        let len = forged(&[], incoming, &mut buf);
+        assert_eq!(c.restore(&buf[..len]), Err(RestoreError::Corrupt));
+    }
+    // Another layout: a message larger than a slot of this store.
+    let mut big = [0u8; 200];
+    let p = Packet::Publish(Publish {
+        dup: false,
+        qos: QoS::AtLeastOnce,
+        retain: false,
+        topic: "t",
+        pid: Some(1),
+        payload: &[b'x'; 150],
+    });
+    let n = p.encode(&mut big).unwrap();
+    let len = forged(&[(1, 0, &big[..n])], &[], &mut buf);
+    assert_eq!(c.restore(&buf[..len]), Err(RestoreError::Capacity));
+    assert_eq!(c.session().inflight(), 0);
+
+    // Nothing was queued: the broker gets CONNECT and nothing else.
+    let mut t = Pipe::new();
+    up(&mut c, &mut t, at(0), false);
+    for ms in 1..5 {
+        assert_eq!(poll_kind(&mut c, at(ms), &mut t), None);
+    }
+    assert_eq!(t.sent(|p| panic!("sent {p:?}")), 0);
+
+    // The same layout with messages that are what their entries say is
+    // taken, and resent with the saved ids (so the refusals above are the
+    // messages', not the layout's).
+    let mut b = Buffers::new();
+    let mut c: Client<'_, 2, 2> = Client::new(
+        persistent(),
+        Options::default(),
+        &mut b.rx,
+        &mut b.tx,
+        &mut b.store,
+    )
+    .unwrap();
+    let q2_id5 = publish("t", QoS::ExactlyOnce, Some(5));
+    let len = forged(&[(1, 0, &q1), (5, QOS2, &q2_id5)], &[7], &mut buf);
+    assert_eq!(c.restore(&buf[..len]), Ok(()));
+    assert_eq!(c.session().inflight(), 2);
+    let mut t = Pipe::new();
+    up(&mut c, &mut t, at(0), false);
+    assert_eq!(poll_kind(&mut c, at(1), &mut t), None);
+    let mut ids: heapless::Vec<(QoS, u16), 2> = heapless::Vec::new();
+    t.sent(|p| match p {
+        Packet::Publish(p) => ids.push((p.qos, p.pid.unwrap())).unwrap(),
+        other => panic!("sent {other:?}"),
+    });
+    assert_eq!(&ids[..], &[(QoS::AtLeastOnce, 1), (QoS::ExactlyOnce, 5)]);
+}
