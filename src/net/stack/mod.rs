@@ -22,10 +22,24 @@
 //! - [`Stack::check_wan`] asks a configurable DNS server whether the
 //!   internet is reachable (mqtt_as's `wan_ok`, whose server is hard-coded).
 //!
+//! Time: [`Stack::poll`] is the only method given `now`; the [`Transport`]
+//! methods (and [`Stack::check_wan`]) are called between polls, at a moment
+//! the stack cannot know — the pass may have run for seconds since the last
+//! poll, and a loop may call the client before the stack. So a request made
+//! between polls is not stamped with the last poll's time (which would
+//! start its timeout up to a whole pass early: a handshake could be given
+//! up before its SYN was ever sent). It is stamped by the next poll, the
+//! one that sends its first packet (the SYN, the DNS query, the FIN behind
+//! a DISCONNECT), and its timeout runs from there: the network gets the
+//! whole timeout, and the error comes at most one pass after the timeout
+//! ends. `next_deadline` is `now` while a request waits for that poll.
+//!
 //! Storage is the caller's ([`Buffers`]): no allocation.
 
 mod clock;
 mod config;
+#[cfg(test)]
+mod tests;
 #[cfg(feature = "sntp")]
 mod time;
 
@@ -54,6 +68,12 @@ const FIRST_PORT: u16 = 49_152;
 /// Longest wait, after `close` with bytes in flight, for the broker to
 /// acknowledge them before the socket is reused (ms).
 const LINGER_MS: u32 = 1_000;
+
+/// True once `limit` has passed since a request's start (never before the
+/// poll that starts it: see the module documentation on time).
+fn expired(since: Option<Instant>, now: Instant, limit: Duration) -> bool {
+    since.is_some_and(|s| elapsed(s, now) >= limit.ticks())
+}
 
 /// The first IPv4 address of a DNS answer.
 fn first_ipv4(addrs: &[IpAddress]) -> Option<Ipv4Address> {
@@ -126,19 +146,21 @@ pub struct StackCounters {
 #[derive(Clone, Copy)]
 enum Conn {
     Idle,
+    /// `since`: the poll that sent the query (`None` until then; see the
+    /// module documentation on time), likewise for the other states.
     Resolving {
         query: QueryHandle,
-        since: Instant,
+        since: Option<Instant>,
     },
     Connecting {
-        since: Instant,
+        since: Option<Instant>,
     },
     Open,
     /// `close` with bytes still unacknowledged (a DISCONNECT): FIN after
     /// them, and the next connection waits until the broker has them or
     /// [`LINGER_MS`] passed.
     Closing {
-        since: Instant,
+        since: Option<Instant>,
     },
     /// The attempt ended; the next `connect` reports it.
     Failed(StackError),
@@ -147,7 +169,10 @@ enum Conn {
 #[derive(Clone, Copy)]
 enum Wan {
     Idle,
-    Pending { query: QueryHandle, since: Instant },
+    Pending {
+        query: QueryHandle,
+        since: Option<Instant>,
+    },
     Done(bool),
 }
 
@@ -293,6 +318,7 @@ impl<'a> Stack<'a> {
     /// superloop pass.
     pub fn poll<D: Device + ?Sized>(&mut self, now: Instant, device: &mut D) -> Option<StackEvent> {
         self.clock.advance(now);
+        self.stamp(now);
         let t = self.clock.smol();
         self.iface.poll_maintenance(t);
         let mut taken = 0;
@@ -312,10 +338,38 @@ impl<'a> Stack<'a> {
         event
     }
 
+    /// Requests made since the last poll start now: their first packet
+    /// leaves in this poll (see the module documentation on time).
+    fn stamp(&mut self, now: Instant) {
+        match &mut self.conn {
+            Conn::Resolving { since, .. }
+            | Conn::Connecting { since }
+            | Conn::Closing { since } => {
+                since.get_or_insert(now);
+            }
+            _ => {}
+        }
+        if let Wan::Pending { since, .. } = &mut self.wan {
+            since.get_or_insert(now);
+        }
+    }
+
+    /// True if a request is waiting for the poll that starts it.
+    fn unstamped(&self) -> bool {
+        let conn = match self.conn {
+            Conn::Resolving { since, .. }
+            | Conn::Connecting { since }
+            | Conn::Closing { since } => since.is_none(),
+            _ => false,
+        };
+        conn || matches!(self.wan, Wan::Pending { since: None, .. })
+    }
+
     /// When `poll` must run again if no packet arrives: never before `now`;
-    /// `now` if the last poll left packets in the device.
+    /// `now` if the last poll left packets in the device, or a request
+    /// waits for a poll to send it.
     pub fn next_deadline(&mut self, now: Instant) -> Option<Instant> {
-        if self.busy {
+        if self.busy || self.unstamped() {
             return Some(now);
         }
         let t = self.clock.smol();
@@ -324,13 +378,13 @@ impl<'a> Stack<'a> {
             .poll_at(t, &self.sockets)
             .map(|at| self.clock.limpet_at(at));
         let timer = match self.conn {
-            Conn::Resolving { since, .. } => Some(since + self.config.dns_timeout),
-            Conn::Connecting { since } => Some(since + self.config.connect_timeout),
-            Conn::Closing { since } => Some(since + Duration::from_ticks(LINGER_MS)),
+            Conn::Resolving { since, .. } => since.map(|s| s + self.config.dns_timeout),
+            Conn::Connecting { since } => since.map(|s| s + self.config.connect_timeout),
+            Conn::Closing { since } => since.map(|s| s + Duration::from_ticks(LINGER_MS)),
             _ => None,
         };
         let wan = match self.wan {
-            Wan::Pending { since, .. } => Some(since + self.config.dns_timeout),
+            Wan::Pending { since, .. } => since.map(|s| s + self.config.dns_timeout),
             _ => None,
         };
         #[cfg(feature = "sntp")]
@@ -466,13 +520,14 @@ impl<'a> Stack<'a> {
                         match v4 {
                             Some(addr) => {
                                 self.resolved = Some(addr);
-                                self.start_tcp(now, addr);
+                                // The SYN leaves in this poll's egress: timed from now.
+                                self.start_tcp(Some(now), addr);
                             }
                             None => self.failed(StackError::Dns),
                         }
                     }
                     Err(GetQueryResultError::Pending) => {
-                        if elapsed(since, now) >= self.config.dns_timeout.ticks() {
+                        if expired(since, now, self.config.dns_timeout) {
                             dns.cancel_query(query);
                             self.failed(StackError::Dns);
                         }
@@ -490,7 +545,7 @@ impl<'a> Stack<'a> {
                     self.tcp_mut().abort();
                     self.failed(StackError::Connect);
                 }
-                _ if elapsed(since, now) >= self.config.connect_timeout.ticks() => {
+                _ if expired(since, now, self.config.connect_timeout) => {
                     self.tcp_mut().abort();
                     self.failed(StackError::Connect);
                 }
@@ -503,7 +558,7 @@ impl<'a> Stack<'a> {
                         tcp.state(),
                         tcp::State::Closed | tcp::State::TimeWait | tcp::State::FinWait2
                     );
-                if delivered || elapsed(since, now) >= LINGER_MS {
+                if delivered || expired(since, now, Duration::from_ticks(LINGER_MS)) {
                     self.tcp_mut().abort();
                     self.conn = Conn::Idle;
                 }
@@ -533,8 +588,9 @@ impl<'a> Stack<'a> {
         }
     }
 
-    /// Starts a connection attempt to the current broker.
-    fn begin(&mut self, now: Instant) -> Result<(), StackError> {
+    /// Starts a connection attempt to the current broker (from `connect`,
+    /// between polls: timed from the next poll).
+    fn begin(&mut self) -> Result<(), StackError> {
         if !self.link {
             return Err(StackError::LinkDown);
         }
@@ -543,7 +599,7 @@ impl<'a> Stack<'a> {
         }
         let broker = self.config.brokers[self.broker];
         if let Some(addr) = broker.literal().or(self.resolved) {
-            self.start_tcp(now, addr);
+            self.start_tcp(None, addr);
             return Ok(());
         }
         if self.dns_server.is_none() {
@@ -554,7 +610,7 @@ impl<'a> Stack<'a> {
         match dns.start_query(cx, broker.host, DnsQueryType::A) {
             Ok(query) => {
                 self.counters.dns_queries = self.counters.dns_queries.wrapping_add(1);
-                self.conn = Conn::Resolving { query, since: now };
+                self.conn = Conn::Resolving { query, since: None };
                 Ok(())
             }
             Err(_) => {
@@ -564,7 +620,8 @@ impl<'a> Stack<'a> {
         }
     }
 
-    fn start_tcp(&mut self, now: Instant, addr: Ipv4Address) {
+    /// Starts the handshake; `since`: now if called from `poll`, else `None`.
+    fn start_tcp(&mut self, since: Option<Instant>, addr: Ipv4Address) {
         let port = self.config.brokers[self.broker].port;
         // A new local port each time: a half-open old connection at the
         // broker's end must not swallow the new one.
@@ -583,7 +640,7 @@ impl<'a> Stack<'a> {
         ))));
         tcp.set_nagle_enabled(false);
         match tcp.connect(cx, (IpAddress::Ipv4(addr), port), local) {
-            Ok(()) => self.conn = Conn::Connecting { since: now },
+            Ok(()) => self.conn = Conn::Connecting { since },
             Err(_) => self.failed(StackError::Connect),
         }
     }
@@ -609,10 +666,7 @@ impl<'a> Stack<'a> {
         let started = dns.start_query(cx, self.config.wan_name, DnsQueryType::A);
         match started {
             Ok(query) => {
-                self.wan = Wan::Pending {
-                    query,
-                    since: self.clock.now(),
-                };
+                self.wan = Wan::Pending { query, since: None };
                 Ok(())
             }
             Err(_) => {
@@ -645,7 +699,7 @@ impl<'a> Stack<'a> {
             Ok(addrs) => Some(!addrs.is_empty()),
             Err(GetQueryResultError::Failed) => Some(false),
             Err(GetQueryResultError::Pending) => {
-                if elapsed(since, now) >= self.config.dns_timeout.ticks() {
+                if expired(since, now, self.config.dns_timeout) {
                     dns.cancel_query(query);
                     Some(false)
                 } else {
@@ -665,7 +719,6 @@ impl Transport for Stack<'_> {
     type Error = StackError;
 
     fn connect(&mut self) -> nb::Result<(), StackError> {
-        let now = self.clock.now();
         match self.conn {
             Conn::Open => Ok(()),
             Conn::Failed(e) => {
@@ -679,7 +732,7 @@ impl Transport for Stack<'_> {
                 if matches!(self.wan, Wan::Pending { .. }) {
                     return Err(nb::Error::WouldBlock);
                 }
-                self.begin(now).map_err(nb::Error::Other)?;
+                self.begin().map_err(nb::Error::Other)?;
                 match self.conn {
                     Conn::Failed(e) => {
                         self.conn = Conn::Idle;
@@ -729,14 +782,13 @@ impl Transport for Stack<'_> {
     fn close(&mut self) {
         match self.conn {
             Conn::Open => {
-                let now = self.clock.now();
                 let tcp = self.tcp_mut();
                 if tcp.send_queue() > 0 && tcp.may_send() {
                     // The last bytes (a DISCONNECT) go out before the FIN;
                     // an abort would throw them away and the broker would
                     // publish the will.
                     tcp.close();
-                    self.conn = Conn::Closing { since: now };
+                    self.conn = Conn::Closing { since: None };
                 } else {
                     tcp.abort();
                     self.conn = Conn::Idle;
