@@ -1093,6 +1093,31 @@ mod tests {
     }
 
     #[test]
+    fn a_connack_with_any_reserved_acknowledge_flag_bit_set_is_refused() {
+        // §3.2.2.1: bits 7–1 of the Connect Acknowledge Flags are reserved
+        // and MUST be 0; only bit 0 (Session Present) may be set. §4.8: the
+        // receiver closes the connection, so decoding refuses it.
+        for flags in 0..=255u8 {
+            for code in [0u8, 5] {
+                let frame = [0x20, 2, flags, code];
+                let want = match flags {
+                    0 | 1 => Ok(Packet::ConnAck(ConnAck {
+                        session_present: flags == 1,
+                        code: ConnectReturnCode::from_u8(code).unwrap(),
+                    })),
+                    _ => Err(DecodeError::BadConnAck),
+                };
+                assert_eq!(Packet::decode(&frame), want, "flags {flags:#04x}");
+                assert_eq!(
+                    Packet::decode_from_server(&frame),
+                    want,
+                    "flags {flags:#04x}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn publish() {
         // §3.3.2.3 figure 3.11: topic "a/b", packet id 10.
         let p = Packet::Publish(Publish {

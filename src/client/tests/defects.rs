@@ -757,3 +757,47 @@ fn more_than_255_messages_in_flight_keep_distinct_ids() {
     assert_eq!(done.len(), 300);
     assert_eq!(c.session().inflight(), 0);
 }
+
+// ---------------------------------------------------------------- defect 11
+
+#[test]
+fn a_connack_with_reserved_flag_bits_set_closes_the_connection_as_a_protocol_error_and_reconnects()
+{
+    use crate::wire::DecodeError;
+    // §3.2.2.1: bits 7–1 of the Connect Acknowledge Flags are reserved, 0.
+    for flags in [0x02u8, 0x80, 0xFE, 0xFF] {
+        let mut b = Buffers::new();
+        let mut c = client(&mut b);
+        let mut t = Pipe::new();
+        assert_eq!(poll_kind(&mut c, at(0), &mut t), None);
+        assert_eq!(t.sent(|p| assert!(matches!(p, Packet::Connect(_)))), 1);
+        t.push_bytes(&[0x20, 2, flags, 0]);
+        // §4.8: a protocol violation closes the connection.
+        assert_eq!(
+            poll_kind(&mut c, at(1), &mut t),
+            Some(Event::ConnectFailed(Reason::Malformed(
+                DecodeError::BadConnAck
+            ))),
+            "flags {flags:#04x}"
+        );
+        assert!(!c.is_connected());
+        assert!(
+            !t.connected,
+            "flags {flags:#04x}: the connection stays open"
+        );
+        assert_eq!(c.counters().protocol_errors, 1);
+        // Then a new connection, after the backoff, that a good CONNACK brings up.
+        let retry = c.next_deadline(at(1)).unwrap();
+        assert!(retry > at(1));
+        assert_eq!(poll_kind(&mut c, retry, &mut t), None);
+        assert_eq!(t.connects, 2);
+        assert_eq!(t.sent(|p| assert!(matches!(p, Packet::Connect(_)))), 1);
+        t.push(ACCEPTED);
+        assert_eq!(
+            poll_kind(&mut c, retry, &mut t),
+            Some(Event::Up {
+                session_present: false
+            })
+        );
+    }
+}
