@@ -90,7 +90,17 @@ enum Link {
 /// A resilient MQTT client: `N` QoS 1/2 messages in flight, `S`
 /// subscriptions, `R` incoming QoS 2 messages awaiting release (`R = 0`:
 /// no QoS 2, and none of its code linked).
-pub struct Client<'a, const N: usize, const S: usize, const R: usize = 8> {
+///
+/// `R` (2 bytes each) should be at least the broker's in-flight window for
+/// QoS 2 messages it sends this client: mosquitto 2.0's
+/// `max_inflight_messages` is 20, EMQX's `max_inflight` 32, hence the
+/// default 32. A broker that exceeds it loses nothing (see
+/// `Counters::untracked` and `Counters::deferred`). The other way, `N` is
+/// bounded by the broker's window for QoS 1/2 messages it receives: on MQTT
+/// 3.1.1 mosquitto 2.0 acknowledges and then *drops* QoS 1/2 publishes
+/// beyond its 20 in flight (its log shows reason 151), so keep `N` at or
+/// below the broker's window (mosquitto 20, EMQX 32 by default).
+pub struct Client<'a, const N: usize, const S: usize, const R: usize = 32> {
     session: Session<'a, N, S, R>,
     rx: RxBuf<'a>,
     tx: TxBuf<'a>,
@@ -227,7 +237,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         if self.session.close() {
             self.stopping = true;
         } else {
-            self.session.transport_down(false);
+            self.session.transport_down();
             self.link = Link::Stopped;
         }
     }
@@ -277,18 +287,23 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         self.session.ping_now();
     }
 
-    /// True when bytes wait for the transport to take them: a loop that can
-    /// wait for the socket to become writable may do that instead of
-    /// polling again at once.
+    /// True when bytes wait for the transport to take them (it refused
+    /// more): besides [`Client::next_deadline`] and received bytes, the loop
+    /// then also wakes when the transport can take more — socket
+    /// writability on a host, a received frame (the peer's ACK) on a device.
     pub fn wants_write(&self) -> bool {
         !self.tx.is_empty()
     }
 
-    /// When `poll` must run again if no bytes arrive: `now` when there is
-    /// work left (bytes waiting for the transport, packets ready to go, a
-    /// message just handed over), else the next timer; `None` when only new
-    /// bytes or the application can give it work. Never before `now`, and
-    /// correct for any clock value and across the u32 wrap.
+    /// When `poll` must run again if the transport brings nothing new: `now`
+    /// when there is work left that needs nothing from the transport
+    /// (packets ready to go into an empty transmit buffer, a message just
+    /// handed over, a pass's budget spent), else the next timer; `None` when
+    /// only the transport or the application can give it work. Bytes the
+    /// transport refused do not make it `now` (a loop would spin while the
+    /// socket is full): they wait for the transport ([`Client::wants_write`]).
+    /// Never before `now`, and correct for any clock value and across the
+    /// u32 wrap.
     pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
         let at = match self.link {
             Link::Start => return Some(now),
@@ -296,10 +311,9 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
             Link::Connecting { since } => Some(since + self.options.connect_timeout),
             Link::Up { .. } => {
                 let ready = self.busy
-                    || !self.tx.is_empty()
                     || self.rx.held > 0
-                    || self.session.wants_transmit()
-                    || self.session.wants_close();
+                    || (self.tx.is_empty()
+                        && (self.session.wants_transmit() || self.session.wants_close()));
                 if ready {
                     return Some(now);
                 }
@@ -398,7 +412,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
             let sent = self.transmit(now, transport)?;
             if self.session.wants_close() && self.tx.is_empty() {
                 transport.close();
-                self.session.transport_down(false);
+                self.session.transport_down();
                 if self.stopping {
                     self.link = self.after_close(now);
                     return Ok(Received::Event(Event::Down(Reason::Closed)));
@@ -430,13 +444,16 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
             self.tx.end += n;
         }
         let mut moved = false;
+        // Bounded by what the driver returns: every turn takes at least one
+        // byte, and a driver that takes none (`Ok(0)`, which the trait
+        // forbids) is treated as one that would block.
         while !self.tx.is_empty() {
             match transport.send(self.tx.unsent()) {
+                Ok(0) | Err(nb::Error::WouldBlock) => break,
                 Ok(n) => {
                     self.tx.start += n.min(self.tx.end - self.tx.start);
                     moved = true;
                 }
-                Err(nb::Error::WouldBlock) => break,
                 Err(nb::Error::Other(_)) => return Err(Reason::Transport),
             }
         }
@@ -450,7 +467,11 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
     fn lost<T: Transport>(&mut self, now: Instant, transport: &mut T, reason: Reason) -> Event<'a> {
         let was_up = self.session.is_connected();
         transport.close();
-        self.session.transport_down(reason == Reason::Transport);
+        if reason == Reason::Transport {
+            self.session.closed_by_peer(now, self.tx.is_empty());
+        } else {
+            self.session.transport_down();
+        }
         self.rx.clear();
         self.tx.clear();
         let proven = match self.link {

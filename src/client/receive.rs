@@ -181,8 +181,11 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
             _ => return Ok(false),
         };
         let n = match transport.recv(dst) {
+            // `Ok(0)` (which the trait forbids) brings nothing: no progress
+            // and no sign of life, so a driver stuck on it cannot keep a
+            // pass busy or a dead link alive.
+            Ok(0) | Err(nb::Error::WouldBlock) => return Ok(false),
             Ok(n) => n.min(want),
-            Err(nb::Error::WouldBlock) => return Ok(false),
             Err(nb::Error::Other(_)) => return Err(Reason::Transport),
         };
         match &mut rx.mode {

@@ -18,9 +18,14 @@ pub struct Counters {
     /// QoS 2 messages the broker sent again after we had them: answered with
     /// PUBREC, not delivered a second time (§4.3.3).
     pub duplicates: u32,
-    /// QoS 2 messages left unacknowledged because the exactly-once table
-    /// was full (`R`); the broker sends them again after a reconnection.
+    /// QoS 2 messages left unacknowledged on a persistent session because
+    /// the exactly-once table was full (`R`), or behind one that was; the
+    /// broker sends them again after a reconnection.
     pub deferred: u32,
+    /// QoS 2 messages delivered on a clean session while the exactly-once
+    /// table was full, without keeping their ids: safe, as nothing resumes a
+    /// clean session to send them again (see `Client`'s `R`).
+    pub untracked: u32,
     /// Requests dropped after the broker closed the connection on them
     /// `max_rejections` times (each also reported as `Event::Rejected`).
     pub rejected: u32,

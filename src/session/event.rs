@@ -77,6 +77,11 @@ pub enum Reason {
     Unexpected,
     /// The transport failed, was closed by the peer, or could not connect in time.
     Transport,
+    /// The caller handed the session a packet while
+    /// [`crate::session::Session::can_receive`] was false: no room for the
+    /// acknowledgement it owes. Closed so the broker sends it again; the
+    /// caller's mistake, not counted against the broker.
+    AcksFull,
     /// Closed on purpose by `Client::disconnect`.
     Closed,
     /// Closed on purpose to have QoS 2 messages sent again: they arrived

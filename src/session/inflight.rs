@@ -295,6 +295,23 @@ impl<'a, const N: usize> Inflight<'a, N> {
         }
     }
 
+    /// True if a message sent on this connection awaits its reply (they are
+    /// sent in order from the head, so the head tells).
+    pub(crate) fn has_outstanding(&self) -> bool {
+        self.slot(self.head).is_some_and(|s| s.sends > 0)
+    }
+
+    /// Messages sent on this connection and not completed (O(N): only
+    /// asked when a connection ends).
+    pub(crate) fn outstanding(&self) -> usize {
+        let (mut i, mut n) = (self.head, 0);
+        while let Some(s) = self.slot(i) {
+            n += usize::from(s.sends > 0);
+            i = s.next;
+        }
+        n
+    }
+
     /// The oldest message sent on this connection and not yet completed,
     /// with its send time; the QoS 2 ones already released are not counted.
     pub(crate) fn oldest_sent(&self) -> Option<(u16, Instant)> {
@@ -302,9 +319,9 @@ impl<'a, const N: usize> Inflight<'a, N> {
         (s.sends > 0 && !s.has(RELEASED)).then_some((s.pid, s.sent_at))
     }
 
-    /// The broker closed the connection while the message `pid` was the
-    /// oldest request. True once that has happened `limit` times: the
-    /// caller reports it and then [`Inflight::drop_message`]s it.
+    /// A strike against message `pid`: the broker closed the connection
+    /// on it (see `caution`). True once that has happened `limit` times:
+    /// the caller reports it and then [`Inflight::drop_message`]s it.
     pub(crate) fn rejected(&mut self, pid: u16, limit: u8) -> bool {
         let Some(i) = self.find(pid) else {
             return false;
@@ -323,22 +340,24 @@ impl<'a, const N: usize> Inflight<'a, N> {
         }
     }
 
-    /// The next message to send: the one at the cursor, or — when the
-    /// oldest has had no reply for `response_ms` and nothing at all was
-    /// received for as long (`last_rx`: any byte is a sign of life) — the
-    /// whole window again from the oldest, up to `max_repubs` times.
+    /// The next message to send: the one at the cursor (unless `hold_new`:
+    /// only re-sends now), or — when the oldest has had no reply for
+    /// `response_ms` and nothing at all was received for as long (`last_rx`:
+    /// any byte is a sign of life) — the whole window again from the
+    /// oldest, up to `max_repubs` times.
     pub(crate) fn next_send(
         &mut self,
         now: Instant,
         last_rx: Instant,
         response_ms: u32,
         max_repubs: u8,
+        hold_new: bool,
     ) -> Option<Due> {
-        if self.cursor != NIL {
+        if self.cursor != NIL && !hold_new {
             return Some(Due::Send(self.cursor));
         }
         let head = *self.slot(self.head)?;
-        if elapsed(latest(head.sent_at, last_rx), now) < response_ms {
+        if head.sends == 0 || elapsed(latest(head.sent_at, last_rx), now) < response_ms {
             return None;
         }
         if head.sends > max_repubs {
@@ -494,7 +513,7 @@ mod tests {
         let mut out = [0u8; 8];
         for _ in 0..4 {
             assert!(matches!(
-                t.next_send(Instant::from_ticks(0), Instant::from_ticks(0), 10, 4),
+                t.next_send(Instant::from_ticks(0), Instant::from_ticks(0), 10, 4, false),
                 Some(Due::Send(_))
             ));
             let i = t.cursor;

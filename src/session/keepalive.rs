@@ -69,6 +69,11 @@ impl KeepAlive {
         self.last_rx
     }
 
+    /// When the oldest PINGREQ still unanswered went out (or the last one did).
+    pub(crate) fn ping_sent(&self) -> Instant {
+        self.ping_sent
+    }
+
     /// Send a PINGREQ on the next chance, unless one is outstanding.
     pub(crate) fn force(&mut self) {
         self.forced = !self.pinging;

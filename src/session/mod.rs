@@ -16,6 +16,7 @@
 //! QoS 2 ids, subscription states) can be saved into caller bytes and
 //! restored ([`Session::save`], [`Session::restore`]).
 
+mod caution;
 mod config;
 mod counters;
 mod event;
@@ -39,6 +40,7 @@ use crate::wire::{
     encode_short, ConnAck, Connect, ConnectReturnCode, Packet, PacketType, Publish, QoS, Subscribe,
     SubscribeTopics, Unsubscribe, UnsubscribeTopics,
 };
+use caution::Caution;
 use counters::bump;
 use inflight::{Due, Inflight};
 use keepalive::{KeepAlive, Ping};
@@ -76,12 +78,17 @@ enum State {
         sent: bool,
         clean: bool,
     },
-    /// CONNACK accepted. `deferred`: QoS 2 messages were left
+    /// CONNACK accepted; `clean`: this connection's clean-session flag.
+    /// `deferred`: on a persistent session, QoS 2 messages were left
     /// unacknowledged since `since` (the exactly-once table was full): the
     /// connection is closed once the table has drained, or after
     /// `response_time` for a broker slow to release, so the broker sends
     /// them again.
-    Connected { deferred: bool, since: Instant },
+    Connected {
+        deferred: bool,
+        since: Instant,
+        clean: bool,
+    },
     /// DISCONNECT to send, then the caller closes the transport.
     Closing { sent: bool },
 }
@@ -100,6 +107,7 @@ pub struct Session<'a, const N: usize, const S: usize, const R: usize> {
     subs: Subscriptions<'a, S>,
     unreleased: Unreleased<R>,
     keepalive: KeepAlive,
+    caution: Caution,
     acks: OwedQueue,
     /// A request given up on, to report.
     given_up: Option<Rejected<'a>>,
@@ -129,6 +137,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             subs: Subscriptions::new(),
             unreleased: Unreleased::new(),
             keepalive: KeepAlive::new(Instant::from_ticks(0)),
+            caution: Caution::new(),
             acks: OwedQueue::new(),
             given_up: None,
             max_packet,
@@ -229,33 +238,48 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         self.acks.clear();
     }
 
-    /// The transport is gone. Messages not completed and pending
-    /// (un)subscriptions are sent again on the next connection (§4.4).
-    /// `closed_by_peer`: the broker ended it (not a timeout of ours); the
-    /// oldest request then counts one rejection (`Config::max_rejections`).
-    pub fn transport_down(&mut self, closed_by_peer: bool) {
-        if self.is_connected() && closed_by_peer && self.given_up.is_none() {
-            self.reject_oldest();
-        }
+    /// The transport is gone (closed by us, or it failed). Messages not
+    /// completed and pending (un)subscriptions are sent again on the next
+    /// connection (§4.4). Nothing is held against any request.
+    pub fn transport_down(&mut self) {
         self.state = State::Offline;
         self.acks.clear();
         self.inflight.reset_sends();
         self.subs.connection_lost();
     }
 
-    /// Counts a rejection against the oldest request still unanswered: the
-    /// broker handles packets in order, so it is the one it closed on.
-    /// Subscriptions win a tie (they are sent first).
-    fn reject_oldest(&mut self) {
+    /// The broker (or something on the way) closed the connection at `now`;
+    /// `all_sent`: the transport had taken every byte handed to it. A
+    /// request counts one strike only on evidence that it caused the close
+    /// (see `caution`); `Config::max_rejections` strikes give it up
+    /// ([`Session::take_rejected`]). Then as [`Session::transport_down`].
+    pub fn closed_by_peer(&mut self, now: Instant, all_sent: bool) {
+        if self.is_connected() && self.given_up.is_none() {
+            let outstanding = self.inflight.outstanding() + self.subs.outstanding();
+            // Only a request the broker has not acknowledged in any way.
+            let message = self.inflight.oldest_sent();
+            let sub = self.subs.oldest_sent();
+            let sole_sent_at = message.map(|(_, at)| at).or(sub.map(|(_, at)| at));
+            if self
+                .caution
+                .closed(now, outstanding, sole_sent_at, all_sent)
+            {
+                self.strike(message.map(|(pid, _)| pid), sub.map(|(i, _)| i));
+            }
+        }
+        self.transport_down();
+    }
+
+    /// One strike against the request that caused a close: the message
+    /// `pid`, or else subscription request `sub`.
+    fn strike(&mut self, pid: Option<u16>, sub: Option<usize>) {
         let limit = self.config.max_rejections;
-        let message = self.inflight.oldest_sent();
-        let sub = self.subs.oldest_sent();
-        let given_up = match (message, sub) {
-            (Some((pid, at)), sub) if sub.is_none_or(|(_, sub_at)| at < sub_at) => self
+        let given_up = match (pid, sub) {
+            (Some(pid), _) => self
                 .inflight
                 .rejected(pid, limit)
                 .then_some(Rejected::Publish(Token(pid))),
-            (_, Some((index, _))) => self.subs.rejected(index, limit).map(|g| match g {
+            (None, Some(index)) => self.subs.rejected(index, limit).map(|g| match g {
                 GivenUp::Subscribe(t) => Rejected::Subscribe(t),
                 GivenUp::Unsubscribe(t) => Rejected::Unsubscribe(t),
             }),
@@ -263,6 +287,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         };
         if given_up.is_some() {
             bump(&mut self.counters.rejected);
+            self.caution.answered();
             self.changed();
         }
         self.given_up = given_up;
@@ -463,8 +488,10 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         self.state = State::Connected {
             deferred: false,
             since: now,
+            clean,
         };
         self.keepalive = KeepAlive::new(now);
+        self.caution.connected(&mut self.keepalive);
         Ok(Handled::Event(Event::Up {
             session_present: present,
         }))
@@ -494,6 +521,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
                 if !self.inflight.acknowledge(pid) {
                     return Ok(Handled::Nothing);
                 }
+                self.caution.answered();
                 self.changed();
                 Event::Published(Token(pid))
             }
@@ -511,6 +539,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
                 if !self.inflight.complete(pid) {
                     return Ok(Handled::Nothing);
                 }
+                self.caution.answered();
                 self.changed();
                 Event::Published(Token(pid))
             }
@@ -526,18 +555,23 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
                 let acked = self.subs.suback(s.pid, code);
                 self.changed();
                 match acked {
-                    Some(acked) => acked_event(acked),
+                    Some(acked) => {
+                        self.caution.answered();
+                        acked_event(acked)
+                    }
                     None => return Ok(Handled::Nothing),
                 }
             }
             Packet::UnsubAck(pid) => match self.subs.unsuback(pid) {
                 Some(acked) => {
+                    self.caution.answered();
                     self.changed();
                     acked_event(acked)
                 }
                 None => return Ok(Handled::Nothing),
             },
             Packet::PingResp => {
+                self.caution.pong(elapsed(self.keepalive.ping_sent(), now));
                 self.keepalive.pong();
                 return Ok(Handled::Nothing);
             }
@@ -548,38 +582,63 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
 
     /// The acknowledgement rules for a PUBLISH from the broker (§4.3): queue
     /// what is owed, sent on the next poll after the application has the
-    /// message. False: a QoS 2 re-send of a message delivered before, not to
-    /// be delivered again.
+    /// message. False: not to be delivered (a QoS 2 re-send of a message
+    /// delivered before, or one left with the broker, see `exactly_once`).
     fn accept(&mut self, qos: QoS, pid: Option<u16>) -> Result<bool, Reason> {
         match (qos, pid) {
             (QoS::AtMostOnce, _) => Ok(true),
             (QoS::AtLeastOnce, Some(pid)) => self.owe(Owed::Ack(pid)).map(|()| true),
-            (QoS::ExactlyOnce, Some(pid)) if R > 0 => {
-                let fresh = !self.unreleased.contains(pid);
-                if fresh {
-                    if self.unreleased.insert(pid).is_err() {
-                        // No place to remember it: neither deliver nor
-                        // acknowledge it. The broker keeps it and sends it
-                        // again after the reconnection `transmit` asks for
-                        // once the table has drained.
-                        if let State::Connected { deferred, since } = &mut self.state {
-                            if !*deferred {
-                                *deferred = true;
-                                *since = self.keepalive.last_rx();
-                            }
-                        }
-                        bump(&mut self.counters.deferred);
-                        return Ok(false);
-                    }
-                    self.changed();
-                } else {
-                    bump(&mut self.counters.duplicates);
-                }
-                self.owe(Owed::Received(pid))?;
-                Ok(fresh)
-            }
+            (QoS::ExactlyOnce, Some(pid)) if R > 0 => self.exactly_once(pid),
             _ => Err(Reason::Unexpected),
         }
+    }
+
+    /// An incoming QoS 2 PUBLISH (§4.3.3, method B: its id is kept until
+    /// PUBREL, and a PUBLISH with a kept id is a re-send, answered with
+    /// PUBREC and not delivered again).
+    ///
+    /// The table holds `R` ids; size it to the broker's in-flight window
+    /// (mosquitto 20, EMQX 32: the default `R` is 32) and it never fills.
+    /// When a broker exceeds it anyway:
+    /// - on a clean session the message is delivered and answered without
+    ///   keeping its id (counted in `untracked`): a broker re-sends a QoS 2
+    ///   PUBLISH only on a reconnection that resumes the session (§4.4), and
+    ///   a clean session is never resumed, so no re-send can come;
+    /// - on a persistent session it is left unanswered with the broker
+    ///   (counted in `deferred`), and so is every QoS 2 PUBLISH after it on
+    ///   this connection, so PUBRECs keep the order of the PUBLISHes
+    ///   (§4.6); once the table has drained the connection is closed and the
+    ///   broker sends them again (`Reason::ExactlyOnceFull`).
+    fn exactly_once(&mut self, pid: u16) -> Result<bool, Reason> {
+        let (deferred, clean) = match self.state {
+            State::Connected {
+                deferred, clean, ..
+            } => (deferred, clean),
+            _ => (false, true),
+        };
+        let known = self.unreleased.contains(pid);
+        if deferred || (!known && !clean && self.unreleased.is_full()) {
+            if let State::Connected {
+                deferred, since, ..
+            } = &mut self.state
+            {
+                if !*deferred {
+                    *deferred = true;
+                    *since = self.keepalive.last_rx();
+                }
+            }
+            bump(&mut self.counters.deferred);
+            return Ok(false);
+        }
+        if known {
+            bump(&mut self.counters.duplicates);
+        } else if self.unreleased.insert(pid).is_ok() {
+            self.changed();
+        } else {
+            bump(&mut self.counters.untracked);
+        }
+        self.owe(Owed::Received(pid))?;
+        Ok(!known)
     }
 
     /// A PUBLISH too large for the receive buffer is about to be handed
@@ -593,9 +652,9 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         }
         match (qos, pid) {
             (QoS::ExactlyOnce, Some(pid)) if R > 0 => {
-                if self.unreleased.contains(pid) || self.unreleased.is_full() {
-                    // A re-send (answered again), or no place for its id
-                    // (left unacknowledged, see `accept`): not delivered.
+                if self.unreleased.contains(pid) || self.defers_qos2() {
+                    // A re-send (answered again), or one left with the
+                    // broker (see `exactly_once`): not delivered.
                     return self.accept(qos, Some(pid));
                 }
                 Ok(true)
@@ -611,10 +670,21 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         self.accept(qos, pid).map(drop)
     }
 
+    /// True if a fresh QoS 2 PUBLISH now would be left with the broker.
+    fn defers_qos2(&self) -> bool {
+        match self.state {
+            State::Connected {
+                deferred, clean, ..
+            } => deferred || (!clean && self.unreleased.is_full()),
+            _ => false,
+        }
+    }
+
     fn owe(&mut self, owed: Owed) -> Result<(), Reason> {
-        // The caller checks `can_receive` before decoding, so this only fails
-        // if it did not; closing is then the safe answer (the broker resends).
-        self.acks.push(owed).map_err(|_| Reason::Unexpected)
+        // The caller checks `can_receive` before handing a packet in, so
+        // this only fails if it did not: the caller's mistake, not the
+        // broker's. Closing is then the safe answer (the broker resends).
+        self.acks.push(owed).map_err(|_| Reason::AcksFull)
     }
 
     /// Writes the next packet to send into `out` and returns its length;
@@ -672,6 +742,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         if let State::Connected {
             deferred: true,
             since,
+            ..
         } = self.state
         {
             let drained = self.unreleased.ids().is_empty() && self.acks.is_empty();
@@ -704,13 +775,17 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         }
         // Subscriptions before messages: after a broker restart, a device
         // that listens to its own topics gets back what it publishes. The
-        // broker handles packets in order, so no SUBACK needs awaiting.
-        if let Some(request) = self.subs.next_request() {
-            return Ok(self.send_request(now, request, out));
+        // broker handles packets in order, so no SUBACK needs awaiting
+        // (unless cautious, see `caution`: then one request at a time).
+        let may_send = self.may_send_new();
+        if may_send {
+            if let Some(request) = self.subs.next_request() {
+                return Ok(self.send_request(now, request, out));
+            }
         }
-        let due = self
-            .inflight
-            .next_send(now, last_rx, response_ms, self.config.max_repubs);
+        let due =
+            self.inflight
+                .next_send(now, last_rx, response_ms, self.config.max_repubs, !may_send);
         match due {
             Some(Due::Dead) => Err(Reason::PubAckTimeout),
             Some(Due::Send(slot)) => {
@@ -722,6 +797,12 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             }
             None => Ok(None),
         }
+    }
+
+    /// May a request not yet sent on this connection go out (see `caution`)?
+    fn may_send_new(&self) -> bool {
+        let outstanding = self.inflight.has_outstanding() || self.subs.oldest_sent().is_some();
+        self.caution.may_send(outstanding)
     }
 
     fn send_request(
@@ -782,8 +863,8 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             State::Connected { .. } => {
                 !self.acks.is_empty()
                     || self.keepalive.forced()
-                    || self.inflight.has_unsent()
-                    || self.subs.next_request().is_some()
+                    || (self.may_send_new()
+                        && (self.inflight.has_unsent() || self.subs.next_request().is_some()))
             }
         }
     }
@@ -798,7 +879,9 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         match self.state {
             State::Offline | State::Closing { .. } => None,
             State::Connecting { since, .. } => Some(since + response),
-            State::Connected { deferred, since } => earliest(
+            State::Connected {
+                deferred, since, ..
+            } => earliest(
                 earliest(
                     self.keepalive
                         .deadline(self.config.ping_interval_ms(), response_ms),

@@ -229,6 +229,19 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
             .is_some_and(|(_, at)| elapsed(later(at, last_rx), now) >= response_ms)
     }
 
+    /// Requests sent on this connection that await their reply.
+    pub(crate) fn outstanding(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.state,
+                    State::AwaitSubAck { .. } | State::AwaitUnsubAck { .. }
+                )
+            })
+            .count()
+    }
+
     /// The request sent earliest that still awaits its reply: its index and send time.
     pub(crate) fn oldest_sent(&self) -> Option<(usize, Instant)> {
         let mut oldest: Option<(usize, Instant)> = None;
@@ -244,9 +257,9 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
         oldest
     }
 
-    /// The broker closed the connection while request `index` was the oldest
-    /// unanswered one. Once that has happened `limit` times the request is
-    /// dropped and returned, for the application to hear of it.
+    /// A strike against request `index`: the broker closed the connection
+    /// on it (see `caution`). Once that has happened `limit` times the
+    /// request is dropped and returned, for the application to hear of it.
     pub(crate) fn rejected(&mut self, index: usize, limit: u8) -> Option<GivenUp<'a>> {
         let e = self.entries.get_mut(index)?;
         e.rejections = e.rejections.saturating_add(1);

@@ -188,7 +188,7 @@ fn clean_init_discards_old_state_then_the_session_persists() {
     // ...ended at once with DISCONNECT (mqtt_as's hand-over)...
     assert_eq!(b.expect_sent(at(1)), Packet::Disconnect);
     assert!(b.session.wants_close());
-    b.session.transport_down(false);
+    b.session.transport_down();
     // ...then an unclean one, and every later one unclean too.
     for t in [2, 50_000] {
         b.session.transport_up(at(t));
@@ -206,7 +206,7 @@ fn clean_init_discards_old_state_then_the_session_persists() {
                 session_present: true
             }))
         );
-        b.session.transport_down(false);
+        b.session.transport_down();
     }
     assert_eq!(b.session.counters().connects, 2);
     assert_eq!(b.session.counters().reconnects, 1);
@@ -224,7 +224,7 @@ fn clean_applies_to_reconnections_and_clean_init_to_the_first() {
         Packet::Connect(c) => assert!(!c.clean_session),
         other => panic!("{other:?}"),
     }
-    b.session.transport_down(false);
+    b.session.transport_down();
     // A failed first attempt does not use up clean_init.
     b.session.transport_up(at(1));
     match b.expect_sent(at(1)) {
@@ -236,7 +236,7 @@ fn clean_applies_to_reconnections_and_clean_init_to_the_first() {
         code: ConnectReturnCode::Accepted,
     };
     b.session.handle(at(2), Packet::ConnAck(ack)).unwrap();
-    b.session.transport_down(false);
+    b.session.transport_down();
     b.session.transport_up(at(3));
     match b.expect_sent(at(3)) {
         Packet::Connect(c) => assert!(c.clean_session),
@@ -425,7 +425,7 @@ fn after_reconnecting_unacked_messages_are_resent_before_new_ones_with_dup() {
     // SUBSCRIBE and the PUBLISH both go out, then the link drops.
     assert!(matches!(b.expect_sent(at(0)), Packet::Subscribe(_)));
     assert_eq!(publish_of(b.expect_sent(at(0))).pid, Some(old.0));
-    b.session.transport_down(false);
+    b.session.transport_down();
     let new = b
         .session
         .publish("t", b"new", QoS::AtLeastOnce, false)
@@ -466,11 +466,11 @@ fn subscriptions_are_restored_only_when_the_broker_lost_the_session() {
             qos: QoS::AtLeastOnce
         }))
     );
-    b.session.transport_down(false);
+    b.session.transport_down();
     // Session kept by the broker: nothing to resubscribe.
     assert!(b.connect(at(10), true));
     b.expect_quiet(at(10));
-    b.session.transport_down(false);
+    b.session.transport_down();
     // Session lost: subscribe again without the application asking.
     assert!(!b.connect(at(20), false));
     assert!(matches!(b.expect_sent(at(20)), Packet::Subscribe(_)));
@@ -494,7 +494,7 @@ fn a_refused_subscription_is_reported_and_forgotten() {
         b.answer(at(1), ack),
         Ok(Some(Event::SubscribeFailed { topic: "forbidden" }))
     );
-    b.session.transport_down(false);
+    b.session.transport_down();
     b.connect(at(5), false);
     b.expect_quiet(at(5));
 }
@@ -507,7 +507,7 @@ fn a_missing_suback_kills_the_link_and_is_retried_next_time() {
     b.connect(at(0), true);
     assert!(matches!(b.expect_sent(at(0)), Packet::Subscribe(_)));
     assert_eq!(b.sent(at(10_000)).map(|_| ()), Err(Reason::SubAckTimeout));
-    b.session.transport_down(false);
+    b.session.transport_down();
     b.connect(at(20_000), true);
     assert!(matches!(b.expect_sent(at(20_000)), Packet::Subscribe(_)));
 }
@@ -538,7 +538,7 @@ fn unsubscribe_waits_for_unsuback() {
     );
     assert_eq!(b.session.subscriptions().count(), 0);
     // Not resubscribed after a session loss.
-    b.session.transport_down(false);
+    b.session.transport_down();
     b.connect(at(10), false);
     b.expect_quiet(at(10));
 }
@@ -724,7 +724,7 @@ fn after_a_reconnect_a_released_qos2_message_sends_pubrel_not_its_publish_again(
     b.expect_sent(at(0));
     b.answer(at(1), Packet::PubRec(released.0)).unwrap();
     // The link drops before the PUBREL could go out.
-    b.session.transport_down(false);
+    b.session.transport_down();
     assert!(b.connect(at(100), true));
     // §4.4: PUBREL for the one the broker has, the other PUBLISH with DUP,
     // in their original order.
@@ -763,7 +763,7 @@ fn incoming_qos2_ids_last_as_long_as_the_broker_session() {
     );
     assert_eq!(b.expect_sent(at(2)), Packet::PubRec(3));
     // Reconnected, session kept: still known.
-    b.session.transport_down(false);
+    b.session.transport_down();
     assert!(b.connect(at(10), true));
     assert_eq!(
         b.session.handle(at(11), qos2_in(3, true)),
@@ -773,7 +773,7 @@ fn incoming_qos2_ids_last_as_long_as_the_broker_session() {
     assert_eq!(b.session.awaiting_release(), 1);
     // Reconnected, session lost: the broker will not release it, and a new
     // message may come with the same id.
-    b.session.transport_down(false);
+    b.session.transport_down();
     assert!(!b.connect(at(20), false));
     assert_eq!(b.session.awaiting_release(), 0);
     assert!(matches!(
@@ -814,7 +814,7 @@ fn a_qos2_message_with_no_place_for_its_id_waits_at_the_broker_and_comes_again()
     // The table has drained: reconnect, so the broker sends it again.
     assert_eq!(b.sent(at(5)).map(|_| ()), Ok(()));
     assert_eq!(b.sent(at(5)).map(|_| ()), Err(Reason::ExactlyOnceFull));
-    b.session.transport_down(false);
+    b.session.transport_down();
     assert!(b.connect(at(6), true));
     assert!(matches!(
         b.session.handle(at(7), qos2_in(3, true)),
@@ -933,7 +933,7 @@ fn timers_run_the_same_from_any_clock_start_and_across_the_wrap() {
             Err(Reason::SubAckTimeout),
             "start {start}"
         );
-        b.session.transport_down(false);
+        b.session.transport_down();
         b.connect(t(20_000), false);
         assert!(matches!(b.expect_sent(t(20_000)), Packet::Subscribe(_)));
         assert!(publish_of(b.expect_sent(t(20_000))).dup);
@@ -942,4 +942,107 @@ fn timers_run_the_same_from_any_clock_start_and_across_the_wrap() {
             Ok(Some(Event::Published(token)))
         );
     }
+}
+
+// ------------------------------------------------- issue 13, defects 1, 2, 9
+
+#[test]
+fn a_qos2_burst_beyond_the_table_on_a_clean_session_is_delivered_and_answered() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 1, 2>::new(Config::new("c"), &mut store);
+    b.connect(at(0), false);
+    // A broker's window (mosquitto 20) is wider than this table (2): the
+    // third message finds it full. Nothing resumes a clean session, so
+    // no re-send of it can come: deliver it and answer it (§4.3.3).
+    for pid in 1..=3 {
+        assert!(
+            matches!(
+                b.session.handle(at(1), qos2_in(pid, false)),
+                Ok(Handled::Deliver(_))
+            ),
+            "message {pid}"
+        );
+        assert_eq!(b.expect_sent(at(1)), Packet::PubRec(pid));
+    }
+    assert_eq!(b.session.counters().untracked, 1);
+    assert_eq!(b.session.counters().deferred, 0);
+    // Its release is answered like any other, and the link stays up.
+    for pid in 1..=3 {
+        b.answer(at(2), Packet::PubRel(pid)).unwrap();
+        assert_eq!(b.expect_sent(at(2)), Packet::PubComp(pid));
+    }
+    b.expect_quiet(at(3));
+    assert!(b.session.is_connected());
+}
+
+#[test]
+fn once_a_qos2_message_is_left_with_the_broker_none_after_it_is_answered_before_it() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 1, 2>::new(persistent(), &mut store);
+    b.connect(at(0), false);
+    for pid in [1, 2] {
+        assert!(matches!(
+            b.session.handle(at(1), qos2_in(pid, false)),
+            Ok(Handled::Deliver(_))
+        ));
+        assert_eq!(b.expect_sent(at(1)), Packet::PubRec(pid));
+    }
+    // The table is full: 3 stays with the broker, unanswered.
+    assert_eq!(
+        b.session.handle(at(2), qos2_in(3, false)),
+        Ok(Handled::Nothing)
+    );
+    b.expect_quiet(at(2));
+    // A release frees a place, but 4 came after 3: answering it now would
+    // send PUBREC 4 before PUBREC 3 (§4.6 [MQTT-4.6.0-2]). It waits too.
+    b.answer(at(3), Packet::PubRel(1)).unwrap();
+    assert_eq!(b.expect_sent(at(3)), Packet::PubComp(1));
+    assert_eq!(
+        b.session.handle(at(4), qos2_in(4, false)),
+        Ok(Handled::Nothing)
+    );
+    b.expect_quiet(at(4));
+    assert_eq!(b.session.counters().deferred, 2);
+    // Once the table drains the connection is closed; the broker sends 3
+    // and 4 again, in order, and both are answered in order.
+    b.answer(at(5), Packet::PubRel(2)).unwrap();
+    assert_eq!(b.expect_sent(at(5)), Packet::PubComp(2));
+    assert_eq!(b.sent(at(5)).map(|_| ()), Err(Reason::ExactlyOnceFull));
+    b.session.transport_down();
+    assert!(b.connect(at(6), true));
+    for pid in [3, 4] {
+        assert!(matches!(
+            b.session.handle(at(7), qos2_in(pid, true)),
+            Ok(Handled::Deliver(_))
+        ));
+        assert_eq!(b.expect_sent(at(7)), Packet::PubRec(pid));
+    }
+}
+
+#[test]
+fn a_caller_that_ignores_can_receive_is_not_blamed_on_the_broker() {
+    let mut store = [0u8; 64];
+    let mut b = Scripted::<1, 1>::new(Config::new("c"), &mut store);
+    b.connect(at(0), false);
+    let qos1 = |pid| {
+        Packet::Publish(Publish {
+            dup: false,
+            qos: QoS::AtLeastOnce,
+            retain: false,
+            topic: "in",
+            pid: Some(pid),
+            payload: b"x",
+        })
+    };
+    let mut pid = 1;
+    while b.session.can_receive() {
+        assert!(matches!(
+            b.session.handle(at(1), qos1(pid)),
+            Ok(Handled::Deliver(_))
+        ));
+        pid += 1;
+    }
+    // The contract broken: the reason names the caller's mistake, which the
+    // client does not count as a broker's protocol error.
+    assert_eq!(b.session.handle(at(2), qos1(pid)), Err(Reason::AcksFull));
 }

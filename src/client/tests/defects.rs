@@ -216,8 +216,10 @@ fn a_broker_that_closes_on_a_subscription_does_not_block_what_comes_after_it() {
         "subscribed {subscribed}, acked {acked}"
     );
     assert_eq!(c.counters().rejected, 1);
-    // Three connections were closed on it (max_rejections), then no more.
-    assert_eq!(broker.connects, 4);
+    // The first close came with everything pipelined (no evidence against
+    // any one request); then three cautious connections were each closed
+    // right after it was sent alone (max_rejections strikes), then no more.
+    assert_eq!(broker.connects, 5, "{:?}", c.counters());
 }
 
 // ---------------------------------------------------------------- defect 2
@@ -541,11 +543,12 @@ fn a_transport_taking_a_few_bytes_at_a_time_does_not_stall_a_sleeping_loop() {
             done_at = Some(clock.spent);
         }
     }
-    // 1,000 seven-byte packets three bytes a pass, 100 passes a millisecond:
-    // about 25 ms of passes. A deadline that ignored the bytes waiting would
+    // 1,000 seven-byte packets, three bytes each time the socket becomes
+    // writable (the loop waits for that, a millisecond here, instead of
+    // spinning): about 2.4 s. A loop that ignored the bytes waiting would
     // sleep until the next ping (15 s) each time the socket was full.
     let took = done_at.expect("not all 1,000 messages arrived within 60 s");
-    assert!(took < 1_000, "took {took} ms");
+    assert!(took < 4_000, "took {took} ms");
 }
 
 // ---------------------------------------------------------------- defect 5

@@ -16,6 +16,8 @@ fn at(ms: u32) -> Instant {
 
 mod chunks;
 mod defects;
+mod driver;
+mod give_up;
 mod qos2;
 mod restore;
 mod sim;
@@ -95,8 +97,11 @@ impl Transport for Pipe {
             return Err(nb::Error::Other(()));
         }
         if !self.connected {
+            // A new connection is a new byte stream both ways.
             self.connects += 1;
             self.hangup = false;
+            self.to_client.clear();
+            self.from_client.clear();
         }
         self.connected = true;
         Ok(())

@@ -14,6 +14,20 @@ pub(super) struct AutoBroker {
     pub hung: bool,
     /// Hangs up right after each CONNACK (a duplicate client id, an ACL).
     pub kick_after_connack: bool,
+    /// Hangs up right after the CONNACK of this many first connections (a
+    /// load balancer or a restarting node in front of a healthy broker).
+    pub kick_first: u32,
+    /// The link is cut this long after each connection came up, this many
+    /// times (`cuts`): a flapping link, not the broker's doing.
+    pub cut_after: Option<u32>,
+    pub cuts: u32,
+    /// When the current connection's CONNECT arrived.
+    connected_at: Option<Instant>,
+    /// Hangs up on every PUBLISH to this topic (a broker refusing it).
+    pub refuse_topic: Option<&'static str>,
+    /// The link breaks as each of this many PUBRELs arrives (after the
+    /// PUBREC reached the client, before the PUBCOMP could).
+    pub cut_on_pubrel: u32,
     /// Hangs up when a SUBSCRIBE for this filter arrives (an ACL that
     /// disconnects, as some brokers do).
     pub refuse_filter: Option<&'static str>,
@@ -32,6 +46,8 @@ pub(super) struct AutoBroker {
     seen: [u8; 1024],
     pub duplicates: u32,
     had_session: bool,
+    /// The pipe's connection whose bytes `buf` holds.
+    stream: u32,
     buf: heapless::Vec<u8, 4096>,
 }
 
@@ -40,6 +56,12 @@ impl AutoBroker {
         AutoBroker {
             hung: false,
             kick_after_connack: false,
+            kick_first: 0,
+            cut_after: None,
+            cuts: 0,
+            connected_at: None,
+            refuse_topic: None,
+            cut_on_pubrel: 0,
             refuse_filter: None,
             keeps_session: false,
             connects: 0,
@@ -50,6 +72,7 @@ impl AutoBroker {
             seen: [0; 1024],
             duplicates: 0,
             had_session: false,
+            stream: 0,
             buf: heapless::Vec::new(),
         }
     }
@@ -71,7 +94,20 @@ impl AutoBroker {
         if !pipe.connected {
             self.buf.clear();
             self.last_heard = None;
+            self.connected_at = None;
             return;
+        }
+        if let (Some(after), Some(since)) = (self.cut_after, self.connected_at) {
+            if self.cuts > 0 && (now - since).ticks() >= after {
+                self.cuts -= 1;
+                pipe.close();
+                return;
+            }
+        }
+        if pipe.connects != self.stream {
+            // The client connected again since the last look: a new stream.
+            self.stream = pipe.connects;
+            self.buf.clear();
         }
         if pipe.from_client.is_empty() {
             return;
@@ -109,6 +145,7 @@ impl AutoBroker {
         match packet {
             Packet::Connect(c) => {
                 self.connects += 1;
+                self.connected_at = Some(now);
                 if self.hung {
                     return;
                 }
@@ -118,7 +155,7 @@ impl AutoBroker {
                     session_present: present,
                     code: ConnectReturnCode::Accepted,
                 }));
-                if self.kick_after_connack {
+                if self.kick_after_connack || self.connects <= self.kick_first {
                     pipe.hangup = true;
                 }
             }
@@ -128,6 +165,7 @@ impl AutoBroker {
                     pipe.push(Packet::PingResp);
                 }
             }
+            Packet::Publish(p) if self.refuse_topic == Some(p.topic) => pipe.close(),
             Packet::Publish(p) => {
                 self.publishes += 1;
                 if let [hi, lo, ..] = *p.payload {
@@ -147,6 +185,10 @@ impl AutoBroker {
                     (QoS::ExactlyOnce, Some(pid)) => pipe.push(Packet::PubRec(pid)),
                     _ => {}
                 }
+            }
+            Packet::PubRel(_) if self.cut_on_pubrel > 0 => {
+                self.cut_on_pubrel -= 1;
+                pipe.close();
             }
             Packet::PubRel(pid) if !self.hung => pipe.push(Packet::PubComp(pid)),
             Packet::Subscribe(s) => {
@@ -258,6 +300,15 @@ pub(super) fn run<'a, const N: usize, const S: usize, const R: usize>(
         let mut wake = c
             .next_deadline(clock.now)
             .unwrap_or(clock.now + Duration::from_ticks(1000));
+        // Bytes wait for the transport: it can take more once the peer's
+        // ACK is in, a millisecond on this link (a device wakes on that
+        // received frame, a host on socket writability).
+        if c.wants_write() {
+            let writable = clock.now + Duration::from_ticks(1);
+            if writable < wake {
+                wake = writable;
+            }
+        }
         if let Some(a) = app_wake {
             if a < wake {
                 wake = a;
