@@ -64,7 +64,9 @@ where
             for (slot, b) in chunk.iter_mut().zip(self.tx.iter()) {
                 *slot = *b;
             }
-            let written = self.serial.write(&chunk[..n])?;
+            // At most what it was given, whatever the driver says (the
+            // loop below is bounded by the queue, not by the driver).
+            let written = self.serial.write(&chunk[..n])?.min(n);
             for _ in 0..written {
                 self.tx.pop_front();
             }
@@ -73,7 +75,8 @@ where
         let room = self.rx.capacity() - self.rx.len();
         if room > 0 && self.serial.read_ready()? {
             let mut chunk = [0u8; CHUNK];
-            let n = self.serial.read(&mut chunk[..room])?;
+            // At most what was asked for, whatever the driver says.
+            let n = self.serial.read(&mut chunk[..room])?.min(room);
             self.counters.bytes_read = self.counters.bytes_read.wrapping_add(n as u32);
             for &b in &chunk[..n] {
                 if let Some(unit) = self.decode(b) {

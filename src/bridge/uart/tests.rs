@@ -184,3 +184,62 @@ fn frames_over_a_noisy_uart_arrive_once_in_order() {
     assert_eq!(got, 300);
     assert!(b.counters().bad > 0 || a.counters().bad > 0);
 }
+
+/// A serial driver that says it moved more bytes than it was given (which
+/// embedded-io forbids, and a buggy driver does anyway).
+struct Overclaiming<'a>(Serial<'a>);
+
+impl ErrorType for Overclaiming<'_> {
+    type Error = Infallible;
+}
+
+impl Read for Overclaiming<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
+        Ok(self.0.read(buf)? + 1_000)
+    }
+}
+
+impl ReadReady for Overclaiming<'_> {
+    fn read_ready(&mut self) -> Result<bool, Infallible> {
+        self.0.read_ready()
+    }
+}
+
+impl Write for Overclaiming<'_> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
+        Ok(self.0.write(buf)? + 1_000)
+    }
+    fn flush(&mut self) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+impl WriteReady for Overclaiming<'_> {
+    fn write_ready(&mut self) -> Result<bool, Infallible> {
+        self.0.write_ready()
+    }
+}
+
+#[test]
+fn a_serial_driver_that_claims_more_than_it_was_given_cannot_panic_or_run_the_poll_away() {
+    let (out, inn) = (Line::default(), Line::default());
+    for &b in b"hello" {
+        inn.borrow_mut().push_back(b).unwrap();
+    }
+    let mut uart = Uart::new(Overclaiming(serial(&out, &inn)));
+    for &b in b"abc" {
+        uart.send(Unit::Byte(b)).unwrap();
+    }
+    uart.send(Unit::End).unwrap();
+    for _ in 0..3 {
+        uart.poll().unwrap();
+    }
+    // Counted as no more than it was given or asked for.
+    assert_eq!(uart.counters().bytes_written, out.borrow().len() as u32);
+    assert!(uart.counters().bytes_read as usize <= 3 * CHUNK);
+    let mut units = 0;
+    while uart.recv().is_some() {
+        units += 1;
+    }
+    assert!(units <= CHUNK);
+}
