@@ -22,9 +22,17 @@
 //! - **completions**: a host publish is `Done` when the broker acknowledged
 //!   it (QoS 1/2) or when it was written (QoS 0); subscriptions when the
 //!   SUBACK came;
-//! - filters from the host are copied into a caller-provided arena, since
-//!   the client keeps them for its lifetime; a filter already there is
-//!   reused, so a host re-subscribing after restarts does not fill it.
+//! - **filters** from the host are copied into a caller-provided arena,
+//!   since the client keeps them for its lifetime; a filter already there
+//!   is reused (a host re-subscribing after restarts does not fill it, nor
+//!   one that comes back to an old filter). Bytes handed to the client are
+//!   borrowed by it for its whole lifetime: not even an unsubscribed
+//!   filter's can be written again while it lives (see `Filters`). When
+//!   only filters the host no longer holds fill the arena, the role asks
+//!   the host for a reset ([`Status::Failed`]): the co-processor boots with
+//!   an empty arena and the host replays the filters it holds, and the
+//!   request waiting for room with them. When the filters the host holds
+//!   do not fit, the request is refused (`Done` with [`Outcome::Invalid`]).
 //!
 //! A second, different configuration in the same boot is refused
 //! (`ConfigRejected`): the host's reset line is how settings change.
@@ -88,28 +96,99 @@ fn unreachable_config() -> proto::Config<'static> {
 
 /// Filters from the host, copied into storage that lives as long as the
 /// client that keeps them.
+///
+/// The client (its session's subscription table) holds each filter as a
+/// `&'a str`: bytes once handed to it are shared for all of `'a`, the
+/// client's whole life, and the borrow checker rightly refuses to let them
+/// be written again, whether or not the session still has the entry (it
+/// drops it at the UNSUBACK, §3.11, but its type cannot say so). So
+/// neither compaction nor a free list can reuse them in place, and unsafe
+/// code is not an option (the crate denies it; it would also be unsound if
+/// any copy of the `&str` survived). What can be done here: a filter seen
+/// before is handed out again (bytes are reused for the same filter), and
+/// the arena knows which filters the host still holds, so that when dead
+/// ones fill it, it says a restart reclaims them: the client is dropped
+/// with its borrows, and the next boot's arena holds only what the host
+/// replays.
 struct Filters<'a, const S: usize> {
     free: &'a mut [u8],
-    kept: Vec<&'a str, S>,
+    /// The arena's size.
+    size: usize,
+    kept: Vec<Kept<'a>, S>,
+}
+
+#[derive(Clone, Copy)]
+struct Kept<'a> {
+    filter: &'a str,
+    /// The host holds it: subscribed to it, or its unsubscription is not
+    /// done. A host replays what it holds after a reset.
+    held: bool,
+}
+
+/// Why a filter got no place in the arena.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NoRoom {
+    /// Filters the host no longer holds take the room: a restart of the
+    /// co-processor reclaims it.
+    Reclaimable,
+    /// The filters the host holds leave no room: never, in this arena.
+    Full,
 }
 
 impl<'a, const S: usize> Filters<'a, S> {
-    /// The stored copy of `filter` (the same one again if already there).
-    fn keep(&mut self, filter: &str) -> Option<&'a str> {
-        if let Some(f) = self.kept.iter().find(|f| **f == filter) {
-            return Some(f);
+    fn new(arena: &'a mut [u8]) -> Self {
+        Filters {
+            size: arena.len(),
+            free: arena,
+            kept: Vec::new(),
         }
-        if filter.len() > self.free.len() || self.kept.is_full() {
-            return None;
+    }
+
+    /// The stored copy of `filter` (the same one again if already there),
+    /// held by the host from now on.
+    fn keep(&mut self, filter: &str) -> Result<&'a str, NoRoom> {
+        if let Some(k) = self.kept.iter_mut().find(|k| k.filter == filter) {
+            k.held = true;
+            return Ok(k.filter);
+        }
+        let room = filter.len() <= self.free.len();
+        if room && self.kept.is_full() {
+            // Forget a filter the host let go of (its bytes stay used: the
+            // same filter again gets a new copy).
+            if let Some(i) = self.kept.iter().position(|k| !k.held) {
+                self.kept.swap_remove(i);
+            }
+        }
+        if !room || self.kept.is_full() {
+            return Err(self.no_room(filter.len()));
         }
         let (head, tail) = core::mem::take(&mut self.free).split_at_mut(filter.len());
         self.free = tail;
         head.copy_from_slice(filter.as_bytes());
         let head: &'a [u8] = head;
         // The bytes of a str, copied: still UTF-8.
-        let kept = core::str::from_utf8(head).ok()?;
-        let _ = self.kept.push(kept);
-        Some(kept)
+        let filter = core::str::from_utf8(head).map_err(|_| NoRoom::Full)?;
+        let _ = self.kept.push(Kept { filter, held: true });
+        Ok(filter)
+    }
+
+    /// Whether an empty arena of the same size would take the filters held
+    /// and one of `len` bytes.
+    fn no_room(&self, len: usize) -> NoRoom {
+        let held = self.kept.iter().filter(|k| k.held);
+        let (count, bytes) = held.fold((0, 0), |(n, b), k| (n + 1, b + k.filter.len()));
+        if count < S && bytes + len <= self.size {
+            NoRoom::Reclaimable
+        } else {
+            NoRoom::Full
+        }
+    }
+
+    /// The host let go of `filter` (its unsubscription is done).
+    fn let_go(&mut self, filter: &str) {
+        if let Some(k) = self.kept.iter_mut().find(|k| k.filter == filter) {
+            k.held = false;
+        }
     }
 }
 
@@ -124,6 +203,9 @@ pub struct CoprocCounters {
     pub protocol_errors: u32,
     pub reconnects: u32,
     pub wifi_drops: u32,
+    /// Resets asked of the host because only filters it let go of filled
+    /// the filter arena.
+    pub arena_resets: u32,
 }
 
 /// The co-processor's bridge end. `P`, `W`: frames; `N`: the client's
@@ -171,10 +253,7 @@ impl<'a, const P: usize, const W: usize, const N: usize, const F: usize> Coproc<
             boot,
             started: None,
             settings: None,
-            filters: Filters {
-                free: filters,
-                kept: Vec::new(),
-            },
+            filters: Filters::new(filters),
             out: Deque::new(),
             publishes: Vec::new(),
             subscribing: Vec::new(),
@@ -410,24 +489,27 @@ impl<'a, const P: usize, const W: usize, const N: usize, const F: usize> Coproc<
                 }
             }
             HostMsg::Subscribe { id, filter, qos } => {
-                let outcome = match (client, self.filters.keep(filter)) {
-                    (Some(c), Some(f)) => match c.subscribe(f, qos) {
+                // Nothing stored before there is a client to take it.
+                let outcome = match client.map(|c| (self.filters.keep(filter), c)) {
+                    Some((Ok(f), c)) => match c.subscribe(f, qos) {
                         Ok(()) if self.subscribing.push((f, id)).is_ok() => None,
                         _ => Some(Outcome::Invalid),
                     },
-                    _ => Some(Outcome::Invalid),
+                    Some((Err(NoRoom::Reclaimable), _)) => self.reclaim(),
+                    Some((Err(NoRoom::Full), _)) | None => Some(Outcome::Invalid),
                 };
                 if let Some(outcome) = outcome {
                     self.say(CoprocMsg::Done { id, outcome });
                 }
             }
             HostMsg::Unsubscribe { id, filter } => {
-                let outcome = match (client, self.filters.keep(filter)) {
-                    (Some(c), Some(f)) => match c.unsubscribe(f) {
+                let outcome = match client.map(|c| (self.filters.keep(filter), c)) {
+                    Some((Ok(f), c)) => match c.unsubscribe(f) {
                         Ok(()) if self.unsubscribing.push((f, id)).is_ok() => None,
                         _ => Some(Outcome::Invalid),
                     },
-                    _ => Some(Outcome::Invalid),
+                    Some((Err(NoRoom::Reclaimable), _)) => self.reclaim(),
+                    Some((Err(NoRoom::Full), _)) | None => Some(Outcome::Invalid),
                 };
                 if let Some(outcome) = outcome {
                     self.say(CoprocMsg::Done { id, outcome });
@@ -522,15 +604,7 @@ impl<'a, const P: usize, const W: usize, const N: usize, const F: usize> Coproc<
                 self.answered_subscribe(topic, Outcome::Granted(qos))
             }
             Event::SubscribeFailed { topic } => self.answered_subscribe(topic, Outcome::Refused),
-            Event::Unsubscribed { topic } => {
-                if let Some(i) = self.unsubscribing.iter().position(|(f, _)| *f == topic) {
-                    let (_, id) = self.unsubscribing.swap_remove(i);
-                    self.say(CoprocMsg::Done {
-                        id,
-                        outcome: Outcome::Ok,
-                    });
-                }
-            }
+            Event::Unsubscribed { topic } => self.unsubscribed(topic, Outcome::Ok),
             Event::Rejected(r) => match r {
                 Rejected::Publish(token) => {
                     if let Some(i) = self.publishes.iter().position(|(t, _)| *t == token) {
@@ -542,7 +616,9 @@ impl<'a, const P: usize, const W: usize, const N: usize, const F: usize> Coproc<
                     }
                 }
                 Rejected::Subscribe(topic) => self.answered_subscribe(topic, Outcome::Rejected),
-                Rejected::Unsubscribe(_) => {}
+                // Given up: the host hears it (else its next unsubscribe
+                // would wait for this one for ever).
+                Rejected::Unsubscribe(topic) => self.unsubscribed(topic, Outcome::Rejected),
             },
         }
     }
@@ -555,6 +631,26 @@ impl<'a, const P: usize, const W: usize, const N: usize, const F: usize> Coproc<
         self.resend = self.awaiting.is_some();
     }
 
+    /// An unsubscription ended: the session let go of the filter (UNSUBACK,
+    /// §3.11, or given up), and so does the host once told.
+    fn unsubscribed(&mut self, topic: &str, outcome: Outcome) {
+        if let Some(i) = self.unsubscribing.iter().position(|(f, _)| *f == topic) {
+            let (_, id) = self.unsubscribing.swap_remove(i);
+            self.filters.let_go(topic);
+            self.say(CoprocMsg::Done { id, outcome });
+        }
+    }
+
+    /// Only filters the host let go of fill the arena: the host is asked to
+    /// reset the co-processor, which reclaims their room (see [`Filters`]).
+    /// The request is not answered: the host sends it again after the
+    /// reset, with the filters it holds, and they fit.
+    fn reclaim(&mut self) -> Option<Outcome> {
+        self.counters.arena_resets = self.counters.arena_resets.wrapping_add(1);
+        self.say(CoprocMsg::Status(Status::Failed));
+        None
+    }
+
     fn answered_subscribe(&mut self, topic: &str, outcome: Outcome) {
         if let Some(i) = self.subscribing.iter().position(|(f, _)| *f == topic) {
             let (_, id) = self.subscribing.swap_remove(i);
@@ -562,3 +658,6 @@ impl<'a, const P: usize, const W: usize, const N: usize, const F: usize> Coproc<
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -97,6 +97,9 @@ pub struct FrameCounters {
     pub duplicates: u32,
     pub naks_sent: u32,
     pub peer_restarts: u32,
+    /// Frames of any kind that arrived whole (CRC good): signs of life of
+    /// the other end, data or not.
+    pub heard: u32,
 }
 
 /// Where a frame being received stands.
@@ -415,6 +418,7 @@ impl<const P: usize, const W: usize> Framer<P, W> {
             self.owe_nak();
             return None;
         };
+        self.counters.heard = self.counters.heard.wrapping_add(1);
         let [_, seq, ack, _] = self.header;
         if kind == Kind::Hello {
             self.hello(len);

@@ -11,7 +11,12 @@
 //!   application was not told is done gets lost (QoS 1 is at least once);
 //! - **watches** the co-processor: a ping when it has been quiet, and a
 //!   reset pulse on the fifth wire when nothing at all came for
-//!   `watchdog_ms` (default 10 s), again and again while it stays silent;
+//!   `watchdog_ms` (default 10 s) of the host listening, again and again
+//!   while it stays silent. The silence is the co-processor's only while
+//!   the host polls: what waited in the pipe is read before the watchdog
+//!   judges, and a long gap between polls (the host's superloop stopped)
+//!   counts only in part. A co-processor that says it cannot recover by
+//!   itself (`Status::Failed`) is reset at once;
 //! - **confirms** each incoming message only after the application had it
 //!   (the poll after the event), and grants credits one by one, so the
 //!   co-processor acknowledges the broker only for what the host holds and
@@ -105,7 +110,8 @@ pub enum HostEvent<'m> {
         unix: Result<u64, TimeError>,
     },
     Stats(proto::Stats),
-    /// The watchdog pulsed reset (the `n`th time).
+    /// Reset was pulsed (the `n`th time): by the watchdog, or because the
+    /// co-processor said it failed.
     Reset {
         n: u32,
     },
@@ -157,7 +163,10 @@ pub struct Host<'a, R, const P: usize, const W: usize, const OUT: usize, const S
     boot: Option<u32>,
     resets: u32,
     protocol_errors: u32,
+    /// When the co-processor was last heard from, in listening time: moved
+    /// on by the part of a long gap between polls that does not count.
     heard: Option<Instant>,
+    last_poll: Option<Instant>,
     ping: Ask,
     /// Publishes the co-processor will take now.
     credit: u16,
@@ -200,6 +209,7 @@ where
             resets: 0,
             protocol_errors: 0,
             heard: None,
+            last_poll: None,
             ping: Ask::No,
             credit: 0,
             outbox: core::array::from_fn(|_| None),
@@ -359,11 +369,9 @@ where
         crate::time::later(d, now)
     }
 
-    /// One pass: the watchdog, what arrived, what to send.
+    /// One pass: what arrived, then the watchdog, then what to send.
     pub fn poll(&mut self, now: Instant, pipe: &mut impl Pipe) -> Option<HostEvent<'_>> {
-        if let Some(e) = self.watchdog(now) {
-            return Some(e);
-        }
+        self.away(now);
         if let Some(id) = self.too_large.take() {
             return Some(HostEvent::Done {
                 id,
@@ -379,25 +387,52 @@ where
             self.credit_owed = self.credit_owed.saturating_add(1);
         }
         self.send_what_is_owed();
+        // What waited (during a pause of the host, say) is read before the
+        // watchdog judges. Any whole frame is a sign of life, an
+        // acknowledgement as much as data.
+        let frames = self.framer.counters().heard;
         let event = self.framer.poll(now, pipe);
+        if event.is_some() || self.framer.counters().heard != frames {
+            self.heard = Some(now);
+        }
+        // Heard this pass: no reset, so no event is lost to one.
+        if let Some(e) = self.watchdog(now) {
+            return Some(e);
+        }
         self.send_what_is_owed();
         match event? {
-            FrameEvent::Up { .. } => {
-                self.heard = Some(now);
-                None
-            }
+            FrameEvent::Up { .. } => None,
             FrameEvent::PeerRestarted { .. } => {
                 self.start_over();
                 None
             }
             FrameEvent::Received => {
-                self.heard = Some(now);
                 if self.ping == Ask::Sent {
                     self.ping = Ask::No;
                 }
-                self.received()
+                self.received(now)
             }
         }
+    }
+
+    /// A long gap since the last poll is the host away (its superloop
+    /// stopped: a long flash erase, a blocking driver, a debugger), not the
+    /// co-processor silent: it could not be heard, and on the 5-wire link
+    /// could not even send. Of a gap, a quarter of `watchdog_ms` counts as
+    /// listening (a host polled as [`Host::next_deadline`] asks comes back
+    /// sooner: the ping is due after `ping_ms`, 2.5 s by default); the rest
+    /// moves `heard` on, so after any pause a healthy co-processor has at
+    /// least three quarters of the watchdog's time to answer the ping,
+    /// while a silent one is still reset once the host has listened.
+    fn away(&mut self, now: Instant) {
+        let last = self.last_poll.replace(now);
+        let (Some(last), Some(heard)) = (last, &mut self.heard) else {
+            return;
+        };
+        // `heard` is a poll's time, so at most `last`: moved on, it stays
+        // at most `now`.
+        let away = elapsed(last, now).saturating_sub(self.config.watchdog_ms / 4);
+        *heard += Duration::from_ticks(away);
     }
 
     fn watchdog(&mut self, now: Instant) -> Option<HostEvent<'static>> {
@@ -411,18 +446,24 @@ where
         }
         let quiet = elapsed(*self.heard.get_or_insert(now), now);
         if quiet >= self.config.watchdog_ms {
-            self.start_over();
-            let _ = self.reset.set_high();
-            self.phase = Phase::Resetting {
-                until: now + Duration::from_ticks(self.config.reset_ms),
-            };
-            self.resets = self.resets.wrapping_add(1);
-            return Some(HostEvent::Reset { n: self.resets });
+            return Some(self.pulse_reset(now));
         }
         if quiet >= self.config.ping_ms && self.framer.is_up() && self.ping == Ask::No {
             self.ping = Ask::Owed;
         }
         None
+    }
+
+    /// Holds the co-processor in reset for `reset_ms`; everything is sent
+    /// again to the one that boots.
+    fn pulse_reset(&mut self, now: Instant) -> HostEvent<'static> {
+        self.start_over();
+        let _ = self.reset.set_high();
+        self.phase = Phase::Resetting {
+            until: now + Duration::from_ticks(self.config.reset_ms),
+        };
+        self.resets = self.resets.wrapping_add(1);
+        HostEvent::Reset { n: self.resets }
     }
 
     /// The co-processor is new (restarted, or reset by us): everything not
@@ -549,7 +590,7 @@ where
     }
 
     /// A message from the co-processor.
-    fn received(&mut self) -> Option<HostEvent<'_>> {
+    fn received(&mut self, now: Instant) -> Option<HostEvent<'_>> {
         // Everything but an incoming message is copied out and its frame
         // released at once; a message is handed out from the frame
         // (decoded again: the borrow is returned) and confirmed next pass.
@@ -567,7 +608,7 @@ where
                 self.protocol_errors = self.protocol_errors.wrapping_add(1);
                 return None;
             };
-            return self.handle(msg);
+            return self.handle(msg, now);
         }
         let bytes = self.framer.received()?;
         let Ok(CoprocMsg::Message(p)) = CoprocMsg::decode(bytes) else {
@@ -587,7 +628,7 @@ where
         })
     }
 
-    fn handle(&mut self, msg: CoprocMsg<'static>) -> Option<HostEvent<'static>> {
+    fn handle(&mut self, msg: CoprocMsg<'static>, now: Instant) -> Option<HostEvent<'static>> {
         match msg {
             CoprocMsg::Ready { boot, .. } => {
                 let restarted = self.boot.is_some_and(|b| b != boot);
@@ -600,6 +641,12 @@ where
                 self.config_owed = true;
                 self.credit_owed = self.config.credits;
                 Some(HostEvent::Ready { boot, restarted })
+            }
+            // It cannot recover by itself (its filter arena holds only
+            // filters we let go of, say): reset it now. Not again while the
+            // one reset boots (what the old one sent may still arrive).
+            CoprocMsg::Status(Status::Failed) if self.phase == Phase::Running => {
+                Some(self.pulse_reset(now))
             }
             CoprocMsg::Status(s) => Some(HostEvent::Status(s)),
             CoprocMsg::Done { id, outcome } => {

@@ -187,8 +187,9 @@ pub enum Status {
     WillAccepted,
     /// Configured and running.
     Running,
-    /// The co-processor hit a fault it cannot recover from by itself (the
-    /// host's watchdog should reset it).
+    /// The co-processor hit a fault it cannot recover from by itself (a
+    /// filter arena filled with filters the host let go of): the host
+    /// resets it at once.
     Failed,
     /// The configuration can never work (the detail is in the counters).
     ConfigRejected,

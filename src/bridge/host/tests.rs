@@ -5,6 +5,7 @@ use embedded_hal::digital::ErrorType;
 use heapless::Vec;
 
 use super::*;
+use crate::bridge::pipe::Unit;
 use crate::bridge::test_pipe::{carry, Faults, Noise, Port};
 
 // Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
@@ -243,6 +244,30 @@ impl<'a, const P: usize> Bench<'a, P> {
         said
     }
 
+    /// The host's superloop stops for `ms` (a long flash erase, a blocking
+    /// driver, a debugger): the co-processor and the line go on, 1 ms a
+    /// pass, and what it sends waits in the host's pipe.
+    fn pause(&mut self, ms: u32) {
+        for _ in 0..ms {
+            self.now += Duration::from_ticks(1);
+            self.co.pass(self.now, &mut self.cp);
+            carry(
+                &mut self.hp,
+                &mut self.cp,
+                8,
+                Faults::default(),
+                &mut self.noise,
+            );
+            carry(
+                &mut self.cp,
+                &mut self.hp,
+                8,
+                Faults::default(),
+                &mut self.noise,
+            );
+        }
+    }
+
     /// Runs `n` passes; what the host said.
     fn run(&mut self, n: u32) -> Vec<Said, 64> {
         let mut said = Vec::new();
@@ -478,4 +503,85 @@ fn time_and_unsubscribe_are_answered_by_id() {
     assert!(b.co.deliver(5, "cmd/x", b"z"));
     let said = b.run(100);
     assert!(said.contains(&Said::Message(None, b'z')));
+}
+
+#[test]
+fn a_healthy_coprocessor_is_not_reset_because_the_host_paused() {
+    for start in [0, u32::MAX - 30_000] {
+        // Pauses from just under the watchdog's 10 s to a minute, begun at
+        // different points of the ping cycle (pings after 2.5 s of quiet).
+        for (pause, into_cycle) in [(9_700, 0), (10_000, 1_300), (30_000, 2_490), (60_000, 700)] {
+            let reset = Cell::new((false, 0));
+            let mut b = Bench::<128>::new(&reset, start);
+            b.host.subscribe("cmd/#", QoS::AtLeastOnce).unwrap();
+            b.run(300 + into_cycle);
+            assert!(b.host.is_ready());
+            b.pause(pause);
+            let pings_before = b.co.seen.iter().filter(|s| **s == Seen::Ping).count();
+            let id = b
+                .host
+                .publish("t/after", b"7", QoS::AtLeastOnce, false)
+                .unwrap();
+            let said = b.run(15_000);
+            assert!(
+                !said.iter().any(|s| matches!(s, Said::Reset(_))),
+                "pause {pause} ms at {start}: {said:?}"
+            );
+            assert_eq!(reset.get(), (false, 0), "pause {pause} ms: reset pulsed");
+            // It kept answering: the publish after the pause completed and
+            // the pings went on.
+            assert!(said.contains(&Said::Done(id, Outcome::Ok)), "{said:?}");
+            assert!(b.co.seen.iter().filter(|s| **s == Seen::Ping).count() > pings_before);
+            assert!(b.host.is_ready());
+        }
+    }
+}
+
+#[test]
+fn a_silent_coprocessor_is_still_reset_after_the_host_paused_but_only_once_the_host_listened() {
+    for start in [0, u32::MAX - 30_000] {
+        let reset = Cell::new((false, 0));
+        let mut b = Bench::<128>::new(&reset, start);
+        b.run(300);
+        // It hangs, and the host's superloop stops for 30 s.
+        b.co.alive = false;
+        b.pause(30_000);
+        let resumed = b.now;
+        let mut said = Vec::<Said, 8>::new();
+        while said.is_empty() {
+            said.extend(b.pass());
+            assert!(elapsed(resumed, b.now) < 11_000, "no reset");
+        }
+        assert_eq!(said, [Said::Reset(1)]);
+        assert_eq!(reset.get(), (true, 1));
+        // Judged on the silence the host heard, not on its own absence.
+        let after = elapsed(resumed, b.now);
+        assert!(
+            (1_000..=10_100).contains(&after),
+            "reset {after} ms after resuming"
+        );
+    }
+}
+
+#[test]
+fn frames_that_waited_while_the_host_paused_are_read_before_the_watchdog_judges() {
+    let reset = Cell::new((false, 0));
+    let mut b = Bench::<128>::new(&reset, 0);
+    b.run(300);
+    // The co-processor is busy for 9.5 s while the host listens (its pings
+    // go unanswered), then answers while the host's superloop is stopped:
+    // a whole frame waits in the host's pipe when it resumes.
+    b.co.alive = false;
+    let said = b.run(9_500);
+    assert!(said.is_empty(), "{said:?}");
+    b.co.alive = true;
+    b.pause(2_000);
+    assert!(b.hp.inn.iter().any(|u| *u == Unit::End), "a frame waits");
+    let said = b.run(3_000);
+    assert!(
+        !said.iter().any(|s| matches!(s, Said::Reset(_))),
+        "{said:?}"
+    );
+    assert_eq!(reset.get(), (false, 0));
+    assert!(b.host.is_ready());
 }
