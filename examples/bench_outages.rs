@@ -17,12 +17,16 @@
 //! the client's `Up`. Each outage here is back to back with the previous
 //! one (connections of 700 ms never prove themselves), which is the case
 //! where a growing backoff costs recovery time.
+//!
+//! Ctrl-C (or SIGTERM, SIGHUP) stops it after the current cycle with exit
+//! status 130, its broker and observer stopped by PID.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use limpet::client::{Backoff, Options};
 use limpet::time::Duration as Ms;
+use std::process::ExitCode;
 use std::time::Duration;
 use support::outages::{run, Plan, Report};
 
@@ -48,7 +52,8 @@ fn report(name: &str, r: &Report) {
     );
 }
 
-fn main() {
+fn main() -> ExitCode {
+    support::stop::on_signals();
     let cycles = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
@@ -88,11 +93,16 @@ fn main() {
     let mut lost = false;
     for (name, plan) in runs {
         let r = run(&plan);
+        if support::stop::requested() {
+            eprintln!("bench_outages: interrupted");
+            return ExitCode::from(130);
+        }
         report(name, &r);
         lost |= !r.lost.is_empty();
     }
     if lost {
         eprintln!("QoS 1 messages were LOST");
-        std::process::exit(1);
+        return ExitCode::FAILURE;
     }
+    ExitCode::SUCCESS
 }

@@ -31,6 +31,9 @@
 //!
 //! Nothing is installed here: `scripts/setup bench` installs mosquitto and
 //! libmosquitto-dev.
+//!
+//! Ctrl-C (or SIGTERM, SIGHUP) kills the running client by PID and ends the
+//! benchmark with exit status 130, its broker stopped by PID (`Drop`).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -117,8 +120,13 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn main() -> ExitCode {
+    support::stop::on_signals();
     match parse_args().and_then(|a| run(&a)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(_) if support::stop::requested() => {
+            eprintln!("\nbench_vs_libmosquitto: interrupted");
+            ExitCode::from(130)
+        }
         Err(e) => {
             eprintln!("bench_vs_libmosquitto: error: {e}");
             ExitCode::FAILURE
@@ -236,6 +244,9 @@ impl Bench {
 
     /// Runs one client to completion (killed by PID after `timeout`).
     fn run(&self, who: Who, row: Row, n: u64, timeout: Duration) -> Result<Run, String> {
+        if support::stop::requested() {
+            return Err("interrupted".into());
+        }
         let mut cmd = Command::new(self.binary(who));
         cmd.args(["-p", &self.broker.port().to_string()])
             .args(["-s", &self.payload.to_string()])
@@ -321,14 +332,26 @@ fn run_child(
         let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
         let _ = tx.send((r, status, usage));
     });
-    let (r, status, usage) = match rx.recv_timeout(timeout) {
-        Ok(v) => v,
-        Err(_) => {
+    // Waited for in slices, so that Ctrl-C stops the child at once.
+    let deadline = std::time::Instant::now() + timeout;
+    let (r, status, usage) = loop {
+        let late = std::time::Instant::now() >= deadline;
+        if late || support::stop::requested() {
+            if let Ok(v) = rx.try_recv() {
+                break v; // reaped meanwhile: its PID is no longer ours to kill
+            }
             // Not reaped yet, so the PID is still this child's.
             // SAFETY: plain kill(2) on our own child's PID.
             unsafe { libc::kill(pid, libc::SIGKILL) };
             let _ = rx.recv();
-            return Err(format!("no result within {timeout:?}; killed (pid {pid})"));
+            return Err(if late {
+                format!("no result within {timeout:?}; killed (pid {pid})")
+            } else {
+                format!("interrupted; killed (pid {pid})")
+            });
+        }
+        if let Ok(v) = rx.recv_timeout(Duration::from_millis(100)) {
+            break v;
         }
     };
     if r != pid {

@@ -29,3 +29,4 @@ macro_rules! on_every_broker {
 
 pub mod device;
 pub mod outages;
+pub mod stop;

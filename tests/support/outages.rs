@@ -10,6 +10,9 @@
 //! (mosquitto runs without persistence, so a message it acknowledged and had
 //! not yet written to the observer when killed would also be lost — by the
 //! broker, in a window of microseconds.)
+//!
+//! A stop asked for by a signal ([`super::stop`], the benchmark's Ctrl-C)
+//! ends the run after the current cycle, its figures partial.
 
 use super::device::{Device, Ev};
 use super::{Broker, Sub};
@@ -133,7 +136,7 @@ pub fn run(plan: &Plan) -> Report {
 
     let mut reconnect_ms = Vec::new();
     let mut kills_in_flight = 0;
-    for cycle in 0..plan.cycles {
+    for cycle in (0..plan.cycles).take_while(|_| !super::stop::requested()) {
         run.run_for(plan.up_for, plan.period);
         // Every other cycle the broker hangs first (SIGSTOP), so the PUBLISH
         // written next is certainly unacknowledged when it dies. Otherwise it

@@ -13,6 +13,9 @@
 //!    The board runs 5 times faster than real time (the WLAN stability
 //!    window after each reboot is 5 simulated seconds).
 
+use std::panic::{catch_unwind, resume_unwind};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant as RealInstant;
 
 use limpet::bridge::frame::Framer;
@@ -21,13 +24,28 @@ use limpet_sim::bridge::{
     both_ways, CoprocClient, CoprocRole, HostRole, Machines, Rig, SimLink, FRAME, UP, WINDOW,
 };
 
+/// Set by Ctrl-C (SIGINT), SIGTERM or SIGHUP.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+fn stopped() -> bool {
+    STOP.load(Ordering::Relaxed)
+}
+
+/// The unwinding payload of a stop in the soak, whose loop is the
+/// library's (`both_ways`): the rig's `Drop` and the observer's stop the
+/// broker and `mosquitto_sub` by PID on the way out to `main` (the
+/// broker's `Drop` prints its log while unwinding).
+struct Interrupted;
+
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 fn latency() {
     let mut rig = Rig::new(10_000, 1);
-    assert!(rig.run_until(std::time::Duration::from_secs(60), |r| r.subscribed));
+    assert!(rig.run_until(std::time::Duration::from_secs(60), |r| {
+        r.subscribed || stopped()
+    }));
     let (mut passes, mut millis) = (Vec::new(), Vec::new());
     for i in 0..200u32 {
         let id = rig
@@ -37,6 +55,9 @@ fn latency() {
         let start = rig.board.now();
         let mut n = 0u64;
         while !rig.done.contains(&id) {
+            if stopped() {
+                return; // the rig's Drop stops its broker
+            }
             rig.pass();
             n += 1;
         }
@@ -93,6 +114,9 @@ fn soak(count: u32) {
     let start = RealInstant::now();
     let step = (2 * count as usize) / 51;
     both_ways(&mut rig, count, |rig, pass| {
+        if stopped() {
+            resume_unwind(Box::new(Interrupted));
+        }
         let progress = rig.done.len() + rig.received.len();
         if crashes < 50 && progress >= step * (crashes as usize + 1) && pass % 7 == 3 {
             crashes += 1;
@@ -106,7 +130,7 @@ fn soak(count: u32) {
     );
 }
 
-fn main() {
+fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let mut count = 10_000;
     while let Some(a) = args.next() {
@@ -115,7 +139,23 @@ fn main() {
             other => panic!("unknown argument {other}"),
         }
     }
-    ram();
-    latency();
-    soak(count);
+    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
+    let run = catch_unwind(|| {
+        ram();
+        latency();
+        if !stopped() {
+            soak(count);
+        }
+    });
+    match run {
+        Ok(()) if !stopped() => ExitCode::SUCCESS,
+        Ok(()) => interrupted(),
+        Err(p) if p.is::<Interrupted>() => interrupted(),
+        Err(p) => resume_unwind(p),
+    }
+}
+
+fn interrupted() -> ExitCode {
+    eprintln!("bench_bridge: interrupted");
+    ExitCode::from(130)
 }

@@ -22,9 +22,15 @@ use limpet_sim::board::BoardOptions;
 use limpet_sim::bridge::CoprocBoard;
 use smoltcp::iface::SocketStorage;
 use smoltcp::socket::udp::PacketMetadata;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by Ctrl-C (SIGINT), SIGTERM or SIGHUP: the loop ends and `main`
+/// returns, so the board's `Drop` stops its broker by PID.
+static STOP: AtomicBool = AtomicBool::new(false);
 
 fn main() {
     let seconds = parse_args();
+    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
     let mut board = CoprocBoard::start(BoardOptions {
         outages: false,
         led_topic: Some(limpet_sim::bridge::HOST_LED),
@@ -33,7 +39,9 @@ fn main() {
     println!("bridge co-processor: broker {}", board.broker_addr());
     let start = board.now();
     let running = |board: &mut CoprocBoard| {
-        seconds.is_none_or(|s| elapsed_ms(start, board.now()) < s * 1_000) && !board.in_reset()
+        !STOP.load(Ordering::Relaxed)
+            && seconds.is_none_or(|s| elapsed_ms(start, board.now()) < s * 1_000)
+            && !board.in_reset()
     };
 
     // ---------------------------------------------------------- firmware

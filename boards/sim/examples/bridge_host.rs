@@ -19,6 +19,7 @@ use limpet::time::{Duration, Instant};
 use limpet::wire::QoS;
 use limpet_sim::board::{BoardOptions, PASSWORD, SSID};
 use limpet_sim::bridge::HostBoard;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const TOPIC_TEMP: &str = "limpet/bridge/temperature";
 const TOPIC_LED: &str = "limpet/bridge/led";
@@ -30,8 +31,13 @@ const COPROC: Config<'static> = Config {
     ..Config::new(SSID, PASSWORD, "broker.sim", "limpet-bridge")
 };
 
+/// Set by Ctrl-C (SIGINT), SIGTERM or SIGHUP: the loop ends and `main`
+/// returns, so the board's `Drop` stops its broker by PID.
+static STOP: AtomicBool = AtomicBool::new(false);
+
 fn main() {
     let seconds = parse_args();
+    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
     let mut board = HostBoard::start(BoardOptions {
         outages: false,
         led_topic: Some(TOPIC_LED),
@@ -53,7 +59,9 @@ fn main() {
     let mut next_report = start;
     let (mut reading, mut acknowledged, mut led) = (200u32, 0u32, false);
 
-    while seconds.is_none_or(|s| elapsed_ms(start, board.now()) < s * 1_000) {
+    while !STOP.load(Ordering::Relaxed)
+        && seconds.is_none_or(|s| elapsed_ms(start, board.now()) < s * 1_000)
+    {
         let now = board.now();
         let _ = link.poll(now); // one bit each way, if the co-processor's clock allows
 

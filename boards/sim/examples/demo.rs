@@ -21,6 +21,7 @@ use limpet::wire::{QoS, Will};
 use limpet::wlan::{self, Wlan, WlanEvent};
 use limpet_sim::board::{BoardOptions, SimBoard, Status, PASSWORD, SSID};
 use smoltcp::iface::SocketStorage;
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 const CLIENT_ID: &str = "limpet-demo";
@@ -39,7 +40,7 @@ static BROKERS: [Broker<'static>; 1] = [Broker {
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
-fn main() {
+fn main() -> ExitCode {
     let (mut options, seconds) = parse_args();
     options.led_topic = Some(TOPIC_LED);
     let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
@@ -189,8 +190,15 @@ fn main() {
     println!(
         "\nlimpet demo: up {ups} times, {count} reports, {messages_out} messages acknowledged, {messages_in} received, {outages} outages seen ({injected} injected)"
     );
-    // For scripts: failure if the device never came up.
-    std::process::exit(if ups > 0 { 0 } else { 1 });
+    // For scripts: failure if the device never came up. Returned, not
+    // `std::process::exit`: the board's `Drop` stops the private broker by
+    // PID and removes its folder (Ctrl-C, SIGTERM and SIGHUP end the loop
+    // above and come here too).
+    if ups > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// `now` is at or past `deadline` (wrapping-aware).
@@ -232,6 +240,7 @@ fn parse_args() -> (BoardOptions, Option<u64>) {
     (options, seconds)
 }
 
+/// Exits at once: only while parsing the arguments, before anything is started.
 fn usage(msg: &str) -> ! {
     eprintln!("demo: {msg}\nusage: scripts/demo [--broker HOST:PORT] [--seconds N] [--speed N] [--no-outages]");
     std::process::exit(2)

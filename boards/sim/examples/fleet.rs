@@ -12,9 +12,12 @@
 //! and duplicate messages, and host memory per device (resident set growth
 //! over the process before the devices existed, divided by N: device state
 //! and buffers, its link, its gateway and the proxy's socket). Exits 1 if
-//! any message was lost.
+//! any message was lost. Ctrl-C (or SIGTERM, SIGHUP) stops it early with
+//! exit status 130, its broker and observer stopped by PID.
 
 use std::net::Ipv4Addr;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use limpet::wire::QoS;
@@ -27,7 +30,16 @@ use limpet_sim::world::{World, WorldConfig};
 const SSID: &str = "fleet";
 const PASSWORD: &[u8] = b"fleet password";
 
-fn main() {
+/// Set by Ctrl-C: every wait below ends, and `main` returns (not
+/// `std::process::exit`), so `Drop` stops the broker and the observer.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+fn stopped() -> bool {
+    STOP.load(Ordering::Relaxed)
+}
+
+fn main() -> ExitCode {
+    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let seconds: i64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(60);
@@ -71,8 +83,11 @@ fn main() {
 
     let t0 = Instant::now();
     let all_up = w.run_until(120_000, |w| {
-        w.nodes.iter().all(|n| !n.device.journal.ups.is_empty())
+        stopped() || w.nodes.iter().all(|n| !n.device.journal.ups.is_empty())
     });
+    if stopped() {
+        return interrupted();
+    }
     assert!(all_up, "not every device came up within 120 s simulated");
     let bring_up = t0.elapsed();
     let up_ms = w.ms();
@@ -99,15 +114,16 @@ fn main() {
                 }
             }
         }
-        false
+        stopped()
     });
     let want = seconds as u64 * n as u64;
     let drained = w.run_until(60_000, |w| {
-        w.nodes
-            .iter()
-            .map(|n| n.device.journal.published)
-            .sum::<u64>()
-            >= want
+        stopped()
+            || w.nodes
+                .iter()
+                .map(|n| n.device.journal.published)
+                .sum::<u64>()
+                >= want
     });
     let wall = t1.elapsed();
     let cpu = cpu_seconds(std::process::id()) - cpu0;
@@ -116,7 +132,7 @@ fn main() {
 
     // The observer's count.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while (sub.len() as u64) < want && Instant::now() < deadline {
+    while (sub.len() as u64) < want && Instant::now() < deadline && !stopped() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut seen = std::collections::HashMap::new();
@@ -130,6 +146,9 @@ fn main() {
                 lost += 1;
             }
         }
+    }
+    if stopped() {
+        return interrupted();
     }
     let produced: u64 = next.iter().map(|&k| u64::from(k)).sum();
     let duplicates: u64 = seen.values().map(|&c| u64::from(c - 1)).sum();
@@ -155,9 +174,18 @@ fn main() {
         "  host memory: {:.1} KiB per device (resident set: {} KiB before, {} KiB with the fleet built, {} KiB at the end)",
         per_device, rss_before, rss_fleet, rss_end
     );
+    // Returned, not `std::process::exit`: the broker and the observer are
+    // stopped by their `Drop`.
     if lost > 0 || !drained || produced < want {
-        std::process::exit(1);
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
+}
+
+fn interrupted() -> ExitCode {
+    eprintln!("fleet: interrupted");
+    ExitCode::from(130)
 }
 
 /// Raises the soft open-files limit towards `want` (each device's proxied

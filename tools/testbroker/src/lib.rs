@@ -800,9 +800,12 @@ fn run_pub(port: u16, topic: &str, payload: &[u8], qos: u8, retain: bool) -> Res
         .spawn()
         .map_err(|e| format!("spawn: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(payload)
-            .map_err(|e| format!("write stdin: {e}"))?;
+        if let Err(e) = stdin.write_all(payload) {
+            // Not returned with the child still running: killed by PID, reaped.
+            drop(stdin);
+            kill_child(&mut child);
+            return Err(format!("write stdin: {e}"));
+        }
     } // stdin dropped: EOF
     let mut stderr = child.stderr.take().unwrap();
     let err_reader = thread::spawn(move || {
