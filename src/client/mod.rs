@@ -36,7 +36,7 @@ use crate::session::{
     Config, Counters, Event, Reason, RequestError, RestoreError, SaveError, Session, Token,
 };
 use crate::time::{elapsed, Duration, Instant};
-use crate::wire::{Packet, Publish, QoS};
+use crate::wire::{Publish, QoS};
 use buffers::{RxBuf, TxBuf};
 use receive::Received;
 
@@ -182,14 +182,14 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         crate::wire::topic::check_name(topic)
             .and_then(|()| crate::wire::topic::check_text(topic))
             .map_err(RequestError::Topic)?;
-        let packet = Packet::Publish(Publish {
+        let packet = Publish {
             dup: false,
             qos: QoS::AtMostOnce,
             retain,
             topic,
             pid: None,
             payload,
-        });
+        };
         if Publish::len_for(topic, payload, QoS::AtMostOnce) > self.tx.buf.len() {
             return Err(RequestError::TooLarge);
         }

@@ -301,17 +301,6 @@ impl<'a, const N: usize> Inflight<'a, N> {
         self.slot(self.head).is_some_and(|s| s.sends > 0)
     }
 
-    /// Messages sent on this connection and not completed (O(N): only
-    /// asked when a connection ends).
-    pub(crate) fn outstanding(&self) -> usize {
-        let (mut i, mut n) = (self.head, 0);
-        while let Some(s) = self.slot(i) {
-            n += usize::from(s.sends > 0);
-            i = s.next;
-        }
-        n
-    }
-
     /// The oldest message sent on this connection and not yet completed,
     /// with its send time; the QoS 2 ones already released are not counted.
     pub(crate) fn oldest_sent(&self) -> Option<(u16, Instant)> {

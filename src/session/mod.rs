@@ -46,7 +46,7 @@ use inflight::{Due, Inflight};
 use keepalive::{KeepAlive, Ping};
 use owed::{Owed, OwedQueue};
 use packet_id::SubscriptionIds;
-use subscriptions::{Acked, GivenUp, Request, Subscriptions};
+use subscriptions::{Acked, Request, Subscriptions};
 use unreleased::Unreleased;
 
 /// Why a request from the application was not accepted. Nothing was queued.
@@ -255,15 +255,14 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
     /// ([`Session::take_rejected`]). Then as [`Session::transport_down`].
     pub fn closed_by_peer(&mut self, now: Instant, all_sent: bool) {
         if self.is_connected() && self.given_up.is_none() {
-            let outstanding = self.inflight.outstanding() + self.subs.outstanding();
+            let sub = self.subs.oldest_sent();
+            let outstanding = self.inflight.has_outstanding() || sub.is_some();
+            // At most every request there is was outstanding.
+            let suspects = self.inflight.len() + self.subs.len();
             // Only a request the broker has not acknowledged in any way.
             let message = self.inflight.oldest_sent();
-            let sub = self.subs.oldest_sent();
-            let sole_sent_at = message.map(|(_, at)| at).or(sub.map(|(_, at)| at));
-            if self
-                .caution
-                .closed(now, outstanding, sole_sent_at, all_sent)
-            {
+            let sent_at = message.map(|(_, at)| at).or(sub.map(|(_, at)| at));
+            if outstanding && self.caution.closed(now, suspects, sent_at, all_sent) {
                 self.strike(message.map(|(pid, _)| pid), sub.map(|(i, _)| i));
             }
         }
@@ -279,10 +278,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
                 .inflight
                 .rejected(pid, limit)
                 .then_some(Rejected::Publish(Token(pid))),
-            (None, Some(index)) => self.subs.rejected(index, limit).map(|g| match g {
-                GivenUp::Subscribe(t) => Rejected::Subscribe(t),
-                GivenUp::Unsubscribe(t) => Rejected::Unsubscribe(t),
-            }),
+            (None, Some(index)) => self.subs.rejected(index, limit),
             _ => None,
         };
         if given_up.is_some() {

@@ -6,6 +6,7 @@
 //! One filter per SUBSCRIBE / UNSUBSCRIBE keeps acknowledgement tracking exact.
 
 use super::table::remove;
+use super::Rejected;
 use crate::time::{elapsed, later, Duration, Instant};
 use crate::wire::QoS;
 
@@ -62,13 +63,6 @@ pub(crate) enum Saved {
     Active,
     Subscribe,
     Unsubscribe,
-}
-
-/// A request given up on after the broker closed the connection on it too often.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum GivenUp<'a> {
-    Subscribe(&'a str),
-    Unsubscribe(&'a str),
 }
 
 pub(crate) struct Subscriptions<'a, const S: usize> {
@@ -229,17 +223,9 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
             .is_some_and(|(_, at)| elapsed(later(at, last_rx), now) >= response_ms)
     }
 
-    /// Requests sent on this connection that await their reply.
-    pub(crate) fn outstanding(&self) -> usize {
-        self.entries
-            .iter()
-            .filter(|e| {
-                matches!(
-                    e.state,
-                    State::AwaitSubAck { .. } | State::AwaitUnsubAck { .. }
-                )
-            })
-            .count()
+    /// Filters in the table (requests or not).
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
     }
 
     /// The request sent earliest that still awaits its reply: its index and send time.
@@ -260,15 +246,15 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
     /// A strike against request `index`: the broker closed the connection
     /// on it (see `caution`). Once that has happened `limit` times the
     /// request is dropped and returned, for the application to hear of it.
-    pub(crate) fn rejected(&mut self, index: usize, limit: u8) -> Option<GivenUp<'a>> {
+    pub(crate) fn rejected(&mut self, index: usize, limit: u8) -> Option<Rejected<'a>> {
         let e = self.entries.get_mut(index)?;
         e.rejections = e.rejections.saturating_add(1);
         if limit == 0 || e.rejections < limit {
             return None;
         }
         let given_up = match e.state {
-            State::AwaitUnsubAck { .. } | State::Unsubscribe => GivenUp::Unsubscribe(e.topic),
-            _ => GivenUp::Subscribe(e.topic),
+            State::AwaitUnsubAck { .. } | State::Unsubscribe => Rejected::Unsubscribe(e.topic),
+            _ => Rejected::Subscribe(e.topic),
         };
         remove(&mut self.entries, index);
         Some(given_up)
