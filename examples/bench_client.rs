@@ -18,18 +18,22 @@
 //!   `publish` call to the `Event::Message`.
 //!
 //! Prints one line: `client=limpet mode=M window=W payload=B messages=N
-//! seconds=S [p50_us=X p99_us=Y]`, `seconds` from the first publish to the
-//! last acknowledgement.
+//! seconds=S sleeps=K zero_sleeps=Z wakeups=W [p50_us=X p99_us=Y]`,
+//! `seconds` from the first publish to the last acknowledgement; `sleeps`
+//! the loop's waits, `zero_sleeps` those with nothing to wait for (a
+//! deadline of now: a spin), `wakeups` those ended by the socket.
 //!
-//! It is written as a device would run limpet: one thread, a superloop that
-//! re-reads the clock every pass and calls `client.poll` once; an event is
-//! handled, and when there is none (the client is idle) the application does
-//! its work (publishes what it may) or, if it had nothing to hand over, waits
-//! at most 1 ms for the socket to become ready (a device would sleep until
-//! its network interrupt). Publishing while the client is idle lets limpet
-//! put every message that fits into one write. Its transport is [`PollTcp`] below: a
-//! non-blocking `TcpStream` like `limpet::net::std_tcp::StdTcp`, which also
-//! gives the loop its file descriptor to wait on.
+//! It is the README's loop, as a device would run limpet: one thread, a
+//! superloop that re-reads the clock every pass and calls `client.poll`
+//! once; an event is handled, and when there is none (the client is idle)
+//! the application does its work (publishes what it may) or, if it had
+//! nothing to hand over, sleeps until `client.next_deadline(now)` or until
+//! the socket is readable — or writable, when `client.wants_write()` (a
+//! device would sleep until its network interrupt). Publishing while the
+//! client is idle lets limpet put every message that fits into one write.
+//! Its transport is [`PollTcp`] below: a non-blocking `TcpStream` like
+//! `limpet::net::std_tcp::StdTcp`, which also gives the loop its file
+//! descriptor to wait on.
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -48,8 +52,9 @@ const RX_BYTES: usize = 1024;
 const TX_BYTES: usize = 1024;
 /// QoS 1 store: `STORE_BYTES / N` bytes per message in flight (128 at N = 16).
 const STORE_BYTES: usize = 2048;
-/// Longest readiness wait of one pass of the loop.
-const WAIT_MS: i32 = 1;
+/// Longest wait when the client has no timer running (it has none only
+/// while stopped).
+const IDLE_MS: u32 = 1_000;
 
 const USAGE: &str = "\
 usage: bench_client -p PORT [-s PAYLOAD_BYTES] qos0 N
@@ -158,31 +163,59 @@ fn run<const N: usize>(args: &Args) -> Result<(), String> {
 
     let epoch = StdInstant::now();
     let clock = || Instant::from_ticks(epoch.elapsed().as_millis() as u32);
+    let mut sleeps = Sleeps::default();
     while !app.finished() {
         let now = clock();
         match client.poll(now, &mut tcp) {
             Some(event) => app.handle(event)?,
             // The client is idle: the application's turn. Unless that gave
-            // the client something to send, wait for the socket (at most 1 ms).
+            // the client something to send, sleep until its deadline or
+            // until the socket is ready.
             None => {
                 if !app.work(&mut client)? {
-                    tcp.wait(WAIT_MS);
+                    sleeps.sleep(&tcp, &client, now);
                 }
             }
         }
     }
-    app.report();
+    app.report(&sleeps);
 
     client.disconnect();
     let deadline = StdInstant::now() + StdDuration::from_secs(2);
     while StdInstant::now() < deadline {
-        match client.poll(clock(), &mut tcp) {
+        let now = clock();
+        match client.poll(now, &mut tcp) {
             Some(Event::Down(_)) => break,
             Some(_) => {}
-            None => tcp.wait(WAIT_MS),
+            None => sleeps.sleep(&tcp, &client, now),
         }
     }
     Ok(())
+}
+
+/// The loop's sleeps, counted.
+#[derive(Default)]
+struct Sleeps {
+    sleeps: u64,
+    /// Sleeps whose deadline was already due: the loop spun.
+    zero: u64,
+    /// Sleeps the socket ended (readable, or writable when waited for).
+    wakeups: u64,
+}
+
+impl Sleeps {
+    /// Sleeps until `client.next_deadline(now)`, or until the socket is
+    /// readable, or writable if the client has bytes waiting for it.
+    fn sleep<const N: usize>(&mut self, tcp: &PollTcp, client: &Client<'_, N, 1>, now: Instant) {
+        let ms = client
+            .next_deadline(now)
+            .map_or(IDLE_MS, |at| (at - now).ticks().min(IDLE_MS));
+        self.sleeps += 1;
+        self.zero += u64::from(ms == 0);
+        if tcp.wait(ms as i32, client.wants_write()) {
+            self.wakeups += 1;
+        }
+    }
 }
 
 /// The message in flight in `rtt` mode.
@@ -358,7 +391,7 @@ impl<'t> App<'t> {
         }
     }
 
-    fn report(&mut self) {
+    fn report(&mut self, sleeps: &Sleeps) {
         let seconds = match (self.started, self.finished) {
             (Some(s), Some(f)) => (f - s).as_secs_f64(),
             _ => 0.0,
@@ -373,6 +406,10 @@ impl<'t> App<'t> {
             self.payload.len(),
             self.n
         );
+        line.push_str(&format!(
+            " sleeps={} zero_sleeps={} wakeups={}",
+            sleeps.sleeps, sleeps.zero, sleeps.wakeups
+        ));
         if self.mode == Mode::Rtt {
             self.samples.sort_by(f64::total_cmp);
             line.push_str(&format!(
@@ -393,38 +430,32 @@ fn percentile(sorted: &[f64], p: usize) -> f64 {
 
 // --------------------------------------------------------------- transport
 
-/// A non-blocking `TcpStream` to one address (as `StdTcp`), which remembers
-/// whether the socket refused bytes and can wait for readiness with `poll(2)`.
+/// A non-blocking `TcpStream` to one address (as `StdTcp`) that can wait for
+/// readiness with `poll(2)`.
 struct PollTcp {
     addr: SocketAddr,
     stream: Option<TcpStream>,
-    /// The last `send` found the socket full: wait for POLLOUT too.
-    send_blocked: bool,
 }
 
 impl PollTcp {
     fn new(addr: SocketAddr) -> Self {
-        PollTcp {
-            addr,
-            stream: None,
-            send_blocked: false,
-        }
+        PollTcp { addr, stream: None }
     }
 
-    /// Returns when the socket is readable (or writable, if a send blocked),
-    /// or after `timeout_ms`.
-    fn wait(&self, timeout_ms: i32) {
+    /// Returns when the socket is readable (or writable, if `writable`),
+    /// or after `timeout_ms`; true if the socket ended the wait.
+    fn wait(&self, timeout_ms: i32, writable: bool) -> bool {
         let Some(stream) = self.stream.as_ref() else {
             std::thread::sleep(StdDuration::from_millis(timeout_ms as u64));
-            return;
+            return false;
         };
         let mut fd = libc::pollfd {
             fd: stream.as_raw_fd(),
-            events: libc::POLLIN | if self.send_blocked { libc::POLLOUT } else { 0 },
+            events: libc::POLLIN | if writable { libc::POLLOUT } else { 0 },
             revents: 0,
         };
         // SAFETY: one valid pollfd, owned by this frame, for the whole call.
-        unsafe { libc::poll(&mut fd, 1, timeout_ms) };
+        unsafe { libc::poll(&mut fd, 1, timeout_ms) > 0 }
     }
 
     fn stream(&mut self) -> nb::Result<&mut TcpStream, io::Error> {
@@ -455,13 +486,11 @@ impl Transport for PollTcp {
     }
 
     fn send(&mut self, data: &[u8]) -> nb::Result<usize, io::Error> {
-        let result = match self.stream()?.write(data) {
+        match self.stream()?.write(data) {
             Ok(0) => Err(nb::Error::Other(ErrorKind::WriteZero.into())),
             Ok(n) => Ok(n),
             Err(e) => Err(classify(e)),
-        };
-        self.send_blocked = matches!(result, Err(nb::Error::WouldBlock));
-        result
+        }
     }
 
     fn recv(&mut self, buf: &mut [u8]) -> nb::Result<usize, io::Error> {
@@ -476,6 +505,5 @@ impl Transport for PollTcp {
         if let Some(s) = self.stream.take() {
             let _ = s.shutdown(std::net::Shutdown::Both);
         }
-        self.send_blocked = false;
     }
 }

@@ -192,6 +192,11 @@ struct Run {
     seconds: f64,
     p50_us: Option<f64>,
     p99_us: Option<f64>,
+    /// limpet's loop: its sleeps, those with a deadline already due (a
+    /// spin), and those the socket ended.
+    sleeps: Option<f64>,
+    zero_sleeps: Option<f64>,
+    wakeups: Option<f64>,
     /// User + system CPU of the whole child process (wait4).
     cpu_s: f64,
     /// Its user part (the split is sampled at the scheduler tick).
@@ -282,6 +287,9 @@ impl Bench {
             seconds,
             p50_us: num("p50_us"),
             p99_us: num("p99_us"),
+            sleeps: num("sleeps"),
+            zero_sleeps: num("zero_sleeps"),
+            wakeups: num("wakeups"),
             cpu_s,
             user_s: timeval_s(rusage.ru_utime),
             broker_cpu_s,
@@ -611,8 +619,9 @@ fn run(args: &Args) -> Result<(), String> {
         text,
         "clients       single-threaded, each its own process, TCP_NODELAY, MQTT 3.1.1, clean \
          session, topic bench/<pid, 7 digits>, payload {} bytes.\n\
-         limpet        superloop: poll() once per pass; when it returns None the application \
-         publishes what it may, or waits up to 1 ms for the socket (poll(2)).\n\
+         limpet        the README's superloop: poll() once per pass; when it returns None the \
+         application publishes what it may, or sleeps until next_deadline() or until the socket \
+         is readable (or writable, when wants_write()) (poll(2)).\n\
          libmosquitto  loop: publish what it may, then mosquitto_loop() (1 ms timeout) in the \
          same thread; no mosquitto_loop_start() thread.",
         args.payload
@@ -852,6 +861,39 @@ fn table(
             if f.higher_is_better { ">=" } else { "<=" },
             f.target,
             if ok { "met" } else { "MISSED" }
+        );
+    }
+    let _ = writeln!(
+        t,
+        "\nlimpet's loop per 100,000 messages (median): sleeps | zero-length sleeps (a deadline \
+         already due: a spin) | wake-ups by the socket"
+    );
+    for &row in counts.keys() {
+        let runs = results
+            .get(&(row, Who::Limpet))
+            .map_or(&[][..], Vec::as_slice);
+        let per = |f: fn(&Run) -> Option<f64>| -> String {
+            let v: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| f(r).map(|x| x * 1e5 / r.messages as f64))
+                .collect();
+            if v.is_empty() {
+                "-".into()
+            } else {
+                format!("{:.0}", median(v))
+            }
+        };
+        let _ = writeln!(
+            t,
+            "{:<46} {:>9} {:>24}",
+            row.label(),
+            "",
+            format!(
+                "{} | {} | {}",
+                per(|r| r.sleeps),
+                per(|r| r.zero_sleeps),
+                per(|r| r.wakeups)
+            )
         );
     }
     let _ = writeln!(
