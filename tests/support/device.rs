@@ -207,10 +207,8 @@ impl Transport for Link {
     }
 }
 
-/// A device whose exactly-once table holds `R` ids (the client's default
-/// unless a test asks for another).
-pub struct Device<const R: usize = 32> {
-    pub client: Client<'static, 4, 8, R>,
+pub struct Device {
+    pub client: Client<'static, 4, 8>,
     pub tcp: Link,
     epoch: Instant,
     /// Every event seen so far, in order.
@@ -244,20 +242,6 @@ impl Device {
         store: usize,
         options: Options,
     ) -> Device {
-        Device::build(config, broker, rx, tx, store, options)
-    }
-}
-
-impl<const R: usize> Device<R> {
-    /// A device with `R` places for exactly-once ids: `Device::<8>::build(..)`.
-    pub fn build(
-        config: Config<'static>,
-        broker: SocketAddr,
-        rx: usize,
-        tx: usize,
-        store: usize,
-        options: Options,
-    ) -> Device<R> {
         let client = Client::new(config, options, buffer(rx), buffer(tx), buffer(store))
             .expect("client config");
         Device {
@@ -350,7 +334,7 @@ impl<const R: usize> Device<R> {
     }
 }
 
-impl<const R: usize> Device<R> {
+impl Device {
     /// Breaks the TCP connection under the client, as a WiFi drop would.
     pub fn tcp_drop(&mut self) {
         self.tcp.close();

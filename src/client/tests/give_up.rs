@@ -9,13 +9,6 @@ use super::*;
 #[cfg(target_os = "none")]
 use core::prelude::v1::test_case as test;
 
-fn quick_options() -> Options {
-    Options {
-        backoff: Backoff::new(Duration::from_ticks(100), Duration::from_ticks(400), 3),
-        ..Options::default()
-    }
-}
-
 /// What a run saw.
 #[derive(Default)]
 struct Seen {
@@ -36,14 +29,7 @@ fn on_event(seen: &mut Seen, e: &Event<'_>) {
 #[test]
 fn a_broker_that_closes_right_after_connack_never_costs_a_subscription_or_a_message() {
     let mut b = Buffers::new();
-    let mut c: Client<'_, 2, 2> = Client::new(
-        Config::new("dev"),
-        quick_options(),
-        &mut b.rx,
-        &mut b.tx,
-        &mut b.store,
-    )
-    .unwrap();
+    let mut c = client(&mut b);
     c.subscribe("cmd", QoS::AtLeastOnce).unwrap();
     for seq in 0..2 {
         c.publish("t", &seq_payload(seq), QoS::AtLeastOnce, false)
@@ -75,14 +61,7 @@ fn a_broker_that_closes_right_after_connack_never_costs_a_subscription_or_a_mess
 #[test]
 fn a_flapping_link_never_costs_a_message_however_often_it_is_cut() {
     let mut b = Buffers::new();
-    let mut c: Client<'_, 2, 2> = Client::new(
-        Config::new("dev"),
-        quick_options(),
-        &mut b.rx,
-        &mut b.tx,
-        &mut b.store,
-    )
-    .unwrap();
+    let mut c = client(&mut b);
     let mut t = Pipe::new();
     // A slow link: a cut always finds messages on their way.
     t.send_rate = 2;
@@ -119,14 +98,7 @@ fn a_flapping_link_never_costs_a_message_however_often_it_is_cut() {
 #[test]
 fn a_qos2_message_the_broker_has_received_is_never_given_up() {
     let mut b = Buffers::new();
-    let mut c: Client<'_, 2, 2> = Client::new(
-        Config::new("dev"),
-        quick_options(),
-        &mut b.rx,
-        &mut b.tx,
-        &mut b.store,
-    )
-    .unwrap();
+    let mut c = client(&mut b);
     let token = c
         .publish("t", b"once", QoS::ExactlyOnce, false)
         .unwrap()
@@ -161,14 +133,7 @@ fn a_qos2_message_the_broker_has_received_is_never_given_up() {
 #[test]
 fn a_message_the_broker_closes_on_every_time_is_given_up_and_the_rest_go_through() {
     let mut b = Buffers::new();
-    let mut c: Client<'_, 2, 2> = Client::new(
-        Config::new("dev"),
-        quick_options(),
-        &mut b.rx,
-        &mut b.tx,
-        &mut b.store,
-    )
-    .unwrap();
+    let mut c = client(&mut b);
     let mut t = Pipe::new();
     let mut broker = AutoBroker::new();
     // A broker whose policy disconnects a client publishing here (as AWS
