@@ -13,6 +13,12 @@
 //!   subscriptions, saving a session), sans-IO.
 //! - [`net`]: the non-blocking [`net::Transport`] trait (+ a std adapter).
 //! - [`client`]: the session over a transport: reconnect with backoff, events, counters.
+//! - `device` (feature `smoltcp`): WLAN controller → stack → client in one
+//!   value, from one resources value, with one `poll` and one deadline.
+//!
+//! What a firmware types first is re-exported here: [`Client`], [`Options`],
+//! [`Config`], [`Event`], [`QoS`], [`Instant`], and with the `smoltcp`
+//! feature `Device`, `DeviceConfig`, `DeviceEvent` and `Resources`.
 #![no_std]
 #![deny(unsafe_code)]
 // On bare metal (scripts/isa-test, nightly) the unit tests are collected by
@@ -27,8 +33,17 @@ extern crate std;
 pub mod bridge;
 pub mod client;
 pub mod crc;
+#[cfg(feature = "smoltcp")]
+pub mod device;
 pub mod net;
 pub mod session;
 pub mod time;
 pub mod wire;
 pub mod wlan;
+
+pub use client::{Client, Options};
+#[cfg(feature = "smoltcp")]
+pub use device::{Device, DeviceConfig, DeviceEvent, Resources};
+pub use session::{Config, Event};
+pub use time::{Duration, Instant};
+pub use wire::QoS;

@@ -77,6 +77,14 @@ pub enum ConfigError {
     StoreTooSmall,
 }
 
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "MQTT configuration refused: {self:?}")
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
 /// Longest interval that compares correctly across the u32 millisecond wrap.
 pub(crate) const MAX_INTERVAL_MS: u32 = i32::MAX as u32;
 

@@ -68,6 +68,14 @@ pub enum RequestError {
     WouldBlock,
 }
 
+impl core::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "request refused: {self:?}")
+    }
+}
+
+impl core::error::Error for RequestError {}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// No transport.

@@ -13,14 +13,12 @@
 //! clock, and the buffers for statics. The board (boards/sim/src/board.rs)
 //! is the harness: access point, gateway, broker, outages.
 
-use limpet::client::{Client, Options};
-use limpet::net::stack::{Addressing, Broker, Buffers, Stack, StackConfig, StackEvent};
-use limpet::session::{Config, Event};
+use limpet::net::stack::{Addressing, Broker, StackConfig};
 use limpet::time::{earliest, Duration, Instant};
-use limpet::wire::{QoS, Will};
-use limpet::wlan::{self, Wlan, WlanEvent};
+use limpet::wire::Will;
+use limpet::wlan;
+use limpet::{Config, Device, DeviceConfig, DeviceEvent, Event, QoS, Resources};
 use limpet_sim::board::{BoardOptions, SimBoard, Status, PASSWORD, SSID};
-use smoltcp::iface::SocketStorage;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -53,37 +51,23 @@ fn main() -> ExitCode {
     );
 
     // ---------------------------------------------------------- firmware
-    let mut rx = [0u8; 1024];
-    let mut tx = [0u8; 1024];
-    let mut store = [0u8; 1024];
-    let mut tcp_rx = [0u8; 2048];
-    let mut tcp_tx = [0u8; 2048];
-    let mut sockets = [SocketStorage::EMPTY; 3];
-    let mut dns_queries = [None; 1];
-
-    let mut wlan = Wlan::new(wlan::Config::new(SSID, PASSWORD)).expect("WLAN config");
-    let buffers = Buffers {
-        sockets: &mut sockets,
-        tcp_rx: &mut tcp_rx,
-        tcp_tx: &mut tcp_tx,
-        dns_queries: &mut dns_queries,
-        udp: None,
-    };
-    let config = StackConfig::new(Addressing::Dhcp, &BROKERS);
-    let mut stack = Stack::new(config, board.interface(), buffers, board.seed()).expect("stack");
-    stack.link_down(); // nothing goes out until the WLAN controller trusts the link
-
-    let mut config = Config::new(CLIENT_ID);
-    config.clean = false;
-    config.will = Some(Will {
+    let mut mqtt = Config::new(CLIENT_ID);
+    mqtt.clean = false;
+    mqtt.will = Some(Will {
         topic: TOPIC_STATUS,
         payload: b"offline",
         qos: QoS::AtLeastOnce,
         retain: true,
     });
-    let mut client: Client<'_, 4, 4> =
-        Client::new(config, Options::default(), &mut rx, &mut tx, &mut store).expect("client");
-    client
+    let config = DeviceConfig::new(
+        wlan::Config::new(SSID, PASSWORD),
+        StackConfig::new(Addressing::Dhcp, &BROKERS),
+        mqtt,
+    );
+    let mut resources: Resources = Resources::new(); // a `static` on a chip
+    let mut device: Device<'_, 4, 4> =
+        Device::new(config, board.interface(), board.seed(), &mut resources).expect("settings");
+    device
         .subscribe(TOPIC_LED, QoS::AtLeastOnce)
         .expect("topic");
 
@@ -97,38 +81,29 @@ fn main() -> ExitCode {
     {
         let now = board.now();
 
-        // The three machines, each polled once per pass.
-        if let Some(event) = wlan.poll(now, &mut board.radio) {
-            match event {
-                WlanEvent::Up(_) => stack.link_up(),
-                WlanEvent::Down(_) => stack.link_down(),
-                WlanEvent::AttemptFailed(..) => {}
-            }
-        }
-        if let Some(StackEvent::Configured(_)) = stack.poll(now, &mut board.net) {
-            client.network_up(now); // retry at once, not after the backoff
-        }
-        let mut announce = false;
-        while let Some(event) = client.poll(now, &mut stack) {
-            match event {
-                Event::Up { .. } => {
-                    ups += 1;
-                    announce = true;
-                }
-                Event::Down(_) => outages += 1,
-                Event::Message(m) => {
-                    messages_in += 1;
-                    if m.topic == TOPIC_LED {
-                        board.set_led(m.payload == b"on");
+        // One pass: the device polls WLAN, IP and MQTT and says what happened.
+        let idle = match device.poll(now, &mut board.radio, &mut board.net) {
+            Some(DeviceEvent::Mqtt(event)) => {
+                match event {
+                    Event::Up { .. } => {
+                        ups += 1;
+                        let _ = device.publish(TOPIC_STATUS, b"online", QoS::AtLeastOnce, true);
                     }
+                    Event::Down(_) => outages += 1,
+                    Event::Message(m) => {
+                        messages_in += 1;
+                        if m.topic == TOPIC_LED {
+                            board.set_led(m.payload == b"on");
+                        }
+                    }
+                    Event::Published(_) => messages_out += 1,
+                    _ => {}
                 }
-                Event::Published(_) => messages_out += 1,
-                _ => {}
+                false
             }
-        }
-        if announce {
-            let _ = client.publish(TOPIC_STATUS, b"online", QoS::AtLeastOnce, true);
-        }
+            Some(_) => false, // WLAN up or down, a DHCP lease: the device acted on it
+            None => true,
+        };
 
         // The application: a report every 5 s, queued while offline.
         if reached(now, next_report) {
@@ -138,51 +113,50 @@ fn main() -> ExitCode {
                 (TOPIC_COUNT, count.to_string()),
                 (
                     TOPIC_RSSI,
-                    wlan.rssi().map_or("-".into(), |r| r.to_string()),
+                    device.wlan().rssi().map_or("-".into(), |r| r.to_string()),
                 ),
                 (TOPIC_OUTAGES, outages.to_string()),
             ] {
                 // A full in-flight table is an Err: this report is skipped.
-                let _ = client.publish(topic, value.as_bytes(), QoS::AtLeastOnce, false);
+                let _ = device.publish(topic, value.as_bytes(), QoS::AtLeastOnce, false);
             }
         }
         if reached(now, next_show) {
             next_show = now + Duration::from_ticks(SHOW_MS);
-            let state = match (wlan.is_up(), client.is_connected()) {
+            let state = match (device.wlan().is_up(), device.is_connected()) {
                 (true, true) => "up",
                 (true, false) => "connecting",
                 (false, _) => "no wifi",
             };
             board.show(&Status {
                 state,
-                rssi: wlan.rssi(),
-                reconnects: client.counters().reconnects,
+                rssi: device.wlan().rssi(),
+                reconnects: device.client().counters().reconnects,
                 messages_in,
                 messages_out,
                 led: board.led(),
             });
         }
 
-        let deadline = earliest(
-            earliest(wlan.next_deadline(now), stack.next_deadline(now)),
-            earliest(client.next_deadline(now), Some(next_show)),
-        );
-        board.sleep_until(deadline);
+        // Nothing happened: sleep until a deadline or a frame arrives.
+        if idle {
+            let timers = earliest(Some(next_report), Some(next_show));
+            board.sleep_until(earliest(device.next_deadline(now), timers));
+        }
     }
     // ------------------------------------------------------ end firmware
 
     // A polite goodbye: the DISCONNECT goes out (so no will), then a moment
     // for the stack to deliver it.
-    client.disconnect();
+    device.client().disconnect();
     let end = board.now() + Duration::from_ticks(1_000);
     let mut closed_at = None;
     while !reached(board.now(), end) && !closed_at.is_some_and(|t| reached(board.now(), t)) {
         let now = board.now();
-        let _ = stack.poll(now, &mut board.net);
-        while let Some(event) = client.poll(now, &mut stack) {
-            if let Event::Down(_) = event {
-                closed_at = Some(now + Duration::from_ticks(200));
-            }
+        if let Some(DeviceEvent::Mqtt(Event::Down(_))) =
+            device.poll(now, &mut board.radio, &mut board.net)
+        {
+            closed_at = Some(now + Duration::from_ticks(200));
         }
         board.sleep_until(Some(now + Duration::from_ticks(10)));
     }

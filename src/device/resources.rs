@@ -1,0 +1,54 @@
+//! All the storage a [`super::Device`] runs in, as one value.
+//!
+//! Like embassy-net's `StackResources`, the sizes are in the type and the
+//! value is declared once — a `static` (through a `StaticCell` or similar)
+//! in a firmware, a local in `main`, or one element of a `Vec` on a host —
+//! and lent to [`super::Device::new`] for as long as the device lives.
+
+use smoltcp::iface::SocketStorage;
+use smoltcp::socket::dns::DnsQuery;
+
+/// Socket slots the device's stack uses: DNS, TCP and DHCP.
+const SOCKETS: usize = 3;
+
+/// Storage for a device: MQTT receive and transmit buffers of `MQTT` bytes
+/// each, an in-flight store of `STORE` bytes (`STORE / N` per QoS 1/2
+/// message), TCP receive and transmit buffers of `TCP` bytes each, and the
+/// stack's socket slots. The defaults (1 KiB, 1 KiB, 2 KiB) are the demo's.
+pub struct Resources<
+    'a,
+    const MQTT: usize = 1024,
+    const STORE: usize = 1024,
+    const TCP: usize = 2048,
+> {
+    pub(super) rx: [u8; MQTT],
+    pub(super) tx: [u8; MQTT],
+    pub(super) store: [u8; STORE],
+    pub(super) tcp_rx: [u8; TCP],
+    pub(super) tcp_tx: [u8; TCP],
+    pub(super) sockets: [SocketStorage<'a>; SOCKETS],
+    pub(super) dns_queries: [Option<DnsQuery>; 1],
+}
+
+impl<const MQTT: usize, const STORE: usize, const TCP: usize> Resources<'_, MQTT, STORE, TCP> {
+    /// Empty storage; `const`, so it can be a `static`'s initial value.
+    pub const fn new() -> Self {
+        Resources {
+            rx: [0; MQTT],
+            tx: [0; MQTT],
+            store: [0; STORE],
+            tcp_rx: [0; TCP],
+            tcp_tx: [0; TCP],
+            sockets: [SocketStorage::EMPTY; SOCKETS],
+            dns_queries: [const { None }; 1],
+        }
+    }
+}
+
+impl<const MQTT: usize, const STORE: usize, const TCP: usize> Default
+    for Resources<'_, MQTT, STORE, TCP>
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
