@@ -4,6 +4,10 @@
 //! wrapping arithmetic, so every deadline here stays correct across the wrap as
 //! long as no single interval exceeds 24.8 days.
 
+mod backoff;
+
+pub use backoff::Backoff;
+
 /// A point in time, in milliseconds since an arbitrary epoch chosen by the board.
 pub type Instant = fugit::TimerInstantU32<1000>;
 /// A span of time in milliseconds.

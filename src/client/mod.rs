@@ -22,12 +22,13 @@
 //! and subscriptions are restored on the next connection without the
 //! application doing anything.
 
-mod backoff;
 mod buffers;
 mod inbox;
 mod receive;
 
-pub use backoff::Backoff;
+/// Moved below the client and the WLAN controller (both use it); kept
+/// here so `limpet::client::Backoff` still names it.
+pub use crate::time::Backoff;
 pub use inbox::Inbox;
 
 use crate::net::Transport;

@@ -1,4 +1,7 @@
 //! Reconnection delays: growing, bounded, jittered, never giving up.
+//!
+//! Below every machine that retries (the MQTT client, the WLAN
+//! controller): it knows milliseconds and a seed, nothing of what is retried.
 
 use crate::time::Duration;
 
@@ -8,8 +11,9 @@ use crate::time::Duration;
 /// below `min`, and spreads a fleet of devices that lost the same broker
 /// over the whole window instead of leaving them in lock-step (with plain
 /// doubling they stay in step, and with "equal jitter" they stay within a
-/// factor of two). The client starts again from `min` only once a
-/// connection has proved itself (`Options::stable_after`).
+/// factor of two). Its user starts again from `min` ([`Backoff::reset`])
+/// once a connection has proved itself (the client after
+/// `client::Options::stable_after`).
 ///
 /// Optionally ([`Backoff::fast_first`]) the first attempts after a loss
 /// stay under a lower cap, so a short outage (a broker restart, an access

@@ -1,7 +1,6 @@
 //! What the controller is told: which networks, how long to wait, how to back off.
 
-use crate::client::Backoff;
-use crate::time::Duration;
+use crate::time::{Backoff, Duration};
 
 /// The network the application names (as opposed to the one the radio stores).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
