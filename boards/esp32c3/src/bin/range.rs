@@ -19,15 +19,13 @@ use esp_backtrace as _;
 use esp_hal::gpio::{Level, Output, OutputConfig};
 use esp_println::println;
 use heapless::String;
-use limpet::client::{Client, Options};
-use limpet::net::stack::{Addressing, Broker, Buffers, Stack, StackConfig, StackEvent};
-use limpet::session::{Config, Event};
+use limpet::net::stack::{Addressing, Broker, StackConfig};
 use limpet::time::{earliest, Duration, Instant};
-use limpet::wire::{QoS, Will};
+use limpet::wire::Will;
 use limpet::wlan::station::{drive, Mailbox, StationRadio};
-use limpet::wlan::{self, Wlan, WlanEvent};
+use limpet::wlan::{self, WlanEvent};
+use limpet::{Config, Device, DeviceConfig, DeviceEvent, Event, QoS, Resources};
 use limpet_esp32c3::{clock, settings};
-use smoltcp::iface::SocketStorage;
 
 esp_bootloader_esp_idf::esp_app_desc!();
 
@@ -56,50 +54,28 @@ fn main() -> ! {
     );
 
     // ---------------------------------------------------------- firmware
-    let mut rx = [0u8; 1024];
-    let mut tx = [0u8; 1024];
-    let mut store = [0u8; 1024];
-    let mut tcp_rx = [0u8; 2048];
-    let mut tcp_tx = [0u8; 2048];
-    let mut sockets = [SocketStorage::EMPTY; 3];
-    let mut dns_queries = [None; 1];
     let brokers = [Broker::new(settings::BROKER, settings::PORT)];
-
     let mailbox = Mailbox::new();
     let driver = pin!(drive(station, &mailbox)); // the WiFi driver, polled by `radio`
     let mut radio = StationRadio::new(&mailbox, driver);
+
     let mut wcfg = wlan::Config::new(settings::SSID, settings::PASSWORD.as_bytes());
     wcfg.use_stored = settings::USE_STORED;
-    let mut wlan = Wlan::new(wcfg).expect("WLAN settings (LIMPET_SSID, LIMPET_PASSWORD)");
-
-    let seed = settings::seed();
-    let iface = device.interface(seed);
-    let buffers = Buffers {
-        sockets: &mut sockets,
-        tcp_rx: &mut tcp_rx,
-        tcp_tx: &mut tcp_tx,
-        dns_queries: &mut dns_queries,
-        udp: None,
-    };
-    let config = StackConfig::new(Addressing::Dhcp, &brokers);
-    let mut stack = Stack::new(config, iface, buffers, seed).expect("broker (LIMPET_BROKER)");
-    stack.link_down(); // nothing goes out until the WLAN controller trusts the link
-
-    let mut config = Config::new(settings::CLIENT_ID);
-    config.clean = false;
-    config.will = Some(Will {
+    let mut mqtt = Config::new(settings::CLIENT_ID);
+    mqtt.clean = false;
+    mqtt.will = Some(Will {
         topic: TOPIC_STATUS,
         payload: b"offline",
         qos: QoS::AtLeastOnce,
         retain: true,
     });
-    let mut options = Options::default();
-    options.backoff = options.backoff.with_seed(seed);
-    let mut client: Client<'_, 4, 4> =
-        Client::new(config, options, &mut rx, &mut tx, &mut store).expect("client settings");
-    client
-        .subscribe(TOPIC_LED, QoS::AtLeastOnce)
-        .expect("topic");
+    let seed = settings::seed();
+    let mut config = DeviceConfig::new(wcfg, StackConfig::new(Addressing::Dhcp, &brokers), mqtt);
+    config.options.backoff = config.options.backoff.with_seed(seed);
+    let mut resources: Resources = Resources::new();
+    let mut node: Device<'_, 4, 4> =
+        Device::new(config, device.interface(seed), seed, &mut resources).expect("settings");
+    node.subscribe(TOPIC_LED, QoS::AtLeastOnce).expect("topic");
 
     let mut next_report = clock::now();
     let (mut count, mut outages) = (0u32, 0u32);
@@ -107,52 +83,47 @@ fn main() -> ! {
     loop {
         let now = clock::now();
 
-        // The three machines, each polled once per pass.
-        if let Some(event) = wlan.poll(now, &mut radio) {
-            match event {
-                WlanEvent::Up(_) => {
-                    println!("WiFi up, RSSI {:?}", wlan.rssi());
-                    stack.link_up();
-                }
-                WlanEvent::Down(_) => {
-                    println!("WiFi down");
-                    stack.link_down();
-                }
-                WlanEvent::AttemptFailed(..) => println!("WiFi attempt failed"),
+        // One pass: the device polls WLAN, IP and MQTT and says what happened.
+        let idle = match node.poll(now, &mut radio, &mut device) {
+            Some(DeviceEvent::Wlan(WlanEvent::Up(_))) => {
+                println!("WiFi up, RSSI {:?}", node.wlan().rssi());
+                false
             }
-        }
-        if let Some(StackEvent::Configured(_)) = stack.poll(now, &mut device) {
-            println!("address {:?}", stack.address());
-            client.network_up(now); // retry at once, not after the backoff
-        }
-        let mut announce = false;
-        while let Some(event) = client.poll(now, &mut stack) {
-            match event {
-                Event::Up { .. } => {
-                    println!("broker up");
-                    announce = true;
-                }
-                Event::Down(reason) => {
-                    println!("broker down: {:?}", reason);
-                    outages += 1;
-                }
-                Event::Message(m) if m.topic == TOPIC_LED => {
-                    let on = m.payload == b"on";
-                    led.set_level(if on { Level::Low } else { Level::High });
-                }
-                _ => {}
+            Some(DeviceEvent::Wlan(event)) => {
+                println!("WiFi: {:?}", event);
+                false
             }
-        }
-        if announce {
-            let _ = client.publish(TOPIC_STATUS, b"online", QoS::AtLeastOnce, true);
-        }
+            Some(DeviceEvent::Network(event)) => {
+                println!("network: {:?}", event);
+                false
+            }
+            Some(DeviceEvent::Mqtt(event)) => {
+                match event {
+                    Event::Up { .. } => {
+                        println!("broker up");
+                        let _ = node.publish(TOPIC_STATUS, b"online", QoS::AtLeastOnce, true);
+                    }
+                    Event::Down(reason) => {
+                        println!("broker down: {:?}", reason);
+                        outages += 1;
+                    }
+                    Event::Message(m) if m.topic == TOPIC_LED => {
+                        let on = m.payload == b"on";
+                        led.set_level(if on { Level::Low } else { Level::High });
+                    }
+                    _ => {}
+                }
+                false
+            }
+            None => true,
+        };
 
         // The application: a report every 5 s, queued while offline.
         if reached(now, next_report) {
             next_report = now + Duration::from_ticks(REPORT_MS);
             count += 1;
             let mut rssi: String<8> = String::new();
-            match wlan.rssi() {
+            match node.wlan().rssi() {
                 Some(r) => write!(rssi, "{r}").ok(),
                 None => rssi.push_str("-").ok(),
             };
@@ -160,17 +131,17 @@ fn main() -> ! {
                 let mut text: String<12> = String::new();
                 let _ = write!(text, "{value}");
                 // A full in-flight table is an Err: this report is skipped.
-                let _ = client.publish(topic, text.as_bytes(), QoS::AtLeastOnce, false);
+                let _ = node.publish(topic, text.as_bytes(), QoS::AtLeastOnce, false);
             }
-            let _ = client.publish(TOPIC_RSSI, rssi.as_bytes(), QoS::AtLeastOnce, false);
+            let _ = node.publish(TOPIC_RSSI, rssi.as_bytes(), QoS::AtLeastOnce, false);
         }
 
-        let deadline = earliest(
-            earliest(wlan.next_deadline(now), stack.next_deadline(now)),
-            earliest(client.next_deadline(now), Some(next_report)),
-        );
-        clock::sleep_until(deadline, RX_LATENCY_MS);
+        if idle {
+            let deadline = earliest(node.next_deadline(now), Some(next_report));
+            clock::sleep_until(deadline, RX_LATENCY_MS);
+        }
     }
+    // ------------------------------------------------------ end firmware
 }
 
 /// `now` is at or past `deadline` (wrapping-aware).
