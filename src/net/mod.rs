@@ -17,6 +17,7 @@ pub mod std_tcp;
 /// again"; any other error means the connection is unusable and the caller
 /// will `close` it and, later, `connect` again.
 pub trait Transport {
+    /// Why a connection attempt or a connection ended.
     type Error: core::fmt::Debug;
 
     /// Starts or continues opening a connection. `Ok` once established.

@@ -1,4 +1,10 @@
 //! [`Transport`] over a non-blocking `std::net::TcpStream`, for hosts.
+//!
+//! Hosts (the tests, the benchmark, a program on a PC) run the client over a
+//! real socket without an IP stack of their own. std has no portable
+//! non-blocking connect, so [`Transport::connect`] blocks once per attempt,
+//! for a bounded time ([`StdTcp::with_connect_timeout`]); every other call
+//! returns at once, as the trait requires.
 
 use super::Transport;
 use std::io::{self, ErrorKind, Read, Write};
@@ -8,6 +14,35 @@ use std::time::Duration;
 /// A TCP connection to one broker address. `connect` blocks for at most
 /// `connect_timeout` (std has no portable non-blocking connect); everything
 /// else is non-blocking.
+///
+/// A PINGREQ sent and a PINGRESP received, with a listener standing in for
+/// the broker:
+///
+/// ```
+/// use limpet::net::std_tcp::StdTcp;
+/// use limpet::net::Transport;
+/// use std::io::{Read, Write};
+/// use std::net::TcpListener;
+/// use std::time::Duration;
+///
+/// let broker = TcpListener::bind("127.0.0.1:0")?;
+/// let mut tcp = StdTcp::new(broker.local_addr()?).with_connect_timeout(Duration::from_secs(2));
+/// nb::block!(tcp.connect())?;
+/// let (mut peer, _) = broker.accept()?;
+///
+/// nb::block!(tcp.send(&[0xC0, 0x00]))?; // PINGREQ (§3.12)
+/// let mut got = [0u8; 2];
+/// peer.read_exact(&mut got)?;
+/// assert_eq!(got, [0xC0, 0x00]);
+///
+/// peer.write_all(&[0xD0, 0x00])?; // PINGRESP (§3.13)
+/// // `recv` says WouldBlock until bytes are there; a real loop does other work.
+/// let n = nb::block!(tcp.recv(&mut got))?;
+/// assert_eq!(&got[..n], &[0xD0, 0x00][..n]);
+///
+/// tcp.close();
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct StdTcp {
     addr: SocketAddr,
     connect_timeout: Duration,
@@ -15,6 +50,7 @@ pub struct StdTcp {
 }
 
 impl StdTcp {
+    /// A transport to `addr`, not yet connected; `connect` blocks for at most 500 ms.
     pub fn new(addr: SocketAddr) -> Self {
         StdTcp {
             addr,
@@ -29,6 +65,7 @@ impl StdTcp {
         self
     }
 
+    /// The broker's address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

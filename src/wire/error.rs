@@ -1,4 +1,9 @@
-//! Every way a received frame can be wrong, and the one way encoding can fail.
+//! Every way a received frame can be wrong, and the ways encoding can fail.
+//!
+//! Plain `Copy` enums, one variant per rule broken and each naming its
+//! clause, as coreMQTT returns status codes rather than panicking: a no_std
+//! caller can match them, count them or log them without formatting, and a
+//! decode error always means the same thing (§4.8: close the connection).
 
 /// Why a received frame was rejected. Each is a protocol violation by the
 /// peer (MQTT 3.1.1 §4.8: the receiver closes the connection).

@@ -1,4 +1,10 @@
 //! The fixed header (MQTT 3.1.1 §2.2): packet type, flags, remaining length.
+//!
+//! Apart from the packets because a receiver needs it first: [`Frame::parse`]
+//! works from the first byte, before the rest has arrived, and says how long
+//! the whole packet is, so the caller can wait for more, skip a packet larger
+//! than its buffer, or acknowledge one it could not hold
+//! ([`Frame::publish_packet_id`]) without decoding it.
 
 use super::reader::Reader;
 use super::writer::Writer;
@@ -11,19 +17,33 @@ pub const MAX_REMAINING_LENGTH: usize = 268_435_455;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum PacketType {
+    /// 1, CONNECT: client request to connect (§3.1).
     Connect = 1,
+    /// 2, CONNACK: connect acknowledgment (§3.2).
     ConnAck,
+    /// 3, PUBLISH: an application message (§3.3).
     Publish,
+    /// 4, PUBACK: QoS 1 publish acknowledgment (§3.4).
     PubAck,
+    /// 5, PUBREC: QoS 2 publish received, part 1 (§3.5).
     PubRec,
+    /// 6, PUBREL: QoS 2 publish release, part 2 (§3.6).
     PubRel,
+    /// 7, PUBCOMP: QoS 2 publish complete, part 3 (§3.7).
     PubComp,
+    /// 8, SUBSCRIBE: client subscribe request (§3.8).
     Subscribe,
+    /// 9, SUBACK: subscribe acknowledgment (§3.9).
     SubAck,
+    /// 10, UNSUBSCRIBE: client unsubscribe request (§3.10).
     Unsubscribe,
+    /// 11, UNSUBACK: unsubscribe acknowledgment (§3.11).
     UnsubAck,
+    /// 12, PINGREQ: keepalive request (§3.12).
     PingReq,
+    /// 13, PINGRESP: keepalive response (§3.13).
     PingResp,
+    /// 14, DISCONNECT: the client is disconnecting cleanly (§3.14).
     Disconnect,
 }
 
@@ -64,6 +84,7 @@ impl PacketType {
 /// the packet has arrived.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Frame {
+    /// The packet type, the high nibble of the first byte (§2.2.1).
     pub packet_type: PacketType,
     /// The low nibble of the first byte (for PUBLISH: DUP, QoS, RETAIN).
     pub flags: u8,

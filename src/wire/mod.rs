@@ -31,8 +31,11 @@ pub use packet::{
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum QoS {
+    /// QoS 0: sent once, never acknowledged (§4.3.1).
     AtMostOnce = 0,
+    /// QoS 1: resent until a PUBACK comes (§4.3.2).
     AtLeastOnce = 1,
+    /// QoS 2: PUBREC, PUBREL, PUBCOMP make it exactly once (§4.3.3).
     ExactlyOnce = 2,
 }
 

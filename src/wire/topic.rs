@@ -8,6 +8,24 @@
 //! non-characters; mosquitto does close). The session checks every string the
 //! application hands it with both, so nothing it queues can make a broker
 //! drop the connection each time it is sent.
+//!
+//! ```
+//! use limpet::wire::topic::{check_filter, check_name, check_text, matches, TopicError};
+//!
+//! // A name is what a message is published to; a filter what is subscribed to.
+//! assert_eq!(check_name("home/kitchen/temp"), Ok(()));
+//! assert_eq!(check_name("home/+/temp"), Err(TopicError::WildcardInName));
+//! assert_eq!(check_filter("home/+/temp"), Ok(()));
+//! assert_eq!(check_filter("home/#/temp"), Err(TopicError::MisplacedWildcard));
+//! assert_eq!(check_filter(""), Err(TopicError::Empty));
+//!
+//! assert!(matches("home/+/temp", "home/kitchen/temp"));
+//! assert!(matches("home/#", "home")); // "#" also matches the parent (§4.7.1.2)
+//! assert!(!matches("#", "$SYS/uptime")); // $-topics need an explicit $ (§4.7.2)
+//!
+//! // Well-formed, but a broker may close the connection over it (§1.5.3).
+//! assert_eq!(check_text("bell\u{7}"), Err(TopicError::Control));
+//! ```
 
 /// Why a topic or string was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

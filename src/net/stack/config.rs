@@ -1,5 +1,11 @@
 //! What the application chooses about its IP stack, and the checks that
 //! refuse what can never work.
+//!
+//! Plain `Copy` data with `const` constructors, so a firmware can keep its
+//! configuration in a `static`: [`StackConfig::new`] fills in the defaults,
+//! the public fields change one at a time, and [`StackConfig::check`] (run by
+//! `Stack::new`) refuses at start-up what would otherwise only fail later, on
+//! the network (no broker, a timeout of 0).
 
 use crate::time::Duration;
 use smoltcp::wire::{Ipv4Address, Ipv4Cidr};
@@ -14,8 +20,11 @@ pub enum Addressing {
     Dhcp,
     /// A fixed address (any medium, e.g. SLIP's `Medium::Ip`).
     Static {
+        /// The device's address and the size of its subnet.
         address: Ipv4Cidr,
+        /// The default router (`None`: only the subnet is reachable).
         gateway: Option<Ipv4Address>,
+        /// The DNS server for brokers' names (`None`: brokers given as addresses only).
         dns: Option<Ipv4Address>,
     },
 }
@@ -24,11 +33,14 @@ pub enum Addressing {
 /// a port. [`StackConfig::brokers`] lists them in order of preference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Broker<'a> {
+    /// A host name, or an IPv4 address written as a dotted quad.
     pub host: &'a str,
+    /// The TCP port (1883: MQTT without TLS, §4.2's IANA port).
     pub port: u16,
 }
 
 impl<'a> Broker<'a> {
+    /// The broker at `host`, `port`.
     pub const fn new(host: &'a str, port: u16) -> Self {
         Broker { host, port }
     }
@@ -42,6 +54,7 @@ impl<'a> Broker<'a> {
 /// Settings of the IP stack. Build with [`StackConfig::new`].
 #[derive(Clone, Copy, Debug)]
 pub struct StackConfig<'a> {
+    /// How the device gets its address.
     pub addressing: Addressing,
     /// Tried in turn: the next one after `failover_after` failures in a row.
     pub brokers: &'a [Broker<'a>],
@@ -80,6 +93,7 @@ pub enum StackConfigError {
 }
 
 impl<'a> StackConfig<'a> {
+    /// Settings for `addressing` and `brokers`, with the defaults each field names.
     pub const fn new(addressing: Addressing, brokers: &'a [Broker<'a>]) -> Self {
         StackConfig {
             addressing,
@@ -94,6 +108,7 @@ impl<'a> StackConfig<'a> {
         }
     }
 
+    /// Refuses a configuration that can never work ([`Stack::new`](super::Stack::new) calls it).
     pub fn check(&self) -> Result<(), StackConfigError> {
         if self.brokers.is_empty() {
             return Err(StackConfigError::NoBroker);

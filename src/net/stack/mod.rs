@@ -88,8 +88,9 @@ fn first_ipv4(addrs: &[IpAddress]) -> Option<Ipv4Address> {
 pub struct Buffers<'a> {
     /// Room for the stack's sockets: 2 (DNS, TCP), 3 with DHCP.
     pub sockets: &'a mut [SocketStorage<'a>],
-    /// TCP receive and send buffers (e.g. 2 KiB each).
+    /// TCP receive buffer: bytes from the broker not yet read (e.g. 2 KiB).
     pub tcp_rx: &'a mut [u8],
+    /// TCP send buffer: bytes to the broker not yet acknowledged (e.g. 2 KiB).
     pub tcp_tx: &'a mut [u8],
     /// DNS queries in progress at once: 1 is enough.
     pub dns_queries: &'a mut [Option<DnsQuery>],
@@ -131,7 +132,9 @@ pub enum StackEvent {
 /// Totals since power-up; they wrap at `u32::MAX`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StackCounters {
+    /// DNS queries started for a broker's name.
     pub dns_queries: u32,
+    /// DNS queries that failed, timed out or gave no IPv4 address.
     pub dns_failures: u32,
     /// TCP handshakes completed.
     pub connects: u32,
@@ -177,6 +180,64 @@ enum Wan {
 }
 
 /// The IP stack; see the module documentation.
+///
+/// A board builds it over its network device's `Interface`, polls it once
+/// per superloop pass, and hands it to the client as its [`Transport`].
+/// Here the device is smoltcp's loopback and nothing listens on the
+/// broker's port, so the attempt ends with [`StackError::Connect`]:
+///
+/// ```
+/// use limpet::net::stack::{Addressing, Broker, Buffers, Stack, StackConfig, StackError};
+/// use limpet::net::Transport;
+/// use limpet::time::{Duration, Instant};
+/// use smoltcp::iface::{Config, Interface, SocketStorage};
+/// use smoltcp::phy::{Loopback, Medium};
+/// use smoltcp::wire::{HardwareAddress, Ipv4Address, Ipv4Cidr};
+///
+/// // The board's part: its device and an interface over it.
+/// let mut device = Loopback::new(Medium::Ip);
+/// let iface = Interface::new(
+///     Config::new(HardwareAddress::Ip),
+///     &mut device,
+///     smoltcp::time::Instant::ZERO,
+/// );
+///
+/// // The application's part: settings and storage, no allocation.
+/// static BROKERS: [Broker; 1] = [Broker::new("127.0.0.1", 1883)];
+/// let addressing = Addressing::Static {
+///     address: Ipv4Cidr::new(Ipv4Address::new(127, 0, 0, 1), 8),
+///     gateway: None,
+///     dns: None,
+/// };
+/// let mut sockets = [SocketStorage::EMPTY; 2]; // TCP and DNS
+/// let (mut rx, mut tx) = ([0u8; 1024], [0u8; 1024]);
+/// let mut dns_queries = [None];
+/// let buffers = Buffers {
+///     sockets: &mut sockets,
+///     tcp_rx: &mut rx,
+///     tcp_tx: &mut tx,
+///     dns_queries: &mut dns_queries,
+///     #[cfg(feature = "sntp")]
+///     udp: None,
+/// };
+/// let config = StackConfig::new(addressing, &BROKERS);
+/// let mut stack = Stack::new(config, iface, buffers, 0x5EED).unwrap();
+///
+/// // The superloop: the client asks for a connection, the stack's poll
+/// // makes progress on it, `next_deadline` says when to poll again.
+/// let mut now = Instant::from_ticks(0);
+/// let outcome = loop {
+///     match stack.connect() {
+///         Err(nb::Error::WouldBlock) => {}
+///         other => break other,
+///     }
+///     stack.poll(now, &mut device);
+///     let next = stack.next_deadline(now).unwrap_or(now + Duration::from_ticks(100));
+///     now = if next > now { next } else { now + Duration::from_ticks(1) };
+/// };
+/// assert_eq!(outcome, Err(nb::Error::Other(StackError::Connect)));
+/// assert_eq!(stack.counters().connect_failures, 1);
+/// ```
 pub struct Stack<'a> {
     iface: Interface,
     sockets: SocketSet<'a>,
@@ -286,6 +347,7 @@ impl<'a> Stack<'a> {
         })
     }
 
+    /// Totals since power-up (see [`StackCounters`]).
     pub fn counters(&self) -> &StackCounters {
         &self.counters
     }

@@ -19,9 +19,13 @@ const LOCAL_PORT: u16 = 49_151;
 /// Buffers of the stack's UDP socket: one request and one reply each way
 /// is enough (e.g. 2 metadata slots and 128 bytes each way).
 pub struct UdpBuffers<'a> {
+    /// Slots for received datagrams' metadata (one per datagram held).
     pub rx_meta: &'a mut [udp::PacketMetadata],
+    /// Bytes of received datagrams.
     pub rx: &'a mut [u8],
+    /// Slots for outgoing datagrams' metadata.
     pub tx_meta: &'a mut [udp::PacketMetadata],
+    /// Bytes of outgoing datagrams.
     pub tx: &'a mut [u8],
 }
 
