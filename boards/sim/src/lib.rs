@@ -32,3 +32,9 @@ pub mod radio;
 pub mod slip;
 pub mod wires;
 pub mod world;
+
+/// The README's code, compiled as this crate's doc tests (they can use the
+/// sim board, as the README's device snippet does).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeSnippets;
