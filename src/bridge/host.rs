@@ -32,7 +32,7 @@ use super::pipe::Pipe;
 use heapless::Deque;
 
 use super::proto::{self, CoprocMsg, HostMsg, Outcome, Status, TimeError};
-use crate::time::{elapsed, Duration, Instant};
+use crate::time::{elapsed, reached, Duration, Instant};
 use crate::wire::topic::{check_filter, check_name, matches};
 use crate::wire::QoS;
 
@@ -437,7 +437,7 @@ where
 
     fn watchdog(&mut self, now: Instant) -> Option<HostEvent<'static>> {
         if let Phase::Resetting { until } = self.phase {
-            if now >= until {
+            if reached(now, until) {
                 let _ = self.reset.set_low();
                 self.phase = Phase::Hello { sent: false };
                 self.heard = Some(now);

@@ -22,7 +22,7 @@ use super::counters::bump;
 use super::{
     Config, ConfigError, Counters, Credentials, Network, Radio, Reason, Status, WlanEvent,
 };
-use crate::time::{elapsed, later, sooner, Duration, Instant};
+use crate::time::{elapsed, later, reached, sooner, Duration, Instant};
 
 /// Longest wait the machine schedules: half the u32 clock, the limit of
 /// wrapping comparisons (a backoff maximum above it is cut to it).
@@ -161,7 +161,7 @@ impl<'a> Wlan<'a> {
                 self.start_round(stored, now, radio)
             }
             State::Waiting { until } => {
-                if now < until {
+                if !reached(now, until) {
                     return None;
                 }
                 self.checked = now;

@@ -14,7 +14,7 @@
 //! is the harness: access point, gateway, broker, outages.
 
 use limpet::net::stack::{Addressing, Broker, StackConfig};
-use limpet::time::{earliest, Duration, Instant};
+use limpet::time::{earliest, reached, Duration, Instant};
 use limpet::wire::Will;
 use limpet::wlan;
 use limpet::{Config, Device, DeviceConfig, DeviceEvent, Event, QoS, Resources};
@@ -173,11 +173,6 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
-}
-
-/// `now` is at or past `deadline` (wrapping-aware).
-fn reached(now: Instant, deadline: Instant) -> bool {
-    now.checked_duration_since(deadline).is_some()
 }
 
 fn elapsed_s(start: Instant, now: Instant) -> u64 {

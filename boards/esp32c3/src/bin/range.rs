@@ -20,7 +20,7 @@ use esp_hal::gpio::{Level, Output, OutputConfig};
 use esp_println::println;
 use heapless::String;
 use limpet::net::stack::{Addressing, Broker, StackConfig};
-use limpet::time::{earliest, Duration, Instant};
+use limpet::time::{earliest, reached, Duration};
 use limpet::wire::Will;
 use limpet::wlan::station::{drive, Mailbox, StationRadio};
 use limpet::wlan::{self, WlanEvent};
@@ -142,9 +142,4 @@ fn main() -> ! {
         }
     }
     // ------------------------------------------------------ end firmware
-}
-
-/// `now` is at or past `deadline` (wrapping-aware).
-fn reached(now: Instant, deadline: Instant) -> bool {
-    now.checked_duration_since(deadline).is_some()
 }

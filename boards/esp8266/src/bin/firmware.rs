@@ -35,7 +35,7 @@ mod app {
     use limpet::client::{Client, Options};
     use limpet::net::stack::{Addressing, Broker, Buffers as NetBuffers, Stack, StackConfig};
     use limpet::session::{Config, Event, Rejected};
-    use limpet::time::{Duration, Instant};
+    use limpet::time::{reached, Duration, Instant};
     use limpet::wire::{QoS, Will};
     use limpet_esp8266::clock::CycleClock;
     use limpet_esp8266::console::Console;
@@ -133,11 +133,6 @@ mod app {
             self.len = end;
             Ok(())
         }
-    }
-
-    /// `now` is at or past `deadline` (wrapping-aware).
-    fn reached(now: Instant, deadline: Instant) -> bool {
-        now.checked_duration_since(deadline).is_some()
     }
 
     fn run() -> ! {
