@@ -26,6 +26,7 @@ impl<const BYTES: usize> Default for Inbox<BYTES> {
 }
 
 impl<const BYTES: usize> Inbox<BYTES> {
+    /// An empty inbox; `const`, so it can be a `static`.
     pub const fn new() -> Self {
         Inbox {
             buf: [0; BYTES],
@@ -40,6 +41,7 @@ impl<const BYTES: usize> Inbox<BYTES> {
         self.len
     }
 
+    /// True when no message waits.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

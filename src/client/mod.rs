@@ -144,10 +144,12 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         })
     }
 
+    /// Totals since power-up: connections, republishes, discards, ...
     pub fn counters(&self) -> &Counters {
         self.session.counters()
     }
 
+    /// The MQTT session underneath: messages in flight, subscriptions, ids.
     pub fn session(&self) -> &Session<'a, N, S, R> {
         &self.session
     }

@@ -41,6 +41,7 @@ pub struct Config<'a> {
     pub clean: bool,
     /// Last will, published by the broker when this client vanishes (§3.1.2.5).
     pub will: Option<Will<'a>>,
+    /// User name for the broker's authentication (§3.1.3.4).
     pub username: Option<&'a str>,
     /// Only with a username (§3.1.2.9).
     pub password: Option<&'a [u8]>,
@@ -89,6 +90,9 @@ impl core::error::Error for ConfigError {}
 pub(crate) const MAX_INTERVAL_MS: u32 = i32::MAX as u32;
 
 impl<'a> Config<'a> {
+    /// `client_id`'s session with `mqtt_as`'s defaults: keepalive 60 s,
+    /// pings every 15 s, response time 10 s, 4 republishes, 3 strikes
+    /// before a give-up, a clean session, no will, no credentials.
     pub const fn new(client_id: &'a str) -> Self {
         Config {
             client_id,

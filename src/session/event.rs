@@ -11,28 +11,38 @@ pub struct Token(pub u16);
 /// A received application message, borrowed from the receive buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Message<'a> {
+    /// The topic it was published to (§3.3.2.1).
     pub topic: &'a str,
+    /// The application message (§3.3.3).
     pub payload: &'a [u8],
+    /// The QoS it was delivered with: the lower of the publisher's and the
+    /// subscription's (§3.8.4).
     pub qos: QoS,
+    /// A retained message, sent because a subscription matched it (§3.3.1.3).
     pub retain: bool,
     /// The broker may have delivered this message before (§3.3.1.1).
     pub dup: bool,
 }
 
 /// A piece of a message too large for the receive buffer, handed over as it
-/// arrives (opt-in: `client::Options::chunks`). The pieces of one message
+/// arrives (opt-in: `Client::poll_chunked`). The pieces of one message
 /// come in order, with nothing else between them; the message is
 /// acknowledged after its last piece (`offset + bytes.len() == total`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Chunk<'a> {
+    /// The topic the whole message was published to.
     pub topic: &'a str,
     /// Where `bytes` start in the payload.
     pub offset: usize,
     /// Length of the whole payload.
     pub total: usize,
+    /// This piece of the payload.
     pub bytes: &'a [u8],
+    /// The message's QoS (it is acknowledged after its last piece).
     pub qos: QoS,
+    /// A retained message (§3.3.1.3).
     pub retain: bool,
+    /// The broker may have delivered this message before (§3.3.1.1).
     pub dup: bool,
 }
 
@@ -48,12 +58,15 @@ impl Chunk<'_> {
     }
 }
 
-/// A request dropped because the broker closed the connection each time it
-/// was the oldest one unanswered (`Config::max_rejections` times).
+/// A request dropped because the broker closed the connection on it
+/// `Config::max_rejections` times, each on evidence (see `Session::closed_by_peer`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rejected<'a> {
+    /// The QoS 1/2 publish with this token; it is no longer in flight.
     Publish(Token),
+    /// The subscription to this filter; it is out of the table.
     Subscribe(&'a str),
+    /// The unsubscription from this filter; it is out of the table.
     Unsubscribe(&'a str),
 }
 
@@ -98,6 +111,9 @@ pub enum Reason {
 pub enum Event<'a> {
     /// The MQTT connection is established (CONNACK accepted).
     Up {
+        /// The broker kept this client's session (§3.2.2.2): subscriptions
+        /// and messages in flight go on; false means everything was sent
+        /// again (subscriptions are renewed by the client itself).
         session_present: bool,
     },
     /// An established connection ended; the client reconnects by itself,
@@ -105,21 +121,28 @@ pub enum Event<'a> {
     Down(Reason),
     /// A connection attempt failed before CONNACK was accepted; retried with backoff.
     ConnectFailed(Reason),
+    /// An application message; its acknowledgement goes out on the next
+    /// poll, once the application has had it (§4.3.2, §4.3.3).
     Message(Message<'a>),
-    /// A piece of a message larger than the receive buffer (`Options::chunks`).
+    /// A piece of a message larger than the receive buffer (`Client::poll_chunked`).
     Chunk(Chunk<'a>),
     /// The broker completed a publish: PUBACK (QoS 1) or PUBCOMP (QoS 2).
     Published(Token),
     /// SUBACK granted this QoS for the filter.
     Subscribed {
+        /// The filter.
         topic: &'a str,
+        /// The maximum QoS the broker granted (§3.9.3).
         qos: QoS,
     },
     /// SUBACK returned 0x80 for the filter; it is removed from the table.
     SubscribeFailed {
+        /// The filter.
         topic: &'a str,
     },
+    /// UNSUBACK: the filter is out of the broker's session and the table.
     Unsubscribed {
+        /// The filter.
         topic: &'a str,
     },
     /// A request was dropped: the broker closed the connection on it
@@ -130,6 +153,7 @@ pub enum Event<'a> {
 /// What one received packet amounts to, from [`crate::session::Session::handle`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Handled<'a, 'p> {
+    /// Nothing for the application (an acknowledgement may be owed).
     Nothing,
     /// An event about the session (never `Event::Message`).
     Event(Event<'a>),

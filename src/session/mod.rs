@@ -163,10 +163,12 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         Ok(session)
     }
 
+    /// The configuration it was made with.
     pub fn config(&self) -> &Config<'a> {
         &self.config
     }
 
+    /// Totals since power-up (reconnects, republishes, discards, ...).
     pub fn counters(&self) -> &Counters {
         &self.counters
     }
