@@ -4,16 +4,56 @@
 //! work — connects if it is time to, flushes what the session wants sent,
 //! reads at most a few packets — and returns the next [`Event`], or `None`
 //! when there is nothing to do until [`Client::next_deadline`] or new bytes.
-//! The superloop re-reads its clock before every call:
+//! The superloop re-reads its clock before every call, handles an event
+//! (acting on it at once if it likes: publishing in reaction to `Up` needs
+//! no flag), and sleeps only when there was none:
 //!
-//! ```ignore
-//! loop {
-//!     let now = board.now();
+//! ```
+//! use limpet::{Client, Config, Event, Instant, Options, QoS};
+//! use limpet::net::Transport;
+//!
+//! /// A transport over which the broker answers CONNECT with CONNACK and
+//! /// takes everything else (a board's TCP connection in real life).
+//! struct Loop { to_client: &'static [u8] }
+//! impl Transport for Loop {
+//!     type Error = ();
+//!     fn connect(&mut self) -> nb::Result<(), ()> { Ok(()) }
+//!     fn send(&mut self, data: &[u8]) -> nb::Result<usize, ()> {
+//!         if data.first() == Some(&0x10) {
+//!             self.to_client = &[0x20, 2, 0, 0]; // CONNACK, accepted
+//!         }
+//!         Ok(data.len())
+//!     }
+//!     fn recv(&mut self, buf: &mut [u8]) -> nb::Result<usize, ()> {
+//!         let n = buf.len().min(self.to_client.len());
+//!         if n == 0 {
+//!             return Err(nb::Error::WouldBlock);
+//!         }
+//!         buf[..n].copy_from_slice(&self.to_client[..n]);
+//!         self.to_client = &self.to_client[n..];
+//!         Ok(n)
+//!     }
+//!     fn close(&mut self) {}
+//! }
+//!
+//! let (mut rx, mut tx, mut store) = ([0u8; 256], [0u8; 256], [0u8; 256]);
+//! let mut client: Client<'_, 2, 2> =
+//!     Client::new(Config::new("sensor-7"), Options::default(), &mut rx, &mut tx, &mut store)
+//!         .expect("a configuration that can work");
+//! let mut transport = Loop { to_client: &[] };
+//! let mut up = false;
+//! for ms in 0..10u32 {
+//!     let now = Instant::from_ticks(ms);                // board.now()
 //!     match client.poll(now, &mut transport) {
-//!         Some(event) => app.handle(event),
-//!         None => board.sleep_until(client.next_deadline(now)), // or until bytes arrive
+//!         Some(Event::Up { .. }) => {
+//!             up = true;
+//!             client.publish("sensor-7/status", b"online", QoS::AtLeastOnce, true).unwrap();
+//!         }
+//!         Some(_) => {}
+//!         None => { /* board.sleep_until(client.next_deadline(now), client.wants_write()) */ }
 //!     }
 //! }
+//! assert!(up && client.is_connected());
 //! ```
 //!
 //! A dead link (transport error, no reply and no byte for `response_time`,
