@@ -35,18 +35,32 @@
 //! ends. `next_deadline` is `now` while a request waits for that poll.
 //!
 //! Storage is the caller's ([`Buffers`]): no allocation.
+//!
+//! One file per step of a connection, in the order they happen: `link`
+//! (what the board says of its radio), `dhcp` (the address), `dns` (the
+//! broker's address), `tcp` (the handshake, the connection, the
+//! [`Transport`]), `failover` (what a failure changes); beside them `wan`
+//! (the internet check) and `time` (SNTP). This file holds the types a user
+//! sees and the poll loop that drives the steps.
 
 mod clock;
 mod config;
+mod dhcp;
+mod dns;
+mod failover;
+mod link;
+mod tcp;
 #[cfg(test)]
 mod tests;
 #[cfg(feature = "sntp")]
 mod time;
+mod wan;
 
 pub use config::{Addressing, Broker, StackConfig, StackConfigError};
 #[cfg(feature = "sntp")]
 pub use time::UdpBuffers;
 
+#[cfg(doc)]
 use crate::net::Transport;
 use crate::time::{earliest, elapsed, Duration, Instant};
 use clock::Clock;
@@ -54,34 +68,20 @@ use smoltcp::iface::{Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::phy::Device;
 #[cfg(feature = "dhcp")]
 use smoltcp::socket::dhcpv4;
-use smoltcp::socket::dns::{self, DnsQuery, GetQueryResultError, QueryHandle};
-use smoltcp::socket::tcp;
-use smoltcp::wire::{DnsQueryType, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+use smoltcp::socket::dns::{DnsQuery, QueryHandle};
+use smoltcp::socket::tcp as tcp_socket;
+use smoltcp::wire::{IpAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+use tcp::{FIRST_PORT, LINGER_MS};
+use wan::Wan;
 
 /// Packets taken from the device in one [`Stack::poll`], so one superloop
 /// pass does bounded work even when a burst arrives.
 const PACKETS_PER_POLL: usize = 16;
 
-/// First local port; each connection takes the next (RFC 6335 dynamic range).
-const FIRST_PORT: u16 = 49_152;
-
-/// Longest wait, after `close` with bytes in flight, for the broker to
-/// acknowledge them before the socket is reused (ms).
-const LINGER_MS: u32 = 1_000;
-
 /// True once `limit` has passed since a request's start (never before the
 /// poll that starts it: see the module documentation on time).
 fn expired(since: Option<Instant>, now: Instant, limit: Duration) -> bool {
     since.is_some_and(|s| elapsed(s, now) >= limit.ticks())
-}
-
-/// The first IPv4 address of a DNS answer.
-fn first_ipv4(addrs: &[IpAddress]) -> Option<Ipv4Address> {
-    addrs.iter().find_map(|a| match a {
-        IpAddress::Ipv4(v4) => Some(*v4),
-        #[allow(unreachable_patterns)]
-        _ => None,
-    })
 }
 
 /// Storage the stack runs in, all the caller's.
@@ -146,6 +146,8 @@ pub struct StackCounters {
     pub leases: u32,
 }
 
+/// Where the connection to the broker stands: the steps of an attempt, then
+/// the connection.
 #[derive(Clone, Copy)]
 enum Conn {
     Idle,
@@ -167,16 +169,6 @@ enum Conn {
     },
     /// The attempt ended; the next `connect` reports it.
     Failed(StackError),
-}
-
-#[derive(Clone, Copy)]
-enum Wan {
-    Idle,
-    Pending {
-        query: QueryHandle,
-        since: Option<Instant>,
-    },
-    Done(bool),
 }
 
 /// The IP stack; see the module documentation.
@@ -283,9 +275,9 @@ impl<'a> Stack<'a> {
     ) -> Result<Self, StackConfigError> {
         config.check()?;
         let mut sockets = SocketSet::new(buffers.sockets);
-        let tcp = sockets.add(tcp::Socket::new(
-            tcp::SocketBuffer::new(buffers.tcp_rx),
-            tcp::SocketBuffer::new(buffers.tcp_tx),
+        let tcp = sockets.add(tcp_socket::Socket::new(
+            tcp_socket::SocketBuffer::new(buffers.tcp_rx),
+            tcp_socket::SocketBuffer::new(buffers.tcp_tx),
         ));
         #[cfg(feature = "dhcp")]
         let mut dhcp = None;
@@ -312,7 +304,10 @@ impl<'a> Stack<'a> {
         };
         let servers: heapless::Vec<IpAddress, 1> =
             dns_server.map(IpAddress::Ipv4).into_iter().collect();
-        let dns = sockets.add(dns::Socket::new(&servers, buffers.dns_queries));
+        let dns = sockets.add(smoltcp::socket::dns::Socket::new(
+            &servers,
+            buffers.dns_queries,
+        ));
         #[cfg(feature = "sntp")]
         let udp = buffers.udp.map(|b| {
             sockets.add(smoltcp::socket::udp::Socket::new(
@@ -367,12 +362,12 @@ impl<'a> Stack<'a> {
         matches!(self.conn, Conn::Open) && self.tcp_socket().is_active()
     }
 
-    fn tcp_socket(&self) -> &tcp::Socket<'a> {
-        self.sockets.get::<tcp::Socket>(self.tcp)
+    fn tcp_socket(&self) -> &tcp_socket::Socket<'a> {
+        self.sockets.get::<tcp_socket::Socket>(self.tcp)
     }
 
-    fn tcp_mut(&mut self) -> &mut tcp::Socket<'a> {
-        self.sockets.get_mut::<tcp::Socket>(self.tcp)
+    fn tcp_mut(&mut self) -> &mut tcp_socket::Socket<'a> {
+        self.sockets.get_mut::<tcp_socket::Socket>(self.tcp)
     }
 
     /// Moves packets between the device and the sockets (at most 16 in),
@@ -454,423 +449,15 @@ impl<'a> Stack<'a> {
         earliest(earliest(smol, timer), wan).map(|d| if d < now { now } else { d })
     }
 
-    /// The radio's link went down (or is not trusted yet: a board with a
-    /// WLAN controller calls this before its first `Up`): the connection is
-    /// aborted at once, a DHCP lease is given up (the network that comes
-    /// back may be another), and `connect` fails with
-    /// [`StackError::LinkDown`] until [`Stack::link_up`]. A new stack's link
-    /// is up (a wired or serial board has nothing to wait for).
-    pub fn link_down(&mut self) {
-        self.abort(StackError::Closed);
-        self.link = false;
-        #[cfg(feature = "dhcp")]
-        if let Some(dhcp) = self.dhcp {
-            self.sockets.get_mut::<dhcpv4::Socket>(dhcp).reset();
-            self.deconfigure();
-        }
-    }
-
-    /// The radio's link is up (again): connections may start; after a
-    /// `link_down`, DHCP starts over at once, on the network just joined (a
-    /// static address needs nothing). Idempotent: a link already up keeps
-    /// its lease and its connection.
-    pub fn link_up(&mut self) {
-        if self.link {
-            return;
-        }
-        self.link = true;
-        #[cfg(feature = "dhcp")]
-        if let Some(dhcp) = self.dhcp {
-            self.sockets.get_mut::<dhcpv4::Socket>(dhcp).reset();
-        }
-    }
-
-    /// The link is up (see [`Stack::link_down`]).
-    pub fn is_link_up(&self) -> bool {
-        self.link
-    }
-
-    #[cfg(not(feature = "dhcp"))]
-    fn dhcp_event(&mut self) -> Option<StackEvent> {
-        None
-    }
-
-    #[cfg(feature = "dhcp")]
-    fn dhcp_event(&mut self) -> Option<StackEvent> {
-        let dhcp = self.dhcp?;
-        let event = self.sockets.get_mut::<dhcpv4::Socket>(dhcp).poll()?;
-        match event {
-            dhcpv4::Event::Configured(lease) => {
-                let address = lease.address;
-                let router = lease.router;
-                let dns = lease.dns_servers.first().copied();
-                if self.iface.ipv4_addr() != Some(address.address()) {
-                    // Whatever ran over the old address is dead.
-                    self.abort(StackError::Closed);
-                }
-                self.iface.update_ip_addrs(|addrs| {
-                    addrs.clear();
-                    let _ = addrs.push(IpCidr::Ipv4(address));
-                });
-                match router {
-                    Some(r) => {
-                        let _ = self.iface.routes_mut().add_default_ipv4_route(r);
-                    }
-                    None => {
-                        self.iface.routes_mut().remove_default_ipv4_route();
-                    }
-                }
-                self.dns_server = dns;
-                self.set_dns_servers(dns);
-                self.counters.leases = self.counters.leases.wrapping_add(1);
-                Some(StackEvent::Configured(address))
-            }
-            dhcpv4::Event::Deconfigured => {
-                self.abort(StackError::Closed);
-                self.deconfigure();
-                Some(StackEvent::Deconfigured)
-            }
-        }
-    }
-
-    #[cfg(feature = "dhcp")]
-    fn deconfigure(&mut self) {
-        self.iface.update_ip_addrs(|addrs| addrs.clear());
-        self.iface.routes_mut().remove_default_ipv4_route();
-        self.dns_server = None;
-        self.set_dns_servers(None);
-    }
-
-    fn set_dns_servers(&mut self, server: Option<Ipv4Address>) {
-        let servers: heapless::Vec<IpAddress, 1> =
-            server.map(IpAddress::Ipv4).into_iter().collect();
-        self.sockets
-            .get_mut::<dns::Socket>(self.dns)
-            .update_servers(&servers);
-    }
-
-    /// Aborts a connection or attempt in progress (not counted as a failure).
-    fn abort(&mut self, why: StackError) {
-        match self.conn {
-            Conn::Idle | Conn::Failed(_) => {}
-            Conn::Closing { .. } => {
-                self.tcp_mut().abort();
-                self.conn = Conn::Idle;
-            }
-            Conn::Resolving { query, .. } => {
-                self.sockets
-                    .get_mut::<dns::Socket>(self.dns)
-                    .cancel_query(query);
-                self.conn = Conn::Failed(why);
-            }
-            Conn::Connecting { .. } | Conn::Open => {
-                self.tcp_mut().abort();
-                self.conn = Conn::Failed(why);
-            }
-        }
-    }
-
-    /// Advances a connection in progress: the DNS answer, the handshake,
-    /// their timeouts; and a WAN check.
+    /// Advances a connection in progress (the DNS answer, the handshake, the
+    /// linger after a close, their timeouts) and a WAN check.
     fn progress(&mut self, now: Instant) {
         match self.conn {
-            Conn::Resolving { query, since } => {
-                let dns = self.sockets.get_mut::<dns::Socket>(self.dns);
-                match dns.get_query_result(query) {
-                    Ok(addrs) => {
-                        let v4 = first_ipv4(&addrs);
-                        match v4 {
-                            Some(addr) => {
-                                self.resolved = Some(addr);
-                                // The SYN leaves in this poll's egress: timed from now.
-                                self.start_tcp(Some(now), addr);
-                            }
-                            None => self.failed(StackError::Dns),
-                        }
-                    }
-                    Err(GetQueryResultError::Pending) => {
-                        if expired(since, now, self.config.dns_timeout) {
-                            dns.cancel_query(query);
-                            self.failed(StackError::Dns);
-                        }
-                    }
-                    Err(GetQueryResultError::Failed) => self.failed(StackError::Dns),
-                }
-            }
-            Conn::Connecting { since } => match self.tcp_socket().state() {
-                tcp::State::Established => {
-                    self.conn = Conn::Open;
-                    self.heard = false;
-                    self.counters.connects = self.counters.connects.wrapping_add(1);
-                }
-                tcp::State::Closed | tcp::State::TimeWait => {
-                    self.tcp_mut().abort();
-                    self.failed(StackError::Connect);
-                }
-                _ if expired(since, now, self.config.connect_timeout) => {
-                    self.tcp_mut().abort();
-                    self.failed(StackError::Connect);
-                }
-                _ => {}
-            },
-            Conn::Closing { since } => {
-                let tcp = self.tcp_socket();
-                let delivered = tcp.send_queue() == 0
-                    || matches!(
-                        tcp.state(),
-                        tcp::State::Closed | tcp::State::TimeWait | tcp::State::FinWait2
-                    );
-                if delivered || expired(since, now, Duration::from_ticks(LINGER_MS)) {
-                    self.tcp_mut().abort();
-                    self.conn = Conn::Idle;
-                }
-            }
+            Conn::Resolving { query, since } => self.resolving(now, query, since),
+            Conn::Connecting { since } => self.connecting(now, since),
+            Conn::Closing { since } => self.closing(now, since),
             _ => {}
         }
         self.wan_progress(now);
-    }
-
-    /// Counts a failure with the current broker: forget its address after
-    /// `resolve_after`, move to the next one after `failover_after`.
-    fn failed(&mut self, why: StackError) {
-        self.conn = Conn::Failed(why);
-        if why == StackError::Dns {
-            self.counters.dns_failures = self.counters.dns_failures.wrapping_add(1);
-        }
-        self.counters.connect_failures = self.counters.connect_failures.wrapping_add(1);
-        self.failures = self.failures.saturating_add(1);
-        if self.failures >= self.config.resolve_after {
-            self.resolved = None;
-        }
-        if self.failures >= self.config.failover_after && self.config.brokers.len() > 1 {
-            self.broker = (self.broker + 1) % self.config.brokers.len();
-            self.resolved = None;
-            self.failures = 0;
-            self.counters.failovers = self.counters.failovers.wrapping_add(1);
-        }
-    }
-
-    /// Starts a connection attempt to the current broker (from `connect`,
-    /// between polls: timed from the next poll).
-    fn begin(&mut self) -> Result<(), StackError> {
-        if !self.link {
-            return Err(StackError::LinkDown);
-        }
-        if self.iface.ipv4_addr().is_none() {
-            return Err(StackError::NoAddress);
-        }
-        let broker = self.config.brokers[self.broker];
-        if let Some(addr) = broker.literal().or(self.resolved) {
-            self.start_tcp(None, addr);
-            return Ok(());
-        }
-        if self.dns_server.is_none() {
-            return Err(StackError::NoDnsServer);
-        }
-        let cx = self.iface.context();
-        let dns = self.sockets.get_mut::<dns::Socket>(self.dns);
-        match dns.start_query(cx, broker.host, DnsQueryType::A) {
-            Ok(query) => {
-                self.counters.dns_queries = self.counters.dns_queries.wrapping_add(1);
-                self.conn = Conn::Resolving { query, since: None };
-                Ok(())
-            }
-            Err(_) => {
-                self.failed(StackError::Dns);
-                Err(StackError::Dns)
-            }
-        }
-    }
-
-    /// Starts the handshake; `since`: now if called from `poll`, else `None`.
-    fn start_tcp(&mut self, since: Option<Instant>, addr: Ipv4Address) {
-        let port = self.config.brokers[self.broker].port;
-        // A new local port each time: a half-open old connection at the
-        // broker's end must not swallow the new one.
-        self.local_port = if self.local_port == u16::MAX {
-            FIRST_PORT
-        } else {
-            self.local_port + 1
-        };
-        let local = self.local_port;
-        let timeout = self.config.tcp_timeout;
-        let cx = self.iface.context();
-        let tcp = self.sockets.get_mut::<tcp::Socket>(self.tcp);
-        tcp.abort();
-        tcp.set_timeout(Some(smoltcp::time::Duration::from_millis(u64::from(
-            timeout.ticks(),
-        ))));
-        tcp.set_nagle_enabled(false);
-        match tcp.connect(cx, (IpAddress::Ipv4(addr), port), local) {
-            Ok(()) => self.conn = Conn::Connecting { since },
-            Err(_) => self.failed(StackError::Connect),
-        }
-    }
-
-    /// Asks the WAN DNS server (`StackConfig::wan_server`, else the lease's)
-    /// for `StackConfig::wan_name`; [`Stack::wan_ok`] gives the answer. Not
-    /// while a broker's name is being resolved (`Err(WouldBlock)`).
-    pub fn check_wan(&mut self) -> nb::Result<(), StackError> {
-        if matches!(self.conn, Conn::Resolving { .. }) || matches!(self.wan, Wan::Pending { .. }) {
-            return Err(nb::Error::WouldBlock);
-        }
-        if self.iface.ipv4_addr().is_none() {
-            return Err(nb::Error::Other(StackError::NoAddress));
-        }
-        let server = self
-            .config
-            .wan_server
-            .or(self.dns_server)
-            .ok_or(nb::Error::Other(StackError::NoDnsServer))?;
-        self.set_dns_servers(Some(server));
-        let cx = self.iface.context();
-        let dns = self.sockets.get_mut::<dns::Socket>(self.dns);
-        let started = dns.start_query(cx, self.config.wan_name, DnsQueryType::A);
-        match started {
-            Ok(query) => {
-                self.wan = Wan::Pending { query, since: None };
-                Ok(())
-            }
-            Err(_) => {
-                let lease = self.dns_server;
-                self.set_dns_servers(lease);
-                Err(nb::Error::Other(StackError::Dns))
-            }
-        }
-    }
-
-    /// The answer of the last [`Stack::check_wan`]: `None` while pending (or
-    /// none asked), then once `Some(true)` (the WAN DNS server answered with
-    /// an address) or `Some(false)`.
-    pub fn wan_ok(&mut self) -> Option<bool> {
-        match self.wan {
-            Wan::Done(ok) => {
-                self.wan = Wan::Idle;
-                Some(ok)
-            }
-            _ => None,
-        }
-    }
-
-    fn wan_progress(&mut self, now: Instant) {
-        let Wan::Pending { query, since } = self.wan else {
-            return;
-        };
-        let dns = self.sockets.get_mut::<dns::Socket>(self.dns);
-        let done = match dns.get_query_result(query) {
-            Ok(addrs) => Some(!addrs.is_empty()),
-            Err(GetQueryResultError::Failed) => Some(false),
-            Err(GetQueryResultError::Pending) => {
-                if expired(since, now, self.config.dns_timeout) {
-                    dns.cancel_query(query);
-                    Some(false)
-                } else {
-                    None
-                }
-            }
-        };
-        if let Some(ok) = done {
-            self.wan = Wan::Done(ok);
-            let lease = self.dns_server;
-            self.set_dns_servers(lease);
-        }
-    }
-}
-
-impl Transport for Stack<'_> {
-    type Error = StackError;
-
-    fn connect(&mut self) -> nb::Result<(), StackError> {
-        match self.conn {
-            Conn::Open => Ok(()),
-            Conn::Failed(e) => {
-                self.conn = Conn::Idle;
-                Err(nb::Error::Other(e))
-            }
-            Conn::Resolving { .. } | Conn::Connecting { .. } | Conn::Closing { .. } => {
-                Err(nb::Error::WouldBlock)
-            }
-            Conn::Idle => {
-                if matches!(self.wan, Wan::Pending { .. }) {
-                    return Err(nb::Error::WouldBlock);
-                }
-                self.begin().map_err(nb::Error::Other)?;
-                match self.conn {
-                    Conn::Failed(e) => {
-                        self.conn = Conn::Idle;
-                        Err(nb::Error::Other(e))
-                    }
-                    _ => Err(nb::Error::WouldBlock),
-                }
-            }
-        }
-    }
-
-    fn send(&mut self, data: &[u8]) -> nb::Result<usize, StackError> {
-        if !matches!(self.conn, Conn::Open) {
-            return Err(nb::Error::Other(StackError::NotConnected));
-        }
-        let tcp = self.tcp_mut();
-        if !tcp.may_send() {
-            return Err(nb::Error::Other(StackError::Closed));
-        }
-        match tcp.send_slice(data) {
-            Ok(0) => Err(nb::Error::WouldBlock),
-            Ok(n) => Ok(n),
-            Err(_) => Err(nb::Error::Other(StackError::Closed)),
-        }
-    }
-
-    fn recv(&mut self, buf: &mut [u8]) -> nb::Result<usize, StackError> {
-        if !matches!(self.conn, Conn::Open) {
-            return Err(nb::Error::Other(StackError::NotConnected));
-        }
-        let tcp = self.tcp_mut();
-        match tcp.recv_slice(buf) {
-            Ok(0) if tcp.may_recv() => Err(nb::Error::WouldBlock),
-            Ok(0) => Err(nb::Error::Other(StackError::Closed)),
-            Ok(n) => {
-                if !self.heard {
-                    // The broker is there: the attempts count starts over.
-                    self.heard = true;
-                    self.failures = 0;
-                }
-                Ok(n)
-            }
-            Err(_) => Err(nb::Error::Other(StackError::Closed)),
-        }
-    }
-
-    fn close(&mut self) {
-        match self.conn {
-            Conn::Open => {
-                let tcp = self.tcp_mut();
-                if tcp.send_queue() > 0 && tcp.may_send() {
-                    // The last bytes (a DISCONNECT) go out before the FIN;
-                    // an abort would throw them away and the broker would
-                    // publish the will.
-                    tcp.close();
-                    self.conn = Conn::Closing { since: None };
-                } else {
-                    tcp.abort();
-                    self.conn = Conn::Idle;
-                }
-                if !self.heard {
-                    // Established but never answered: a proxy or NAT in
-                    // front of a broker that is not there.
-                    self.abort(StackError::Closed);
-                    self.failed(StackError::Closed);
-                    self.conn = Conn::Idle;
-                }
-            }
-            // The client gave up on the attempt (its connect timeout).
-            Conn::Resolving { .. } | Conn::Connecting { .. } => {
-                self.abort(StackError::Connect);
-                self.failed(StackError::Connect);
-                self.conn = Conn::Idle;
-            }
-            Conn::Idle | Conn::Failed(_) => self.conn = Conn::Idle,
-            Conn::Closing { .. } => {}
-        }
     }
 }

@@ -152,7 +152,7 @@ impl<'a> Stack<'a> {
                 let dns = self.sockets.get_mut::<dns::Socket>(self.dns);
                 match dns.get_query_result(q) {
                     Ok(addrs) => {
-                        self.time = match super::first_ipv4(&addrs) {
+                        self.time = match super::dns::first_ipv4(&addrs) {
                             Some(addr) => self.send_time_request(now, addr),
                             None => TimeQuery::Done(Err(TimeError::NoNetwork)),
                         };
