@@ -31,6 +31,7 @@
 extern crate std;
 
 pub mod bridge;
+mod bytes;
 pub mod client;
 pub mod crc;
 #[cfg(feature = "smoltcp")]

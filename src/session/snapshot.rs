@@ -36,6 +36,7 @@
 use super::inflight::EntryView;
 use super::subscriptions::Saved;
 use super::{Session, State};
+use crate::bytes::{Reader, Writer};
 use crate::crc;
 use crate::wire::topic::check_text;
 use crate::wire::{Packet, QoS};
@@ -84,104 +85,51 @@ fn hash(s: &str) -> u32 {
     })
 }
 
-/// A bounds-checked cursor over the caller's bytes; `None` on overrun.
-struct Cursor<'b> {
-    buf: &'b [u8],
-    pos: usize,
-}
-
-impl<'b> Cursor<'b> {
-    fn take(&mut self, n: usize) -> Option<&'b [u8]> {
-        let s = self.buf.get(self.pos..self.pos.checked_add(n)?)?;
-        self.pos += n;
-        Some(s)
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
-    }
-
-    fn u16(&mut self) -> Option<u16> {
-        self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        self.take(4)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-}
-
-/// Appends to the caller's buffer, or only counts when it has none.
-struct Out<'b> {
-    buf: Option<&'b mut [u8]>,
-    pos: usize,
-}
-
-impl Out<'_> {
-    fn bytes(&mut self, b: &[u8]) {
-        if let Some(dst) = self
-            .buf
-            .as_deref_mut()
-            .and_then(|buf| buf.get_mut(self.pos..self.pos + b.len()))
-        {
-            dst.copy_from_slice(b);
-        }
-        self.pos += b.len();
-    }
-
-    fn u16(&mut self, v: usize) {
-        self.bytes(&(v as u16).to_be_bytes());
-    }
-}
-
 impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
     /// Bytes [`Session::save`] writes now.
     pub fn saved_len(&self) -> usize {
-        let mut out = Out { buf: None, pos: 0 };
+        let mut out = Writer::counter();
         self.write(&mut out);
-        out.pos
+        out.position()
     }
 
     /// Writes the session into `out`; returns the bytes written.
     pub fn save(&self, out: &mut [u8]) -> Result<usize, SaveError> {
         let need = self.saved_len();
         let dst = out.get_mut(..need).ok_or(SaveError::BufferTooSmall(need))?;
-        let mut w = Out {
-            buf: Some(dst),
-            pos: 0,
-        };
+        let mut w = Writer::new(dst);
         self.write(&mut w);
-        Ok(w.pos)
+        Ok(w.position())
     }
 
-    fn write(&self, w: &mut Out<'_>) {
-        let start = w.pos;
-        w.bytes(MAGIC);
-        w.bytes(&[VERSION, if self.connected_once { EXISTS } else { 0 }]);
-        w.u16(N);
-        w.u16(self.inflight.len());
+    /// Into a buffer of [`Session::saved_len`] bytes, or a counter: room
+    /// is never short (hence the results ignored). Counts (`N`, entries,
+    /// ids, filters) and a message's length fit 16 bits: a slot holds at
+    /// most 65,535 bytes, and N, R and the filters are far fewer.
+    fn write(&self, w: &mut Writer<'_>) {
+        let _ = w.bytes(MAGIC);
+        let _ = w.bytes(&[VERSION, if self.connected_once { EXISTS } else { 0 }]);
+        let _ = w.u16(N as u16);
+        let _ = w.u16(self.inflight.len() as u16);
         for e in self.inflight.entries() {
             let flags = flag(e.qos2, QOS2) | flag(e.released, RELEASED) | flag(e.dup, DUP);
-            w.bytes(&e.pid.to_be_bytes());
-            w.bytes(&[flags]);
-            w.u16(e.bytes.len());
-            w.bytes(e.bytes);
+            let _ = w.u16(e.pid);
+            let _ = w.u8(flags);
+            let _ = w.u16(e.bytes.len() as u16);
+            let _ = w.bytes(e.bytes);
         }
         let ids = self.unreleased.ids();
-        w.u16(ids.len());
-        for id in ids {
-            w.bytes(&id.to_be_bytes());
+        let _ = w.u16(ids.len() as u16);
+        for &id in ids {
+            let _ = w.u16(id);
         }
-        w.u16(self.subs.saved().count());
+        let _ = w.u16(self.subs.saved().count() as u16);
         for (topic, qos, saved) in self.subs.saved() {
-            w.bytes(&hash(topic).to_be_bytes());
-            w.bytes(&[qos as u8, saved as u8]);
+            let _ = w.u32(hash(topic));
+            let _ = w.bytes(&[qos as u8, saved as u8]);
         }
-        let crc = match &w.buf {
-            Some(buf) => crc::crc16(buf.get(start..w.pos).unwrap_or(&[])),
-            None => 0,
-        };
-        w.bytes(&crc.to_be_bytes());
+        let crc = w.written().map_or(0, crc::crc16);
+        let _ = w.u16(crc);
     }
 
     /// Restores a session saved by [`Session::save`] into this new one
@@ -203,23 +151,26 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
 
     fn apply(&mut self, body: &[u8], commit: bool) -> Result<(), RestoreError> {
         use RestoreError::{Capacity, Corrupt};
-        let mut r = Cursor { buf: body, pos: 4 };
-        let version = r.u8().ok_or(Corrupt)?;
+        // The magic (checked by the caller) is behind.
+        let mut r = Reader::new(body.get(MAGIC.len()..).ok_or(Corrupt)?);
+        // Where `r` is in `body`.
+        let at = |r: &Reader<'_>| body.len() - r.remaining();
+        let version = r.u8().map_err(|_| Corrupt)?;
         if version != VERSION {
             return Err(RestoreError::Version);
         }
-        let flags = r.u8().ok_or(Corrupt)?;
-        if usize::from(r.u16().ok_or(Corrupt)?) != N {
+        let flags = r.u8().map_err(|_| Corrupt)?;
+        if usize::from(r.u16().map_err(|_| Corrupt)?) != N {
             return Err(Capacity);
         }
-        let messages = r.u16().ok_or(Corrupt)?;
+        let messages = r.u16().map_err(|_| Corrupt)?;
         if usize::from(messages) > N {
             return Err(Capacity);
         }
         let slot = self.inflight.slot_size();
-        let first = r.pos;
+        let first = at(&r);
         for k in 0..messages {
-            let at = r.pos;
+            let this = at(&r);
             let (pid, f, bytes) = message(&mut r).ok_or(Corrupt)?;
             if f & !(QOS2 | RELEASED | DUP) != 0 {
                 return Err(Corrupt);
@@ -229,10 +180,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             }
             check_message(pid, f, bytes)?;
             // Two ids for one slot would be a damaged (or forged) save.
-            let mut earlier = Cursor {
-                buf: &body[..at],
-                pos: first,
-            };
+            let mut earlier = Reader::new(body.get(first..this).ok_or(Corrupt)?);
             for _ in 0..k {
                 let (other, _, _) = message(&mut earlier).ok_or(Corrupt)?;
                 if (other - 1) % (N as u16 + 1) == (pid - 1) % (N as u16 + 1) {
@@ -250,30 +198,27 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
                 self.inflight.restore(entry).map_err(|()| Capacity)?;
             }
         }
-        let ids = r.u16().ok_or(Corrupt)?;
+        let ids = r.u16().map_err(|_| Corrupt)?;
         if usize::from(ids) > R {
             return Err(Capacity);
         }
-        let first = r.pos;
+        let first = at(&r);
         for k in 0..ids {
-            let pid = r.u16().ok_or(Corrupt)?;
+            let pid = r.u16().map_err(|_| Corrupt)?;
             // §2.3.1: 0 is no packet identifier; one PUBREL is owed per id.
-            let mut earlier = Cursor {
-                buf: body,
-                pos: first,
-            };
-            if pid == 0 || (0..k).any(|_| earlier.u16() == Some(pid)) {
+            let mut earlier = Reader::new(body.get(first..).ok_or(Corrupt)?);
+            if pid == 0 || (0..k).any(|_| earlier.u16() == Ok(pid)) {
                 return Err(Corrupt);
             }
             if commit {
                 self.unreleased.insert(pid).map_err(|_| Capacity)?;
             }
         }
-        let filters = r.u16().ok_or(Corrupt)?;
+        let filters = r.u16().map_err(|_| Corrupt)?;
         for _ in 0..filters {
-            let h = r.u32().ok_or(Corrupt)?;
-            let qos = QoS::from_bits(r.u8().ok_or(Corrupt)?).ok_or(Corrupt)?;
-            let saved = match r.u8().ok_or(Corrupt)? {
+            let h = r.u32().map_err(|_| Corrupt)?;
+            let qos = QoS::from_bits(r.u8().map_err(|_| Corrupt)?).ok_or(Corrupt)?;
+            let saved = match r.u8().map_err(|_| Corrupt)? {
                 0 => Saved::Active,
                 1 => Saved::Subscribe,
                 2 => Saved::Unsubscribe,
@@ -283,7 +228,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
                 self.subs.restore(qos, saved, |topic| hash(topic) == h);
             }
         }
-        if r.pos != body.len() {
+        if r.remaining() != 0 {
             return Err(Corrupt);
         }
         if commit {
@@ -295,11 +240,11 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
 }
 
 /// One saved message: id, flags, PUBLISH bytes.
-fn message<'b>(r: &mut Cursor<'b>) -> Option<(u16, u8, &'b [u8])> {
-    let pid = r.u16()?;
-    let flags = r.u8()?;
-    let len = usize::from(r.u16()?);
-    Some((pid, flags, r.take(len)?))
+fn message<'b>(r: &mut Reader<'b>) -> Option<(u16, u8, &'b [u8])> {
+    let pid = r.u16().ok()?;
+    let flags = r.u8().ok()?;
+    let len = usize::from(r.u16().ok()?);
+    Some((pid, flags, r.take(len).ok()?))
 }
 
 /// The saved bytes are the PUBLISH the entry describes, as

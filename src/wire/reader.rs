@@ -1,41 +1,38 @@
-//! A bounds-checked cursor over received bytes. Running off the end is
-//! [`DecodeError::Truncated`], never a panic.
+//! A bounds-checked cursor over received bytes, in MQTT's terms: the
+//! crate's neutral [`crate::bytes::Reader`] with MQTT's two-byte integers
+//! (§1.5.2), length-prefixed data and strings (§1.5.3). Running off the end
+//! is [`DecodeError::Truncated`], never a panic.
 
 use super::DecodeError;
+use crate::bytes;
+
+fn truncated(_: bytes::Short) -> DecodeError {
+    DecodeError::Truncated
+}
 
 pub(crate) struct Reader<'a> {
-    buf: &'a [u8],
+    bytes: bytes::Reader<'a>,
 }
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(buf: &'a [u8]) -> Self {
-        Reader { buf }
-    }
-
-    /// The next `n` bytes.
-    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        let (head, tail) = self.buf.split_at_checked(n).ok_or(DecodeError::Truncated)?;
-        self.buf = tail;
-        Ok(head)
+        Reader {
+            bytes: bytes::Reader::new(buf),
+        }
     }
 
     pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
-        let (&b, tail) = self.buf.split_first().ok_or(DecodeError::Truncated)?;
-        self.buf = tail;
-        Ok(b)
+        self.bytes.u8().map_err(truncated)
     }
 
     /// Two-byte big-endian integer (§1.5.2).
     pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
-        let hi = self.u8()?;
-        let lo = self.u8()?;
-        Ok(u16::from_be_bytes([hi, lo]))
+        self.bytes.u16().map_err(truncated)
     }
 
     /// Binary data with a two-byte length prefix (§1.5.3 framing, §3.1.3.4).
     pub(crate) fn binary(&mut self) -> Result<&'a [u8], DecodeError> {
-        let n = self.u16()?;
-        self.take(usize::from(n))
+        self.bytes.prefixed().map_err(truncated)
     }
 
     /// UTF-8 encoded string (§1.5.3).
@@ -45,11 +42,11 @@ impl<'a> Reader<'a> {
 
     /// Everything not read yet.
     pub(crate) fn rest(&mut self) -> &'a [u8] {
-        core::mem::take(&mut self.buf)
+        self.bytes.rest()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.bytes.remaining() == 0
     }
 
     /// `Ok` if everything has been read, else [`DecodeError::TrailingBytes`].
@@ -107,7 +104,6 @@ mod tests {
             Reader::new(&[0, 3, b'a', b'b']).str(),
             Err(DecodeError::Truncated)
         );
-        assert_eq!(Reader::new(&[1, 2]).take(3), Err(DecodeError::Truncated));
         assert_eq!(Reader::new(&[0, 0]).str(), Ok(""));
         let mut r = Reader::new(&[0xFF, 0xFF]);
         assert_eq!(r.binary(), Err(DecodeError::Truncated));

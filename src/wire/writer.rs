@@ -1,61 +1,59 @@
-//! A bounds-checked cursor over a caller's send buffer. Running off the end
-//! is [`EncodeError::BufferTooSmall`], never a panic.
+//! A bounds-checked cursor over a caller's send buffer, in MQTT's terms:
+//! the crate's neutral [`crate::bytes::Writer`] with MQTT's two-byte
+//! integers (§1.5.2), length-prefixed data and strings (§1.5.3). Running
+//! off the end is [`EncodeError::BufferTooSmall`], never a panic.
 
 use super::EncodeError;
+use crate::bytes::{self, WriteError};
+
+fn encode_error(e: WriteError) -> EncodeError {
+    match e {
+        WriteError::Full => EncodeError::BufferTooSmall,
+        WriteError::TooLong => EncodeError::TooLong,
+    }
+}
 
 pub(crate) struct Writer<'a> {
-    /// `None`: only count (used to size and validate a packet before writing).
-    buf: Option<&'a mut [u8]>,
-    pos: usize,
+    bytes: bytes::Writer<'a>,
 }
 
 impl<'a> Writer<'a> {
     pub(crate) fn new(buf: &'a mut [u8]) -> Self {
         Writer {
-            buf: Some(buf),
-            pos: 0,
+            bytes: bytes::Writer::new(buf),
         }
     }
 
-    /// A writer that only counts bytes and never runs out of room.
+    /// A writer that only counts bytes and never runs out of room (used to
+    /// size and validate a packet before writing it).
     pub(crate) fn counter() -> Self {
-        Writer { buf: None, pos: 0 }
+        Writer {
+            bytes: bytes::Writer::counter(),
+        }
     }
 
     /// Bytes written (or counted) so far.
     pub(crate) fn position(&self) -> usize {
-        self.pos
+        self.bytes.position()
     }
 
     pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
-        if let Some(buf) = &mut self.buf {
-            let dst = buf
-                .get_mut(self.pos..)
-                .and_then(|rest| rest.get_mut(..bytes.len()))
-                .ok_or(EncodeError::BufferTooSmall)?;
-            dst.copy_from_slice(bytes);
-        }
-        // Saturating: a counter may add up lengths past usize::MAX (the
-        // caller then reports TooLong); a real buffer stops far earlier.
-        self.pos = self.pos.saturating_add(bytes.len());
-        Ok(())
+        self.bytes.bytes(bytes).map_err(encode_error)
     }
 
     pub(crate) fn u8(&mut self, b: u8) -> Result<(), EncodeError> {
-        self.bytes(&[b])
+        self.bytes.u8(b).map_err(encode_error)
     }
 
     /// Two-byte big-endian integer (§1.5.2).
     pub(crate) fn u16(&mut self, n: u16) -> Result<(), EncodeError> {
-        self.bytes(&n.to_be_bytes())
+        self.bytes.u16(n).map_err(encode_error)
     }
 
     /// Length-prefixed binary data or string (§1.5.3); over 65,535 bytes is
     /// [`EncodeError::TooLong`].
     pub(crate) fn binary(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
-        let n = u16::try_from(bytes.len()).map_err(|_| EncodeError::TooLong)?;
-        self.u16(n)?;
-        self.bytes(bytes)
+        self.bytes.prefixed(bytes).map_err(encode_error)
     }
 
     pub(crate) fn str(&mut self, s: &str) -> Result<(), EncodeError> {
