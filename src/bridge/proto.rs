@@ -4,7 +4,7 @@
 //! What the original bridge carried as text lines, as compact binary
 //! messages: a type byte, then fixed-width big-endian integers and
 //! length-prefixed strings and bytes (the MQTT §1.5 encodings, through the
-//! crate's checked reader and writer). Decoding validates every field once
+//! crate's neutral byte cursors: `fields`). Decoding validates every field once
 //! — UTF-8 text, QoS 0..=2, topic names and filters by MQTT §4.7, no bytes
 //! left over — so a message from the other side can be used without further
 //! checks, and nothing in it can panic either role.
@@ -27,10 +27,11 @@
 //! - status events, time (SNTP), counters, and a ping for the host's
 //!   watchdog.
 
-use crate::wire::reader::Reader;
+mod fields;
+
 use crate::wire::topic::{check_filter, check_name};
-use crate::wire::writer::Writer;
-use crate::wire::{DecodeError, EncodeError, QoS, Will};
+use crate::wire::{QoS, Will};
+use fields::{Reader, Writer};
 
 /// This protocol's version (in `Hello` and `Ready`).
 pub const VERSION: u8 = 1;
@@ -227,8 +228,41 @@ pub struct Stats {
     pub stack_high_water: u32,
 }
 
-/// Why a message could not be decoded.
-pub type ProtoError = DecodeError;
+/// What is wrong with a message from the other side (its bug, another
+/// version of this protocol, or line damage the frame CRC let through).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtoError {
+    /// The message ends inside a field.
+    Truncated,
+    /// Bytes after the message's last field.
+    TrailingBytes,
+    /// The type byte names no message this side takes (another version's
+    /// message, or one meant for the other side).
+    UnknownKind(u8),
+    /// A QoS other than 0, 1 or 2.
+    BadQoS,
+    /// Flag bits this version does not define are set.
+    ReservedFlags,
+    /// Text that is not UTF-8, or holds U+0000.
+    BadText,
+    /// A topic name or filter that breaks MQTT §4.7.
+    BadTopic,
+    /// A code this version does not define (a status, an outcome, a time
+    /// error) or a boolean other than 0 or 1.
+    BadValue,
+}
+
+/// Why a message was not written (nothing is sent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EncodeError {
+    /// The buffer is too small for the message.
+    BufferTooSmall,
+    /// A text or bytes field over 65,535 bytes.
+    TooLong,
+    /// A topic name or filter that breaks MQTT §4.7: the other side would
+    /// refuse the message.
+    BadTopic,
+}
 
 // Type bytes. Host messages use 0x01.., co-processor messages 0x81..: a
 // message sent the wrong way fails to decode.
@@ -288,14 +322,14 @@ impl<'a> HostMsg<'a> {
                 write_publish(w, p)
             }
             HostMsg::Subscribe { id, filter, qos } => {
-                check_filter(filter).map_err(|_| EncodeError::Invalid)?;
+                check_filter(filter).map_err(|_| EncodeError::BadTopic)?;
                 w.u8(kind::SUBSCRIBE)?;
                 w.u16(id)?;
                 w.str(filter)?;
                 w.u8(qos as u8)
             }
             HostMsg::Unsubscribe { id, filter } => {
-                check_filter(filter).map_err(|_| EncodeError::Invalid)?;
+                check_filter(filter).map_err(|_| EncodeError::BadTopic)?;
                 w.u8(kind::UNSUBSCRIBE)?;
                 w.u16(id)?;
                 w.str(filter)
@@ -345,7 +379,7 @@ impl<'a> HostMsg<'a> {
             kind::GET_STATS => HostMsg::GetStats,
             kind::CREDIT_TO_COPROC => HostMsg::Credit { n: r.u16()? },
             kind::PING => HostMsg::Ping,
-            _ => return Err(DecodeError::BadPayload),
+            k => return Err(ProtoError::UnknownKind(k)),
         };
         r.end()?;
         Ok(msg)
@@ -376,7 +410,7 @@ impl<'a> CoprocMsg<'a> {
             } => {
                 w.u8(kind::READY)?;
                 w.u8(version)?;
-                w.bytes(&boot.to_be_bytes())?;
+                w.u32(boot)?;
                 w.u16(max_message)
             }
             CoprocMsg::Status(s) => {
@@ -405,7 +439,7 @@ impl<'a> CoprocMsg<'a> {
                 match unix {
                     Ok(t) => {
                         w.u8(0)?;
-                        w.bytes(&t.to_be_bytes())
+                        w.u64(t)
                     }
                     Err(e) => w.u8(match e {
                         TimeError::NoServer => 1,
@@ -418,7 +452,7 @@ impl<'a> CoprocMsg<'a> {
             CoprocMsg::Stats(ref s) => {
                 w.u8(kind::STATS)?;
                 for v in stats_fields(s) {
-                    w.bytes(&v.to_be_bytes())?;
+                    w.u32(v)?;
                 }
                 Ok(())
             }
@@ -436,7 +470,7 @@ impl<'a> CoprocMsg<'a> {
         let msg = match r.u8()? {
             kind::READY => CoprocMsg::Ready {
                 version: r.u8()?,
-                boot: read_u32(&mut r)?,
+                boot: r.u32()?,
                 max_message: r.u16()?,
             },
             kind::STATUS => CoprocMsg::Status(status_from(r.u8()?)?),
@@ -448,9 +482,9 @@ impl<'a> CoprocMsg<'a> {
                     2 => Outcome::Rejected,
                     3 => Outcome::Invalid,
                     c @ 0x10..=0x12 => {
-                        Outcome::Granted(QoS::from_bits(c & 3).ok_or(DecodeError::BadPayload)?)
+                        Outcome::Granted(QoS::from_bits(c & 3).ok_or(ProtoError::BadValue)?)
                     }
-                    _ => return Err(DecodeError::BadPayload),
+                    _ => return Err(ProtoError::BadValue),
                 };
                 CoprocMsg::Done { id, outcome }
             }
@@ -458,25 +492,25 @@ impl<'a> CoprocMsg<'a> {
             kind::TIME => {
                 let id = r.u16()?;
                 let unix = match r.u8()? {
-                    0 => Ok(read_u64(&mut r)?),
+                    0 => Ok(r.u64()?),
                     1 => Err(TimeError::NoServer),
                     2 => Err(TimeError::NoNetwork),
                     3 => Err(TimeError::Timeout),
                     4 => Err(TimeError::BadReply),
-                    _ => return Err(DecodeError::BadPayload),
+                    _ => return Err(ProtoError::BadValue),
                 };
                 CoprocMsg::Time { id, unix }
             }
             kind::STATS => {
                 let mut v = [0u32; STATS_FIELDS];
                 for x in &mut v {
-                    *x = read_u32(&mut r)?;
+                    *x = r.u32()?;
                 }
                 CoprocMsg::Stats(stats_from(v))
             }
             kind::CREDIT_TO_HOST => CoprocMsg::Credit { n: r.u16()? },
             kind::PONG => CoprocMsg::Pong,
-            _ => return Err(DecodeError::BadPayload),
+            k => return Err(ProtoError::UnknownKind(k)),
         };
         r.end()?;
         Ok(msg)
@@ -484,7 +518,7 @@ impl<'a> CoprocMsg<'a> {
 }
 
 fn write_publish(w: &mut Writer<'_>, p: &Publish<'_>) -> Result<(), EncodeError> {
-    check_name(p.topic).map_err(|_| EncodeError::Invalid)?;
+    check_name(p.topic).map_err(|_| EncodeError::BadTopic)?;
     w.u16(p.id)?;
     w.str(p.topic)?;
     w.u8(p.qos as u8 | if p.retain { 0x80 } else { 0 })?;
@@ -493,15 +527,15 @@ fn write_publish(w: &mut Writer<'_>, p: &Publish<'_>) -> Result<(), EncodeError>
     w.bytes(p.payload)
 }
 
-fn read_publish<'a>(r: &mut Reader<'a>) -> Result<Publish<'a>, DecodeError> {
+fn read_publish<'a>(r: &mut Reader<'a>) -> Result<Publish<'a>, ProtoError> {
     let id = r.u16()?;
     let topic = r.str()?;
-    check_name(topic).map_err(|_| DecodeError::BadPayload)?;
+    check_name(topic).map_err(|_| ProtoError::BadTopic)?;
     let flags = r.u8()?;
     if flags & 0x7C != 0 {
-        return Err(DecodeError::BadFlags);
+        return Err(ProtoError::ReservedFlags);
     }
-    let qos = QoS::from_bits(flags & 3).ok_or(DecodeError::BadQoS)?;
+    let qos = QoS::from_bits(flags & 3).ok_or(ProtoError::BadQoS)?;
     Ok(Publish {
         id,
         topic,
@@ -511,33 +545,14 @@ fn read_publish<'a>(r: &mut Reader<'a>) -> Result<Publish<'a>, DecodeError> {
     })
 }
 
-fn read_filter<'a>(r: &mut Reader<'a>) -> Result<&'a str, DecodeError> {
+fn read_filter<'a>(r: &mut Reader<'a>) -> Result<&'a str, ProtoError> {
     let filter = r.str()?;
-    check_filter(filter).map_err(|_| DecodeError::BadPayload)?;
+    check_filter(filter).map_err(|_| ProtoError::BadTopic)?;
     Ok(filter)
 }
 
-fn read_qos(r: &mut Reader<'_>) -> Result<QoS, DecodeError> {
-    QoS::from_bits(r.u8()?).ok_or(DecodeError::BadQoS)
-}
-
-fn read_u32(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
-    let b = r.take(4)?;
-    Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-}
-
-fn read_u64(r: &mut Reader<'_>) -> Result<u64, DecodeError> {
-    let hi = u64::from(read_u32(r)?);
-    let lo = u64::from(read_u32(r)?);
-    Ok(hi << 32 | lo)
-}
-
-fn read_bool(r: &mut Reader<'_>) -> Result<bool, DecodeError> {
-    match r.u8()? {
-        0 => Ok(false),
-        1 => Ok(true),
-        _ => Err(DecodeError::BadPayload),
-    }
+fn read_qos(r: &mut Reader<'_>) -> Result<QoS, ProtoError> {
+    QoS::from_bits(r.u8()?).ok_or(ProtoError::BadQoS)
 }
 
 // Config flags.
@@ -579,9 +594,9 @@ fn write_config(w: &mut Writer<'_>, c: &Config<'_>) -> Result<(), EncodeError> {
     w.u16(c.keepalive)?;
     w.u16(c.ping_interval)?;
     w.u8(c.max_repubs)?;
-    w.bytes(&c.response_time.to_be_bytes())?;
+    w.u32(c.response_time)?;
     if let Some(will) = &c.will {
-        check_name(will.topic).map_err(|_| EncodeError::Invalid)?;
+        check_name(will.topic).map_err(|_| EncodeError::BadTopic)?;
         w.str(will.topic)?;
         w.binary(will.payload)?;
         w.u8(will.qos as u8)?;
@@ -590,10 +605,10 @@ fn write_config(w: &mut Writer<'_>, c: &Config<'_>) -> Result<(), EncodeError> {
     w.str(c.time_server)
 }
 
-fn read_config<'a>(r: &mut Reader<'a>) -> Result<Config<'a>, DecodeError> {
+fn read_config<'a>(r: &mut Reader<'a>) -> Result<Config<'a>, ProtoError> {
     let flags = r.u8()?;
     if flags & !(USE_STORED | CLEAN | HAS_USERNAME | HAS_PASSWORD | HAS_WILL) != 0 {
-        return Err(DecodeError::BadFlags);
+        return Err(ProtoError::ReservedFlags);
     }
     let ssid = r.str()?;
     let wifi_password = r.binary()?;
@@ -613,15 +628,15 @@ fn read_config<'a>(r: &mut Reader<'a>) -> Result<Config<'a>, DecodeError> {
     let keepalive = r.u16()?;
     let ping_interval = r.u16()?;
     let max_repubs = r.u8()?;
-    let response_time = read_u32(r)?;
+    let response_time = r.u32()?;
     let will = if flags & HAS_WILL != 0 {
         let topic = r.str()?;
-        check_name(topic).map_err(|_| DecodeError::BadPayload)?;
+        check_name(topic).map_err(|_| ProtoError::BadTopic)?;
         Some(Will {
             topic,
             payload: r.binary()?,
             qos: read_qos(r)?,
-            retain: read_bool(r)?,
+            retain: r.bool()?,
         })
     } else {
         None
@@ -662,11 +677,11 @@ fn status_code(s: Status) -> u8 {
     STATUS_CODES.iter().position(|&x| x == s).unwrap_or(0) as u8
 }
 
-fn status_from(code: u8) -> Result<Status, DecodeError> {
+fn status_from(code: u8) -> Result<Status, ProtoError> {
     STATUS_CODES
         .get(usize::from(code))
         .copied()
-        .ok_or(DecodeError::BadPayload)
+        .ok_or(ProtoError::BadValue)
 }
 
 const STATS_FIELDS: usize = 8;

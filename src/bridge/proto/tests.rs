@@ -188,12 +188,12 @@ fn trailing_bytes_are_an_error() {
     let n = HostMsg::Ping.encode(&mut buf).unwrap();
     assert_eq!(
         HostMsg::decode(&buf[..n + 1]),
-        Err(DecodeError::TrailingBytes)
+        Err(ProtoError::TrailingBytes)
     );
     let n = CoprocMsg::Credit { n: 1 }.encode(&mut buf).unwrap();
     assert_eq!(
         CoprocMsg::decode(&buf[..n + 1]),
-        Err(DecodeError::TrailingBytes)
+        Err(ProtoError::TrailingBytes)
     );
 }
 
@@ -208,18 +208,18 @@ fn topics_and_filters_are_checked_both_ways() {
         qos: QoS::AtLeastOnce,
         retain: false,
     });
-    assert_eq!(bad_topic.encode(&mut buf), Err(EncodeError::Invalid));
+    assert_eq!(bad_topic.encode(&mut buf), Err(EncodeError::BadTopic));
     let bad_filter = HostMsg::Subscribe {
         id: 1,
         filter: "a/#/b",
         qos: QoS::AtLeastOnce,
     };
-    assert_eq!(bad_filter.encode(&mut buf), Err(EncodeError::Invalid));
+    assert_eq!(bad_filter.encode(&mut buf), Err(EncodeError::BadTopic));
     // Refused when decoding: a peer that sends one anyway.
     let raw = [kind::SUBSCRIBE, 0, 1, 0, 5, b'a', b'/', b'#', b'/', b'b', 1];
-    assert_eq!(HostMsg::decode(&raw), Err(DecodeError::BadPayload));
+    assert_eq!(HostMsg::decode(&raw), Err(ProtoError::BadTopic));
     let raw = [kind::MESSAGE, 0, 1, 0, 3, b'a', b'/', b'+', 1, b'x'];
-    assert_eq!(CoprocMsg::decode(&raw), Err(DecodeError::BadPayload));
+    assert_eq!(CoprocMsg::decode(&raw), Err(ProtoError::BadTopic));
 }
 
 #[test]
@@ -228,36 +228,69 @@ fn reserved_bits_bad_qos_and_unknown_codes_are_errors() {
     // unknown outcome, an unknown time error, an unknown type.
     assert_eq!(
         HostMsg::decode(&[kind::PUBLISH, 0, 1, 0, 1, b'a', 3]),
-        Err(DecodeError::BadQoS)
+        Err(ProtoError::BadQoS)
     );
     assert_eq!(
         HostMsg::decode(&[kind::PUBLISH, 0, 1, 0, 1, b'a', 0x05]),
-        Err(DecodeError::BadFlags)
+        Err(ProtoError::ReservedFlags)
     );
     assert_eq!(
         CoprocMsg::decode(&[kind::STATUS, 10]),
-        Err(DecodeError::BadPayload)
+        Err(ProtoError::BadValue)
     );
     // "Granted QoS 3" is no outcome.
     assert_eq!(
         CoprocMsg::decode(&[kind::DONE, 0, 1, 0x13]),
-        Err(DecodeError::BadPayload)
+        Err(ProtoError::BadValue)
     );
     assert_eq!(
         CoprocMsg::decode(&[kind::DONE, 0, 1, 9]),
-        Err(DecodeError::BadPayload)
+        Err(ProtoError::BadValue)
     );
     assert_eq!(
         CoprocMsg::decode(&[kind::TIME, 0, 1, 5]),
-        Err(DecodeError::BadPayload)
+        Err(ProtoError::BadValue)
     );
-    assert_eq!(HostMsg::decode(&[0x7F]), Err(DecodeError::BadPayload));
-    assert_eq!(HostMsg::decode(&[]), Err(DecodeError::Truncated));
+    assert_eq!(HostMsg::decode(&[0x7F]), Err(ProtoError::UnknownKind(0x7F)));
+    assert_eq!(HostMsg::decode(&[]), Err(ProtoError::Truncated));
     // Config with an unknown flag bit.
     let mut buf = [0u8; 200];
     let n = HostMsg::Config(CONFIG).encode(&mut buf).unwrap();
     buf[1] |= 0x80;
-    assert_eq!(HostMsg::decode(&buf[..n]), Err(DecodeError::BadFlags));
+    assert_eq!(HostMsg::decode(&buf[..n]), Err(ProtoError::ReservedFlags));
+}
+
+#[test]
+fn an_unknown_kind_or_one_sent_the_wrong_way_is_named_as_such() {
+    // Not a reserved-flags or payload error: the type byte itself.
+    assert_eq!(
+        HostMsg::decode(&[kind::PONG]),
+        Err(ProtoError::UnknownKind(kind::PONG))
+    );
+    assert_eq!(
+        CoprocMsg::decode(&[kind::PING]),
+        Err(ProtoError::UnknownKind(kind::PING))
+    );
+    assert_eq!(
+        CoprocMsg::decode(&[0xFF, 1, 2]),
+        Err(ProtoError::UnknownKind(0xFF))
+    );
+}
+
+#[test]
+fn text_that_is_not_utf8_or_holds_nul_and_a_bool_past_one_are_errors() {
+    let raw = [kind::UNSUBSCRIBE, 0, 1, 0, 2, b'a', 0];
+    assert_eq!(HostMsg::decode(&raw), Err(ProtoError::BadText));
+    let raw = [kind::UNSUBSCRIBE, 0, 1, 0, 1, 0xFF];
+    assert_eq!(HostMsg::decode(&raw), Err(ProtoError::BadText));
+    // The will's retain flag is the config's last byte but the time
+    // server's (an empty one: two bytes).
+    let mut buf = [0u8; 200];
+    let n = HostMsg::Config(CONFIG).encode(&mut buf).unwrap();
+    let retain = n - 2 - "pool.ntp.org".len() - 1;
+    assert_eq!(buf[retain], 1);
+    buf[retain] = 2;
+    assert_eq!(HostMsg::decode(&buf[..n]), Err(ProtoError::BadValue));
 }
 
 #[test]
