@@ -7,7 +7,11 @@
 //! clock or allocates. Capacity is chosen at compile time (const generics) or
 //! given as caller buffers.
 //!
-//! Layers, bottom up:
+//! Layers, bottom up (what each knows; `tests/layers.rs` checks that none
+//! names a layer above it):
+//! - [`time`], [`crc`] and the private `bytes` cursor: milliseconds and
+//!   deadlines ([`time::reached`], [`time::Backoff`]), CRCs, bounds-checked
+//!   byte fields; they know no protocol and no other layer.
 //! - [`wire`]: MQTT 3.1.1 bytes ⇄ borrowed packet views.
 //! - [`session`]: MQTT rules (CONNECT, keepalive, QoS 1 and 2 both ways,
 //!   subscriptions, saving a session), sans-IO.
@@ -15,6 +19,12 @@
 //! - [`client`]: the session over a transport: reconnect with backoff, events, counters.
 //! - `device` (feature `smoltcp`): WLAN controller → stack → client in one
 //!   value, from one resources value, with one `poll` and one deadline.
+//! - [`wlan`]: joining and keeping a WiFi network over a board's `Radio`;
+//!   knows time and backoff, never IP or MQTT.
+//! - [`bridge`]: MQTT for a chip without a network, through a co-processor:
+//!   the host side (`host`, `link`, `uart`, `frame`, `proto`) knows pipes,
+//!   frames and its own messages, never the MQTT session or client; only
+//!   `bridge::coproc`, the co-processor's role, drives a [`client::Client`].
 //!
 //! What a firmware types first is re-exported here: [`Client`], [`Options`],
 //! [`Config`], [`Event`], [`QoS`], [`Instant`], and with the `smoltcp`
