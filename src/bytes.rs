@@ -50,8 +50,12 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
+    // Two bytes one by one: smaller than a two-byte array on Cortex-M at
+    // opt-level "z" (the client harness, scripts/size-report).
     pub(crate) fn u16(&mut self) -> Result<u16, Short> {
-        self.array().map(u16::from_be_bytes)
+        let hi = self.u8()?;
+        let lo = self.u8()?;
+        Ok(u16::from_be_bytes([hi, lo]))
     }
 
     pub(crate) fn u32(&mut self) -> Result<u32, Short> {
