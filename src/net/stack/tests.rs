@@ -5,9 +5,11 @@
 //! heapless.
 
 use super::*;
+use crate::net::Transport;
 use core::cell::RefCell;
 use smoltcp::iface::Config as IfaceConfig;
 use smoltcp::phy::{DeviceCapabilities, Medium};
+use smoltcp::socket::tcp;
 use smoltcp::wire::{HardwareAddress, IpProtocol, Ipv4Packet, TcpPacket};
 
 // Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
