@@ -44,6 +44,7 @@ impl<'a> Reader<'a> {
         Ok(a)
     }
 
+    #[inline(always)]
     pub(crate) fn u8(&mut self) -> Result<u8, Short> {
         let (&b, tail) = self.buf.split_first().ok_or(Short)?;
         self.buf = tail;

@@ -84,15 +84,19 @@ impl Backoff {
 
     /// The delay before the next attempt.
     pub fn next_delay(&mut self) -> Duration {
+        // Written so that no setting can panic (`clamp` does on min > max,
+        // `% (span + 1)` on a span of u32::MAX): whatever the fields hold,
+        // the delay stays within [min, max(min, max)].
         let cap = if self.attempts < self.fast_attempts {
-            (self.fast_max_ms as u32).clamp(self.min_ms, self.max_ms)
+            (self.fast_max_ms as u32).min(self.max_ms).max(self.min_ms)
         } else {
             self.max_ms
         };
         self.attempts = self.attempts.saturating_add(1);
         let high = self.previous_ms.saturating_mul(3).min(cap);
-        let span = high - self.min_ms;
-        let d = self.min_ms + self.random() % (span + 1);
+        let span = high.saturating_sub(self.min_ms);
+        let jitter = self.random().checked_rem(span.saturating_add(1)).unwrap_or(0);
+        let d = self.min_ms.saturating_add(jitter);
         self.previous_ms = d;
         Duration::from_ticks(d)
     }

@@ -21,11 +21,13 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline(always)]
     pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
         self.bytes.u8().map_err(truncated)
     }
 
     /// Two-byte big-endian integer (§1.5.2).
+    #[inline(always)]
     pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
         self.bytes.u16().map_err(truncated)
     }

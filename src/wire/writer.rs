@@ -37,15 +37,18 @@ impl<'a> Writer<'a> {
         self.bytes.position()
     }
 
+    #[inline(always)]
     pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
         self.bytes.bytes(bytes).map_err(encode_error)
     }
 
+    #[inline(always)]
     pub(crate) fn u8(&mut self, b: u8) -> Result<(), EncodeError> {
         self.bytes.u8(b).map_err(encode_error)
     }
 
     /// Two-byte big-endian integer (§1.5.2).
+    #[inline(always)]
     pub(crate) fn u16(&mut self, n: u16) -> Result<(), EncodeError> {
         self.bytes.u16(n).map_err(encode_error)
     }
