@@ -195,13 +195,19 @@ impl<'a, const S: usize> Filters<'a, S> {
 /// What the co-processor role has counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CoprocCounters {
+    /// Messages from the broker handed to the host.
     pub messages_in: u32,
+    /// Host publishes the broker acknowledged (QoS 1 and 2).
     pub messages_out: u32,
     /// Messages from the broker too large for a frame to the host:
     /// acknowledged and dropped.
     pub too_large: u32,
+    /// Messages from the host that did not decode, and answers dropped
+    /// because the queue for the host was full.
     pub protocol_errors: u32,
+    /// Broker connections lost.
     pub reconnects: u32,
+    /// WiFi links lost (as [`Coproc::wifi`] was told).
     pub wifi_drops: u32,
     /// Resets asked of the host because only filters it let go of filled
     /// the filter arena.
@@ -272,6 +278,7 @@ impl<'a, const P: usize, const W: usize, const N: usize, const F: usize> Coproc<
         }
     }
 
+    /// What the role has counted since [`Coproc::new`].
     pub fn counters(&self) -> CoprocCounters {
         self.counters
     }

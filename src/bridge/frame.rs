@@ -74,11 +74,17 @@ pub enum SendError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
     /// The handshake completed: payloads up to `max_payload` bytes may go.
-    Up { max_payload: u8 },
+    Up {
+        /// The smaller of the two ends' largest payloads.
+        max_payload: u8,
+    },
     /// The other end started again: `dropped` frames in flight to it were
     /// discarded (the layer above re-sends what it must); it is not up
     /// until the new handshake completes ([`Event::Up`]).
-    PeerRestarted { dropped: u8 },
+    PeerRestarted {
+        /// Frames sent and not acknowledged, now discarded.
+        dropped: u8,
+    },
     /// A payload is in [`Framer::received`].
     Received,
 }
@@ -86,16 +92,21 @@ pub enum Event {
 /// What the frame layer has counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FrameCounters {
+    /// Data frames sent for the first time.
     pub data_sent: u32,
     /// Data frames sent again (after a NAK or the timer).
     pub retransmitted: u32,
+    /// Data frames received in order and handed up ([`Event::Received`]).
     pub delivered: u32,
     /// Frames refused: bad CRC, cut, wrong length, unknown kind, too long.
     pub bad: u32,
     /// Data frames out of order (a gap before them) or already delivered.
     pub out_of_order: u32,
+    /// Data frames received again (our acknowledgement was lost).
     pub duplicates: u32,
+    /// NAKs sent: a gap asked to be filled.
     pub naks_sent: u32,
+    /// Times the other end started again ([`Event::PeerRestarted`]).
     pub peer_restarts: u32,
     /// Frames of any kind that arrived whole (CRC good): signs of life of
     /// the other end, data or not.
@@ -177,6 +188,8 @@ const UNITS_PER_POLL: usize = 64;
 impl<const P: usize, const W: usize> Framer<P, W> {
     const SIZES_OK: () = assert!(P >= 1 && P <= 255 && W >= 1 && W <= 128);
 
+    /// An end that is not up: it announces itself on the first poll.
+    /// `P` and `W` out of range fail the build.
     pub fn new(config: FrameConfig) -> Self {
         #[allow(clippy::let_unit_value)]
         let () = Self::SIZES_OK;
@@ -315,6 +328,7 @@ impl<const P: usize, const W: usize> Framer<P, W> {
         None
     }
 
+    /// What this end has counted since [`Framer::new`].
     pub fn counters(&self) -> FrameCounters {
         self.counters
     }

@@ -87,32 +87,50 @@ pub enum HostEvent<'m> {
     /// The co-processor answered and was configured; `restarted` when its
     /// boot counter changed since the last `Ready`.
     Ready {
+        /// The co-processor's start count.
         boot: u32,
+        /// It started again since the last `Ready` (everything was replayed).
         restarted: bool,
     },
+    /// News from the co-processor: its WiFi, its broker connection.
     Status(Status),
     /// A publish, subscription or unsubscription with this id ended.
     Done {
+        /// The id [`Host::publish`] or [`Host::unsubscribe`] returned (or a
+        /// subscription's request).
         id: u16,
+        /// How it ended.
         outcome: Outcome,
     },
     /// A message from the broker; `subscription` is the index (as returned
     /// by [`Host::subscribe`]) of the first subscription it matches.
+    /// Confirmed to the co-processor on the next poll.
     Message {
+        /// The first matching subscription's index, if any still matches.
         subscription: Option<usize>,
+        /// The topic name it was published to.
         topic: &'m str,
+        /// The application message.
         payload: &'m [u8],
+        /// The QoS it was delivered with (MQTT §3.8.4: at most the granted).
         qos: QoS,
+        /// A retained message, sent because of a new subscription (MQTT
+        /// §3.3.1.3).
         retain: bool,
     },
+    /// The answer to [`Host::get_time`].
     Time {
+        /// The id [`Host::get_time`] returned.
         id: u16,
+        /// Seconds since 1970-01-01 UTC, or why the time is unknown.
         unix: Result<u64, TimeError>,
     },
+    /// The co-processor's counters, as [`Host::get_stats`] asked.
     Stats(proto::Stats),
     /// Reset was pulsed (the `n`th time): by the watchdog, or because the
     /// co-processor said it failed.
     Reset {
+        /// Resets so far, this one included.
         n: u32,
     },
 }
@@ -199,6 +217,10 @@ impl<'a, R, const P: usize, const W: usize, const OUT: usize, const SUBS: usize>
 where
     R: OutputPin,
 {
+    /// A driver that says `Hello` once the frame layer is up. `reset` is
+    /// the co-processor's reset line: set high for a pulse's `reset_ms`,
+    /// low after: "high" means "in reset", so a board with an active-low
+    /// EN/RST inverts it in its pin (the RP2040 board's `ResetOut`).
     pub fn new(config: HostConfig<'a>, reset: R) -> Self {
         Host {
             config,

@@ -66,13 +66,15 @@ pub enum Turn {
 pub struct LinkCounters {
     /// Turns taken: bits moved each way.
     pub bits: u32,
-    /// Data bytes sent and received.
+    /// Data bytes sent.
     pub bytes_sent: u32,
+    /// Data bytes received.
     pub bytes_received: u32,
     /// Frame ends (flags closing a non-empty frame) received.
     pub frames_received: u32,
-    /// Frames cut by seven `1`s or ended off a byte boundary: line errors.
+    /// Frames cut by seven `1`s (an HDLC abort): line errors.
     pub aborts: u32,
+    /// Frames whose closing flag came off a byte boundary: line errors.
     pub misaligned: u32,
 }
 
@@ -170,6 +172,7 @@ where
         self.last_move.map_or(0, |t| elapsed(t, now))
     }
 
+    /// What the engine has counted since it was made.
     pub fn counters(&self) -> LinkCounters {
         self.counters
     }

@@ -8,6 +8,7 @@
 /// One unit on a pipe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
+    /// A data byte (the pipe escapes it as its line needs).
     Byte(u8),
     /// The end of a frame (also what a receiver reports when a frame was cut
     /// short by a line error: the frame layer's CRC then refuses it).

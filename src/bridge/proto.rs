@@ -42,32 +42,47 @@ pub enum HostMsg<'a> {
     /// Opens the conversation (again after a co-processor restart): the
     /// largest message the host takes.
     Hello {
+        /// The host's protocol version ([`VERSION`]).
         version: u8,
+        /// The largest message, in bytes, the host takes (its frame payload).
         max_message: u16,
     },
+    /// The co-processor's settings (answered by `Status`: `WillAccepted`
+    /// and `Running`, or `ConfigRejected`).
     Config(Config<'a>),
+    /// A message for the broker (completed by `Done` with its `id`).
     Publish(Publish<'a>),
+    /// Subscribe to a filter (completed by `Done`: `Granted` or why not).
     Subscribe {
+        /// The host's request id, echoed in `Done`.
         id: u16,
+        /// A topic filter (MQTT §4.7).
         filter: &'a str,
+        /// The maximum QoS asked for (MQTT §3.8.3.1).
         qos: QoS,
     },
+    /// Unsubscribe from a filter (completed by `Done`).
     Unsubscribe {
+        /// The host's request id, echoed in `Done`.
         id: u16,
+        /// A topic filter the host subscribed to (MQTT §4.7).
         filter: &'a str,
     },
     /// The host has incoming message `id`.
     Delivered {
+        /// The co-processor's id of the `Message`.
         id: u16,
     },
     /// The time, from the configured server (answered by `Time`).
     GetTime {
+        /// The host's request id, echoed in `Time`.
         id: u16,
     },
     /// The co-processor's counters (answered by `Stats`).
     GetStats,
     /// The host takes `n` more incoming messages.
     Credit {
+        /// Messages added to the co-processor's allowance.
         n: u16,
     },
     /// The watchdog's probe (answered by `Pong`).
@@ -79,63 +94,91 @@ pub enum HostMsg<'a> {
 pub enum CoprocMsg<'a> {
     /// The answer to `Hello`: `boot` counts the co-processor's starts.
     Ready {
+        /// The co-processor's protocol version ([`VERSION`]).
         version: u8,
+        /// The co-processor's start count: a new value means it restarted.
         boot: u32,
+        /// The largest message, in bytes, the co-processor takes.
         max_message: u16,
     },
+    /// News of the co-processor, its WiFi or its broker connection.
     Status(Status),
     /// A host request with this id is complete.
     Done {
+        /// The host's request id (`Publish`, `Subscribe`, `Unsubscribe`).
         id: u16,
+        /// How it ended.
         outcome: Outcome,
     },
     /// An incoming message; the host confirms it with `Delivered { id }`.
     Message(Publish<'a>),
     /// The answer to `GetTime`: seconds since 1970-01-01 UTC, or why not.
     Time {
+        /// The id of the host's `GetTime`.
         id: u16,
+        /// Seconds since 1970-01-01 UTC, or why the time is unknown.
         unix: Result<u64, TimeError>,
     },
+    /// The answer to `GetStats`.
     Stats(Stats),
     /// The co-processor takes `n` more publishes.
     Credit {
+        /// Publishes added to the host's allowance.
         n: u16,
     },
+    /// The answer to `Ping`.
     Pong,
 }
 
 /// A message either way. `id` is the sender's; `topic` a valid topic name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Publish<'a> {
+    /// The sender's id, for the answer (`Done`, or `Delivered`).
     pub id: u16,
+    /// The topic name (MQTT §4.7: no wildcards).
     pub topic: &'a str,
+    /// The application message, as it goes to or came from the broker.
     pub payload: &'a [u8],
+    /// The quality of service (MQTT §4.3).
     pub qos: QoS,
+    /// The broker keeps it for future subscribers (MQTT §3.3.1.3).
     pub retain: bool,
 }
 
 /// The co-processor's settings (mqtt_as's config dictionary).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config<'a> {
+    /// The WiFi network to join (after the stored one, if `use_stored`).
     pub ssid: &'a str,
+    /// Its passphrase; empty for an open network.
     pub wifi_password: &'a [u8],
     /// Try the network the co-processor has stored first.
     pub use_stored: bool,
+    /// The broker's host name or dotted quad.
     pub broker: &'a str,
+    /// The broker's TCP port (1883: MQTT without TLS).
     pub port: u16,
+    /// The MQTT client identifier (MQTT §3.1.3.1); fixed, so the broker
+    /// keeps the session across the co-processor's restarts.
     pub client_id: &'a str,
+    /// The CONNECT user name (MQTT §3.1.3.4), if any.
     pub username: Option<&'a str>,
+    /// The CONNECT password (MQTT §3.1.3.5), if any.
     pub password: Option<&'a [u8]>,
     /// Seconds.
     pub keepalive: u16,
     /// Seconds; 0: the client's default (keepalive / 4).
     pub ping_interval: u16,
+    /// Republishes of the oldest unanswered message on one quiet connection
+    /// before it is declared dead.
     pub max_repubs: u8,
     /// Clean session on reconnections (the first connection is always
     /// persistent for a bridge, so its QoS 1 state survives restarts).
     pub clean: bool,
     /// Milliseconds.
     pub response_time: u32,
+    /// The message the broker publishes when the co-processor's connection
+    /// ends without a DISCONNECT (MQTT §3.1.2.5), if any.
     pub will: Option<Will<'a>>,
     /// SNTP server, name or dotted quad; empty: none.
     pub time_server: &'a str,
@@ -179,10 +222,13 @@ pub enum Status {
     WifiUpStored,
     /// WiFi up on the network in the configuration.
     WifiUpSpecified,
+    /// The WiFi link went down.
     WifiDown,
     /// Neither network could be joined.
     NoNetwork,
+    /// Connected to the broker (CONNACK accepted).
     BrokerUp,
+    /// The broker connection was lost; the co-processor reconnects.
     BrokerDown,
     /// The configuration (and will) was accepted.
     WillAccepted,
@@ -217,12 +263,19 @@ pub use crate::net::sntp::TimeError;
 /// The co-processor's counters (all wrap at `u32::MAX`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// The co-processor's start count (as in `Ready`).
     pub boot: u32,
+    /// Seconds since it started.
     pub uptime_s: u32,
+    /// WiFi links lost.
     pub wifi_drops: u32,
+    /// Broker connections lost.
     pub reconnects: u32,
+    /// Host publishes the broker acknowledged (QoS 1 and 2).
     pub messages_out: u32,
+    /// Broker messages handed to the host.
     pub messages_in: u32,
+    /// Frames from the host refused (bad CRC, cut, wrong length).
     pub frame_errors: u32,
     /// Bytes of RAM the co-processor's stack has used at most.
     pub stack_high_water: u32,

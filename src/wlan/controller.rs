@@ -112,10 +112,12 @@ impl<'a> Wlan<'a> {
         }
     }
 
+    /// What the controller has counted: attempts, failures, drops, time up.
     pub fn counters(&self) -> &Counters {
         &self.counters
     }
 
+    /// The settings it was made with.
     pub fn config(&self) -> &Config<'a> {
         &self.config
     }

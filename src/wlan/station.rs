@@ -66,6 +66,8 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
+    /// An empty mailbox: no command, the radio `Idle`. `const`, so it can
+    /// be a `static`.
     pub const fn new() -> Self {
         Mailbox {
             command: Cell::new(Command::None),
@@ -157,6 +159,8 @@ pub struct StationRadio<'a, F: Future> {
 }
 
 impl<'a, F: Future> StationRadio<'a, F> {
+    /// The facade over `driver`, the pinned future of [`drive`] given the
+    /// same `mail`.
     pub fn new(mail: &'a Mailbox, driver: Pin<&'a mut F>) -> Self {
         StationRadio { mail, driver }
     }
