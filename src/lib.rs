@@ -12,6 +12,9 @@
 //! - [`time`], [`crc`] and the private `bytes` cursor: milliseconds and
 //!   deadlines ([`time::reached`], [`time::Backoff`]), CRCs, bounds-checked
 //!   byte fields; they know no protocol and no other layer.
+//! - [`slip`]: SLIP (RFC 1055) frames on a serial byte stream, with one
+//!   rule for a bad escape; knows no other layer and nothing of what the
+//!   frames carry.
 //! - [`wire`]: MQTT 3.1.1 bytes ⇄ borrowed packet views.
 //! - [`session`]: MQTT rules (CONNECT, keepalive, QoS 1 and 2 both ways,
 //!   subscriptions, saving a session), sans-IO.
@@ -48,6 +51,7 @@ pub mod crc;
 pub mod device;
 pub mod net;
 pub mod session;
+pub mod slip;
 pub mod time;
 pub mod wire;
 pub mod wlan;

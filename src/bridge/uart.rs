@@ -1,19 +1,16 @@
 //! The bridge's frames over a UART instead of the 5-wire link: a
 //! [`Pipe`] over any embedded-io 0.6 serial port that can say whether it
 //! would block (`ReadReady`, `WriteReady`), with frame ends as SLIP
-//! (RFC 1055): `END` (0xC0) closes a frame, and `END` or `ESC` (0xDB) in
-//! the data go as `ESC ESC_END` / `ESC ESC_ESC`. Polled: [`Uart::poll`]
-//! never blocks and moves at most a few bytes each way.
+//! ([`crate::slip`], RFC 1055). A bad escape follows the SLIP module's
+//! rule: its byte is kept and counted, an `END` always ends the frame, and
+//! the frame layer's CRC decides. Polled: [`Uart::poll`] never blocks and
+//! moves at most a few bytes each way.
 
 use embedded_io::{Read, ReadReady, Write, WriteReady};
 use heapless::Deque;
 
 use super::pipe::{Full, Pipe, Unit};
-
-const END: u8 = 0xC0;
-const ESC: u8 = 0xDB;
-const ESC_END: u8 = 0xDC;
-const ESC_ESC: u8 = 0xDD;
+use crate::slip::{self, Decoded, Decoder};
 
 /// Bytes read or written per poll at most (bounded work).
 const CHUNK: usize = 16;
@@ -21,12 +18,12 @@ const CHUNK: usize = 16;
 /// What the adapter counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct UartCounters {
+    /// Bytes the port took.
     pub bytes_written: u32,
+    /// Bytes read from the port.
     pub bytes_read: u32,
-    /// An `ESC` followed by something other than `ESC_END` or `ESC_ESC`
-    /// (line noise): the byte is kept, as RFC 1055 suggests, and the frame
-    /// layer's CRC decides; but an `END` still ends the frame, so a damaged
-    /// or cut-off escape costs one frame, not that frame and the next.
+    /// Bad escapes read (line noise; [`crate::slip`]'s rule: the byte is
+    /// kept, an `END` still ends the frame, the frame layer's CRC decides).
     pub bad_escapes: u32,
 }
 
@@ -36,8 +33,7 @@ pub struct Uart<S> {
     /// Encoded bytes waiting for the port.
     tx: Deque<u8, CHUNK>,
     rx: Deque<Unit, CHUNK>,
-    /// The last byte read was `ESC`.
-    escaped: bool,
+    decoder: Decoder,
     counters: UartCounters,
 }
 
@@ -45,12 +41,13 @@ impl<S> Uart<S>
 where
     S: Read + Write + ReadReady + WriteReady,
 {
+    /// The pipe over `serial`, nothing queued.
     pub fn new(serial: S) -> Self {
         Uart {
             serial,
             tx: Deque::new(),
             rx: Deque::new(),
-            escaped: false,
+            decoder: Decoder::new(),
             counters: UartCounters::default(),
         }
     }
@@ -79,42 +76,24 @@ where
             let n = self.serial.read(&mut chunk[..room])?.min(room);
             self.counters.bytes_read = self.counters.bytes_read.wrapping_add(n as u32);
             for &b in &chunk[..n] {
-                if let Some(unit) = self.decode(b) {
-                    // One unit per byte at most, and there was room.
-                    let _ = self.rx.push_back(unit);
-                }
+                let unit = match self.decoder.feed(b) {
+                    Some(Decoded::Byte(x)) => Unit::Byte(x),
+                    Some(Decoded::End) => Unit::End,
+                    None => continue,
+                };
+                // One unit per byte at most, and there was room.
+                let _ = self.rx.push_back(unit);
             }
         }
         Ok(())
     }
 
-    fn decode(&mut self, b: u8) -> Option<Unit> {
-        if core::mem::take(&mut self.escaped) {
-            if b == END {
-                self.counters.bad_escapes = self.counters.bad_escapes.wrapping_add(1);
-                return Some(Unit::End);
-            }
-            return Some(Unit::Byte(match b {
-                ESC_END => END,
-                ESC_ESC => ESC,
-                other => {
-                    self.counters.bad_escapes = self.counters.bad_escapes.wrapping_add(1);
-                    other
-                }
-            }));
-        }
-        match b {
-            END => Some(Unit::End),
-            ESC => {
-                self.escaped = true;
-                None
-            }
-            other => Some(Unit::Byte(other)),
-        }
-    }
-
+    /// What the adapter counted so far.
     pub fn counters(&self) -> UartCounters {
-        self.counters
+        UartCounters {
+            bad_escapes: self.decoder.bad_escapes(),
+            ..self.counters
+        }
     }
 
     /// The port back.
@@ -125,17 +104,15 @@ where
 
 impl<S> Pipe for Uart<S> {
     fn send(&mut self, unit: Unit) -> Result<(), Full> {
-        let (a, b) = match unit {
-            Unit::End => (END, None),
-            Unit::Byte(END) => (ESC, Some(ESC_END)),
-            Unit::Byte(ESC) => (ESC, Some(ESC_ESC)),
-            Unit::Byte(x) => (x, None),
+        let escaped = match unit {
+            Unit::End => None,
+            Unit::Byte(b) => Some(slip::escape(b)),
         };
-        if self.tx.capacity() - self.tx.len() < 1 + usize::from(b.is_some()) {
+        let bytes = escaped.as_ref().map_or(&[slip::END][..], |e| e.as_bytes());
+        if self.tx.capacity() - self.tx.len() < bytes.len() {
             return Err(Full);
         }
-        let _ = self.tx.push_back(a);
-        if let Some(b) = b {
+        for &b in bytes {
             let _ = self.tx.push_back(b);
         }
         Ok(())

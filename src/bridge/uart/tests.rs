@@ -6,6 +6,7 @@ use heapless::Vec;
 
 use super::*;
 use crate::bridge::frame::{FrameConfig, Framer};
+use crate::slip::{END, ESC};
 use crate::time::{Duration, Instant};
 
 // Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
