@@ -216,6 +216,140 @@ pub struct CoprocCounters {
 
 /// The co-processor's bridge end. `P`, `W`: frames; `N`: the client's
 /// in-flight table (credits for host publishes); `F`: filters kept.
+///
+/// A firmware's two phases (here with the host and the broker in memory):
+///
+/// ```
+/// # use heapless::Deque;
+/// # use limpet::bridge::pipe::{Full, Pipe, Unit};
+/// # /// One end of an in-memory line (in firmware: the `Link` or a `Uart`).
+/// # #[derive(Default)]
+/// # struct Port {
+/// #     out: Deque<Unit, 64>,
+/// #     inn: Deque<Unit, 64>,
+/// # }
+/// # impl Pipe for Port {
+/// #     fn send(&mut self, unit: Unit) -> Result<(), Full> {
+/// #         self.out.push_back(unit).map_err(|_| Full)
+/// #     }
+/// #     fn recv(&mut self) -> Option<Unit> {
+/// #         self.inn.pop_front()
+/// #     }
+/// # }
+/// # /// The line between two ends: what each sent, as far as the other has room.
+/// # fn carry(a: &mut Port, b: &mut Port) {
+/// #     for (from, to) in [(&mut a.out, &mut b.inn), (&mut b.out, &mut a.inn)] {
+/// #         while !to.is_full() {
+/// #             let Some(unit) = from.pop_front() else { break };
+/// #             let _ = to.push_back(unit);
+/// #         }
+/// #     }
+/// # }
+/// # /// The co-processor's reset line (in firmware: a HAL's output pin).
+/// # struct ResetPin;
+/// # impl embedded_hal::digital::ErrorType for ResetPin {
+/// #     type Error = core::convert::Infallible;
+/// # }
+/// # impl embedded_hal::digital::OutputPin for ResetPin {
+/// #     fn set_low(&mut self) -> Result<(), Self::Error> {
+/// #         Ok(())
+/// #     }
+/// #     fn set_high(&mut self) -> Result<(), Self::Error> {
+/// #         Ok(())
+/// #     }
+/// # }
+/// # /// A broker that accepts the connection and takes everything sent.
+/// # #[derive(Default)]
+/// # struct Broker {
+/// #     unread: &'static [u8],
+/// # }
+/// # impl limpet::net::Transport for Broker {
+/// #     type Error = ();
+/// #     fn connect(&mut self) -> nb::Result<(), ()> {
+/// #         Ok(())
+/// #     }
+/// #     fn send(&mut self, data: &[u8]) -> nb::Result<usize, ()> {
+/// #         // CONNECT (MQTT §3.1) is answered with CONNACK, accepted (§3.2).
+/// #         if data.first() == Some(&0x10) {
+/// #             self.unread = &[0x20, 2, 0, 0];
+/// #         }
+/// #         Ok(data.len())
+/// #     }
+/// #     fn recv(&mut self, buf: &mut [u8]) -> nb::Result<usize, ()> {
+/// #         let n = buf.len().min(self.unread.len());
+/// #         if n == 0 {
+/// #             return Err(nb::Error::WouldBlock);
+/// #         }
+/// #         buf[..n].copy_from_slice(&self.unread[..n]);
+/// #         self.unread = &self.unread[n..];
+/// #         Ok(n)
+/// #     }
+/// #     fn close(&mut self) {}
+/// # }
+/// use limpet::bridge::coproc::Coproc;
+/// use limpet::time::{Duration, Instant};
+/// use limpet::{Client, Options};
+/// # use limpet::bridge::host::{Host, HostConfig, HostEvent};
+/// # use limpet::bridge::proto::{self, Outcome, Status};
+/// # use limpet::QoS;
+/// # static HOST_SAYS: proto::Config<'static> =
+/// #     proto::Config::new("home", b"correct horse", "broker.local", "sensor-1");
+/// # let mut host: Host<'_, _, 128, 4, 4, 8> = Host::new(HostConfig::new(HOST_SAYS, 1), ResetPin);
+/// # let mut host_pipe = Port::default();
+/// # let mut online = None;
+/// # // The host's superloop pass: publishes once the broker is up; true when done.
+/// # let mut host_pass = |now, pipe: &mut Port| match host.poll(now, &mut *pipe) {
+/// #     Some(HostEvent::Status(Status::BrokerUp)) => {
+/// #         online = host.publish("sensor-1/status", b"online", QoS::AtMostOnce, false).ok();
+/// #         false
+/// #     }
+/// #     Some(HostEvent::Done { id, outcome }) => Some(id) == online && outcome == Outcome::Ok,
+/// #     _ => false,
+/// # };
+/// # let mut transport = Broker::default();
+///
+/// // Storage first: the role and the client borrow it for as long as they live.
+/// // The host's topic filters are copied here (the client keeps them).
+/// let mut filters = [0u8; 256];
+/// let (mut rx, mut tx, mut store) = ([0u8; 256], [0u8; 256], [0u8; 1024]);
+/// let settings;
+///
+/// // `boot` counts this chip's starts, kept where a reboot does not clear it.
+/// let boot = 1;
+/// // Frames of up to 128 bytes, 4 in flight; 4 QoS 1/2 publishes; 8 filters.
+/// let mut coproc: Coproc<'_, 128, 4, 4, 8> = Coproc::new(boot, &mut filters);
+/// // `pipe`: the board's `Link` or `Uart` to the host (an in-memory line here).
+/// let mut pipe = Port::default();
+/// let mut now = Instant::from_ticks(0);
+///
+/// // Phase 1: answer the host's `Hello` until it sends the configuration.
+/// settings = loop {
+///     now += Duration::from_ticks(1);
+///     if let Some(settings) = coproc.configure(now, &mut pipe) {
+///         break settings;
+///     }
+/// #   host_pass(now, &mut host_pipe);
+/// #   carry(&mut host_pipe, &mut pipe);
+/// };
+///
+/// // Phase 2: the machines, built from the host's settings.
+/// let config = settings.config();
+/// assert_eq!((config.ssid, config.broker), ("home", "broker.local"));
+/// // let wlan = Wlan::new(wlan::Config::new(config.ssid, config.wifi_password));
+/// // The IP stack, with `config.broker` and `config.port`, is `transport`.
+/// let mut client: Client<'_, 4, 8> =
+///     Client::new(settings.mqtt(), Options::default(), &mut rx, &mut tx, &mut store).unwrap();
+/// loop {
+///     now += Duration::from_ticks(1);
+///     // wlan.poll(now, &mut radio): on `Up(network)`, coproc.wifi(Some(..)).
+///     // stack.poll(now, &mut device); if coproc.time_wanted(), ask it the time.
+///     coproc.poll(now, &mut pipe, &mut client, &mut transport);
+/// #   let done = host_pass(now, &mut host_pipe);
+/// #   carry(&mut host_pipe, &mut pipe);
+/// #   if done { break; }
+/// }
+/// # assert!(client.is_connected());
+/// ```
 pub struct Coproc<'a, const P: usize, const W: usize, const N: usize, const F: usize> {
     framer: Framer<P, W>,
     boot: u32,

@@ -173,6 +173,143 @@ struct Slot<const P: usize> {
 
 /// The host's driver. `P`: the largest frame payload; `W`: frames in
 /// flight; `OUT`: publishes kept until done; `SUBS`: subscriptions.
+///
+/// The superloop of a host (the co-processor and the broker in memory here):
+///
+/// ```
+/// # use heapless::Deque;
+/// # use limpet::bridge::pipe::{Full, Pipe, Unit};
+/// # /// One end of an in-memory line (in firmware: the `Link` or a `Uart`).
+/// # #[derive(Default)]
+/// # struct Port {
+/// #     out: Deque<Unit, 64>,
+/// #     inn: Deque<Unit, 64>,
+/// # }
+/// # impl Pipe for Port {
+/// #     fn send(&mut self, unit: Unit) -> Result<(), Full> {
+/// #         self.out.push_back(unit).map_err(|_| Full)
+/// #     }
+/// #     fn recv(&mut self) -> Option<Unit> {
+/// #         self.inn.pop_front()
+/// #     }
+/// # }
+/// # /// The line between two ends: what each sent, as far as the other has room.
+/// # fn carry(a: &mut Port, b: &mut Port) {
+/// #     for (from, to) in [(&mut a.out, &mut b.inn), (&mut b.out, &mut a.inn)] {
+/// #         while !to.is_full() {
+/// #             let Some(unit) = from.pop_front() else { break };
+/// #             let _ = to.push_back(unit);
+/// #         }
+/// #     }
+/// # }
+/// # /// The co-processor's reset line (in firmware: a HAL's output pin).
+/// # struct ResetPin;
+/// # impl embedded_hal::digital::ErrorType for ResetPin {
+/// #     type Error = core::convert::Infallible;
+/// # }
+/// # impl embedded_hal::digital::OutputPin for ResetPin {
+/// #     fn set_low(&mut self) -> Result<(), Self::Error> {
+/// #         Ok(())
+/// #     }
+/// #     fn set_high(&mut self) -> Result<(), Self::Error> {
+/// #         Ok(())
+/// #     }
+/// # }
+/// # /// A broker that accepts the connection and takes everything sent.
+/// # #[derive(Default)]
+/// # struct Broker {
+/// #     unread: &'static [u8],
+/// # }
+/// # impl limpet::net::Transport for Broker {
+/// #     type Error = ();
+/// #     fn connect(&mut self) -> nb::Result<(), ()> {
+/// #         Ok(())
+/// #     }
+/// #     fn send(&mut self, data: &[u8]) -> nb::Result<usize, ()> {
+/// #         // CONNECT (MQTT §3.1) is answered with CONNACK, accepted (§3.2).
+/// #         if data.first() == Some(&0x10) {
+/// #             self.unread = &[0x20, 2, 0, 0];
+/// #         }
+/// #         Ok(data.len())
+/// #     }
+/// #     fn recv(&mut self, buf: &mut [u8]) -> nb::Result<usize, ()> {
+/// #         let n = buf.len().min(self.unread.len());
+/// #         if n == 0 {
+/// #             return Err(nb::Error::WouldBlock);
+/// #         }
+/// #         buf[..n].copy_from_slice(&self.unread[..n]);
+/// #         self.unread = &self.unread[n..];
+/// #         Ok(n)
+/// #     }
+/// #     fn close(&mut self) {}
+/// # }
+/// use limpet::bridge::host::{Host, HostConfig, HostEvent};
+/// use limpet::bridge::proto::{self, Status};
+/// # use limpet::bridge::proto::Outcome;
+/// use limpet::time::{Duration, Instant};
+/// use limpet::QoS;
+/// # use limpet::bridge::coproc::Coproc;
+/// # use limpet::{Client, Options};
+/// # // The co-processor's firmware (see `Coproc`), on the other end of the line.
+/// # let mut filters = [0u8; 256];
+/// # let (mut rx, mut tx, mut store) = ([0u8; 256], [0u8; 256], [0u8; 1024]);
+/// # let settings = core::cell::OnceCell::new();
+/// # let mut buffers = Some((&mut rx[..], &mut tx[..], &mut store[..]));
+/// # let mut coproc: Coproc<'_, 128, 4, 4, 8> = Coproc::new(1, &mut filters);
+/// # let mut client: Option<Client<'_, 4, 8>> = None;
+/// # let (mut coproc_pipe, mut broker) = (Port::default(), Broker::default());
+/// # let reset_pin = ResetPin;
+///
+/// // What the co-processor is told: WiFi, broker, client id (and the rest of
+/// // mqtt_as's settings, defaults here).
+/// static COPROC: proto::Config<'static> =
+///     proto::Config::new("home", b"correct horse", "broker.local", "sensor-1");
+///
+/// // Frames of up to 128 bytes, 4 in flight; 4 publishes kept; 8 subscriptions.
+/// // The nonce is new at each start of the host (a boot counter, a random number).
+/// let mut host: Host<'_, _, 128, 4, 4, 8> = Host::new(HostConfig::new(COPROC, 1), reset_pin);
+/// // Kept, and restored after every co-processor restart.
+/// host.subscribe("sensor-1/cmd", QoS::AtLeastOnce).unwrap();
+/// // `pipe`: the `Link` (polled first, each pass) or a `Uart`; in memory here.
+/// let mut pipe = Port::default();
+/// let mut now = Instant::from_ticks(0);
+/// let mut online = None;
+/// loop {
+///     now += Duration::from_ticks(1);
+///     match host.poll(now, &mut pipe) {
+///         // Configured (after a co-processor restart: everything replayed).
+///         Some(HostEvent::Ready { .. }) => {}
+///         Some(HostEvent::Status(Status::BrokerUp)) => {
+///             online = host.publish("sensor-1/status", b"online", QoS::AtMostOnce, false).ok();
+///         }
+///         Some(HostEvent::Done { id, outcome }) => {
+///             // The publish or (un)subscription `id` ended: `Ok`, `Granted`, or why not.
+/// #           if Some(id) == online {
+/// #               assert_eq!(outcome, Outcome::Ok);
+/// #               break;
+/// #           }
+///         }
+///         Some(HostEvent::Message { topic, payload, .. }) => {
+///             // Act on it: it is confirmed to the co-processor, and so to the
+///             // broker, on the next poll.
+///             let _ = (topic, payload);
+///         }
+///         // The watchdog pulsed the co-processor's reset line.
+///         Some(HostEvent::Reset { .. }) => {}
+///         Some(_) | None => {}
+///     }
+///     // Sleep until `host.next_deadline(now)` or a unit arrives on the pipe.
+/// #   carry(&mut pipe, &mut coproc_pipe);
+/// #   if let Some(client) = client.as_mut() {
+/// #       coproc.poll(now, &mut coproc_pipe, client, &mut broker);
+/// #   } else if let Some(s) = coproc.configure(now, &mut coproc_pipe) {
+/// #       let s = settings.get_or_init(|| s);
+/// #       let (rx, tx, store) = buffers.take().unwrap();
+/// #       client = Some(Client::new(s.mqtt(), Options::default(), rx, tx, store).unwrap());
+/// #   }
+/// }
+/// assert!(host.is_ready());
+/// ```
 pub struct Host<'a, R, const P: usize, const W: usize, const OUT: usize, const SUBS: usize> {
     config: HostConfig<'a>,
     reset: R,

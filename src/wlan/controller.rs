@@ -61,6 +61,63 @@ enum State {
 }
 
 /// Keeps the WiFi link up over a [`Radio`]: poll it from the superloop.
+///
+/// Each pass: [`Wlan::poll`] with the time and the board's radio, act on
+/// the event (the IP stack's link and the client's `network_up` on `Up`),
+/// then sleep until the earliest of the machines' deadlines. With the
+/// `smoltcp` feature, `limpet::Device` does this wiring for you.
+///
+/// ```
+/// use limpet::time::Instant;
+/// use limpet::wlan::{Config, Network, Radio, Status, Wlan, WlanEvent};
+///
+/// /// The board's WiFi driver (this one joins at once).
+/// struct BoardRadio {
+///     status: Status,
+/// }
+///
+/// impl Radio for BoardRadio {
+///     fn has_stored(&mut self) -> bool {
+///         false
+///     }
+///     fn connect_stored(&mut self) {}
+///     fn connect(&mut self, _ssid: &str, _password: &[u8]) {
+///         self.status = Status::Connected;
+///     }
+///     fn disconnect(&mut self) {
+///         self.status = Status::Idle;
+///     }
+///     fn status(&mut self) -> Status {
+///         self.status
+///     }
+///     fn rssi(&mut self) -> Option<i8> {
+///         Some(-60)
+///     }
+/// }
+///
+/// let mut radio = BoardRadio { status: Status::Idle };
+/// let mut wlan = Wlan::new(Config::new("home", b"correct horse")).unwrap();
+/// let mut now = Instant::from_ticks(0);
+/// loop {
+///     match wlan.poll(now, &mut radio) {
+///         Some(WlanEvent::Up(network)) => {
+///             // stack.link_up(); client.network_up(now);
+///             assert_eq!(network, Network::Configured);
+///             break;
+///         }
+///         Some(WlanEvent::Down(_reason)) => {} // stack.link_down();
+///         Some(WlanEvent::AttemptFailed(_network, _reason)) => {}
+///         None => {}
+///     }
+///     // … the IP stack's and the client's polls …
+///     // Sleep until the next deadline (here the clock jumps to it).
+///     now = wlan.next_deadline(now).unwrap();
+/// }
+/// // `Connected` sampled at the first check (1 s), then up once it stayed
+/// // so for the stability window (5 s).
+/// assert_eq!(now, Instant::from_ticks(6_000));
+/// assert_eq!(wlan.counters().ups, 1);
+/// ```
 #[derive(Debug)]
 pub struct Wlan<'a> {
     config: Config<'a>,

@@ -11,20 +11,8 @@
 //! restarts the window instead of failing outright; `Idle`/`Connecting`
 //! reports while up are debounced (ESP32 and ESP8266 ports report them for
 //! working links), while failure reports end a link at once; every outcome
-//! is an event and a counter.
-//!
-//! ```ignore
-//! loop {
-//!     let now = board.now();
-//!     match wlan.poll(now, &mut radio) {
-//!         Some(WlanEvent::Up(_)) => client.network_up(now),
-//!         Some(other) => log(other),
-//!         None => {}
-//!     }
-//!     // … net and client polls …
-//!     board.sleep_until(earliest(wlan.next_deadline(now), client.next_deadline(now)));
-//! }
-//! ```
+//! is an event and a counter. [`Wlan`]'s example is the superloop that
+//! drives it.
 //!
 //! - `radio.rs`: the [`Radio`] trait a board's driver implements, and [`Status`].
 //! - `config.rs`: [`Config`], [`Credentials`], what is refused ([`ConfigError`]).

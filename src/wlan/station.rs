@@ -10,11 +10,41 @@
 //! does nothing (the superloop polls again on its next pass anyway): every
 //! `Radio` call still returns at once, and nothing is allocated.
 //!
-//! ```ignore
+//! ```
+//! use core::future::{pending, ready, Future};
+//! use core::pin::pin;
+//! use limpet::wlan::station::{drive, Mailbox, Station, StationRadio};
+//! use limpet::wlan::{Radio, Status};
+//!
+//! /// The board's async driver (esp-radio's `WifiController` behind it);
+//! /// this one joins at once and never loses the link.
+//! struct BoardStation;
+//!
+//! impl Station for BoardStation {
+//!     fn configure(&mut self, _ssid: &str, _password: &str) -> bool {
+//!         true
+//!     }
+//!     fn connect(&mut self) -> impl Future<Output = Result<(), Status>> {
+//!         ready(Ok(()))
+//!     }
+//!     fn disconnect(&mut self) -> impl Future<Output = ()> {
+//!         ready(())
+//!     }
+//!     fn disconnected(&self) -> impl Future<Output = Status> {
+//!         pending()
+//!     }
+//!     fn rssi(&self) -> Option<i8> {
+//!         Some(-55)
+//!     }
+//! }
+//!
 //! let mailbox = Mailbox::new();
-//! let driver = core::pin::pin!(station::drive(my_station, &mailbox));
+//! let driver = pin!(drive(BoardStation, &mailbox));
 //! let mut radio = StationRadio::new(&mailbox, driver);
-//! // radio: impl Radio, for Wlan::poll
+//! // `radio` is the `Radio` for `Wlan::poll`; every call returns at once.
+//! radio.connect("home", b"correct horse");
+//! assert_eq!(radio.status(), Status::Connected);
+//! assert_eq!(radio.rssi(), Some(-55));
 //! ```
 
 use core::cell::Cell;
