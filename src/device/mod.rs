@@ -110,7 +110,7 @@ mod event;
 mod resources;
 
 pub use event::DeviceEvent;
-pub use resources::Resources;
+pub use resources::{DeviceBuffers, Resources};
 
 use crate::client::{Client, Options};
 use crate::net::stack::{Buffers, Stack, StackConfig, StackConfigError, StackEvent};
@@ -189,8 +189,19 @@ impl<'a, const N: usize, const S: usize, const R: usize> Device<'a, N, S, R> {
         seed: u32,
         resources: &'a mut Resources<'a, MQTT, STORE, TCP>,
     ) -> Result<Self, DeviceError> {
+        Self::with_buffers(config, interface, seed, resources.buffers())
+    }
+
+    /// [`Device::new`] with storage the caller lays out itself (sizes
+    /// chosen at run time, or buffers in different memories).
+    pub fn with_buffers(
+        config: DeviceConfig<'a>,
+        interface: Interface,
+        seed: u32,
+        buffers: DeviceBuffers<'a>,
+    ) -> Result<Self, DeviceError> {
         let wlan = Wlan::new(config.wlan).map_err(DeviceError::Wlan)?;
-        let Resources {
+        let DeviceBuffers {
             rx,
             tx,
             store,
@@ -198,7 +209,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Device<'a, N, S, R> {
             tcp_tx,
             sockets,
             dns_queries,
-        } = resources;
+        } = buffers;
         let buffers = Buffers {
             sockets,
             tcp_rx,

@@ -21,13 +21,13 @@ pub struct Resources<
     const STORE: usize = 1024,
     const TCP: usize = 2048,
 > {
-    pub(super) rx: [u8; MQTT],
-    pub(super) tx: [u8; MQTT],
-    pub(super) store: [u8; STORE],
-    pub(super) tcp_rx: [u8; TCP],
-    pub(super) tcp_tx: [u8; TCP],
-    pub(super) sockets: [SocketStorage<'a>; SOCKETS],
-    pub(super) dns_queries: [Option<DnsQuery>; 1],
+    rx: [u8; MQTT],
+    tx: [u8; MQTT],
+    store: [u8; STORE],
+    tcp_rx: [u8; TCP],
+    tcp_tx: [u8; TCP],
+    sockets: [SocketStorage<'a>; SOCKETS],
+    dns_queries: [Option<DnsQuery>; 1],
 }
 
 impl<const MQTT: usize, const STORE: usize, const TCP: usize> Resources<'_, MQTT, STORE, TCP> {
@@ -41,6 +41,40 @@ impl<const MQTT: usize, const STORE: usize, const TCP: usize> Resources<'_, MQTT
             tcp_tx: [0; TCP],
             sockets: [SocketStorage::EMPTY; SOCKETS],
             dns_queries: [const { None }; 1],
+        }
+    }
+}
+
+/// The same storage as slices, for [`super::Device::with_buffers`]: sizes
+/// chosen at run time, or buffers in different memories.
+pub struct DeviceBuffers<'a> {
+    /// The MQTT receive buffer: the largest packet received whole.
+    pub rx: &'a mut [u8],
+    /// The MQTT transmit buffer: the largest packet sent.
+    pub tx: &'a mut [u8],
+    /// The in-flight store, `store.len() / N` bytes per QoS 1/2 message.
+    pub store: &'a mut [u8],
+    /// The TCP receive buffer.
+    pub tcp_rx: &'a mut [u8],
+    /// The TCP transmit buffer.
+    pub tcp_tx: &'a mut [u8],
+    /// The stack's socket slots: 3 (DNS, TCP, DHCP).
+    pub sockets: &'a mut [SocketStorage<'a>],
+    /// DNS queries at once: 1 is enough.
+    pub dns_queries: &'a mut [Option<DnsQuery>],
+}
+
+impl<'a, const MQTT: usize, const STORE: usize, const TCP: usize> Resources<'a, MQTT, STORE, TCP> {
+    /// The storage as slices.
+    pub fn buffers(&'a mut self) -> DeviceBuffers<'a> {
+        DeviceBuffers {
+            rx: &mut self.rx,
+            tx: &mut self.tx,
+            store: &mut self.store,
+            tcp_rx: &mut self.tcp_rx,
+            tcp_tx: &mut self.tcp_tx,
+            sockets: &mut self.sockets,
+            dns_queries: &mut self.dns_queries,
         }
     }
 }

@@ -23,8 +23,9 @@
 //! benchmark: ups and downs with their times, messages received, QoS 1/2
 //! completions, the in-flight high-water mark.
 
-use limpet::client::{Client, Options};
-use limpet::net::stack::{Addressing, Broker, Buffers, Stack, StackConfig, StackEvent};
+use limpet::client::Client;
+use limpet::device::{DeviceBuffers, DeviceConfig, DeviceEvent};
+use limpet::net::stack::{Addressing, Broker, Stack, StackConfig, StackEvent};
 use limpet::session::{Config, Event, Reason};
 use limpet::time::Instant;
 use limpet::wire::QoS;
@@ -182,12 +183,13 @@ impl Device for DeviceEnd {
     }
 }
 
+/// The device's three machines, as a firmware holds them.
+pub type Node = limpet::Device<'static, INFLIGHT, SUBSCRIPTIONS>;
+
 /// One simulated device. See the module documentation.
 pub struct SimDevice {
     pub radio: SimRadio,
-    pub wlan: Wlan<'static>,
-    pub stack: Stack<'static>,
-    pub client: DeviceClient,
+    node: Node,
     end: DeviceEnd,
     /// World time of the stack's first poll (its clock's zero).
     started: bool,
@@ -206,9 +208,7 @@ fn leak_bytes(n: usize) -> &'static mut [u8] {
 /// Why a device could not be built (a configuration that can never work).
 #[derive(Debug)]
 pub enum SpecError {
-    Wlan(wlan::ConfigError),
-    Stack(limpet::net::stack::StackConfigError),
-    Client(limpet::session::ConfigError),
+    Device(limpet::device::DeviceError),
     Subscribe(limpet::session::RequestError),
 }
 
@@ -231,7 +231,6 @@ impl SimDevice {
         };
         wcfg.quick = spec.quick;
         wcfg.backoff = wcfg.backoff.with_seed(spec.seed as u32 ^ 0x5a5a);
-        let wlan = Wlan::new(wcfg).map_err(SpecError::Wlan)?;
 
         let mut end = DeviceEnd {
             endpoint: link.endpoint(Side::Device),
@@ -249,57 +248,38 @@ impl SimDevice {
             })
             .collect();
         let brokers: &'static [Broker<'static>] = Box::leak(brokers.into_boxed_slice());
-        let sockets: &'static mut [SocketStorage<'static>] =
-            Box::leak(Box::new([SocketStorage::EMPTY; 3]));
-        let dns_queries = Box::leak(Box::new([const { None }; 1]));
-        let buffers = Buffers {
-            sockets,
-            tcp_rx: leak_bytes(spec.tcp_buffer),
-            tcp_tx: leak_bytes(spec.tcp_buffer),
-            dns_queries,
-            udp: None,
-        };
-        let mut stack = Stack::new(
-            StackConfig::new(Addressing::Dhcp, brokers),
-            iface,
-            buffers,
-            spec.seed as u32,
-        )
-        .map_err(SpecError::Stack)?;
-        // Nothing goes out until the WLAN controller trusts the link.
-        stack.link_down();
 
-        let mut config = Config::new(leak_str(&spec.client_id));
-        config.clean = spec.clean;
-        config.keepalive = spec.keepalive;
+        let mut mqtt = Config::new(leak_str(&spec.client_id));
+        mqtt.clean = spec.clean;
+        mqtt.keepalive = spec.keepalive;
         if let Some(topic) = &spec.will {
-            config.will = Some(Will {
+            mqtt.will = Some(Will {
                 topic: leak_str(topic),
                 payload: b"offline",
                 qos: QoS::AtLeastOnce,
                 retain: true,
             });
         }
-        let mut options = Options::default();
-        options.backoff = options.backoff.with_seed(spec.seed as u32);
-        let mut client = Client::new(
-            config,
-            options,
-            leak_bytes(spec.mqtt_buffer),
-            leak_bytes(spec.mqtt_buffer),
-            leak_bytes(spec.store),
-        )
-        .map_err(SpecError::Client)?;
+        let mut config = DeviceConfig::new(wcfg, StackConfig::new(Addressing::Dhcp, brokers), mqtt);
+        config.options.backoff = config.options.backoff.with_seed(spec.seed as u32);
+        let buffers = DeviceBuffers {
+            rx: leak_bytes(spec.mqtt_buffer),
+            tx: leak_bytes(spec.mqtt_buffer),
+            store: leak_bytes(spec.store),
+            tcp_rx: leak_bytes(spec.tcp_buffer),
+            tcp_tx: leak_bytes(spec.tcp_buffer),
+            sockets: Box::leak(Box::new([SocketStorage::EMPTY; 3])),
+            dns_queries: Box::leak(Box::new([const { None }; 1])),
+        };
+        let mut node = Node::with_buffers(config, iface, spec.seed as u32, buffers)
+            .map_err(SpecError::Device)?;
         for (filter, qos) in &spec.subscribe {
-            client
-                .subscribe(leak_str(filter), *qos)
+            node.subscribe(leak_str(filter), *qos)
                 .map_err(SpecError::Subscribe)?;
         }
         Ok(SimDevice {
             radio,
-            wlan,
-            stack,
-            client,
+            node,
             end,
             started: false,
             journal: Journal::default(),
@@ -320,55 +300,54 @@ impl SimDevice {
         }
         // 1. The radio.
         self.radio.poll(now);
-        // 2. The WLAN controller.
-        if let Some(event) = self.wlan.poll(now, &mut self.radio) {
-            match event {
-                WlanEvent::Up(_) => {
-                    self.journal.wlan_ups.push(world_ms);
-                    self.stack.link_up();
-                }
-                WlanEvent::Down(_) => {
-                    self.journal.wlan_downs.push(world_ms);
-                    self.stack.link_down();
-                }
-                WlanEvent::AttemptFailed(..) => {}
-            }
-        }
-        // 3. The IP stack.
-        if let Some(StackEvent::Configured(_)) = self.stack.poll(now, &mut self.end) {
-            self.journal.leases += 1;
-            self.client.network_up(now);
-        }
-        // 4. The MQTT client, until it has nothing more to say.
-        while let Some(event) = self.client.poll(now, &mut self.stack) {
+        // 2.-4. WLAN, stack and client, each event handled as it comes,
+        // until none has anything more to say.
+        while let Some(event) = self.node.poll(now, &mut self.radio, &mut self.end) {
             let j = &mut self.journal;
             match event {
-                Event::Up { .. } => j.ups.push(world_ms),
-                Event::Down(r) => j.downs.push((world_ms, r)),
-                Event::ConnectFailed(r) => j.connect_failures.push((world_ms, r)),
-                Event::Message(m) => j.received.push(Received {
+                DeviceEvent::Wlan(WlanEvent::Up(_)) => j.wlan_ups.push(world_ms),
+                DeviceEvent::Wlan(WlanEvent::Down(_)) => j.wlan_downs.push(world_ms),
+                DeviceEvent::Network(StackEvent::Configured(_)) => j.leases += 1,
+                DeviceEvent::Mqtt(Event::Up { .. }) => j.ups.push(world_ms),
+                DeviceEvent::Mqtt(Event::Down(r)) => j.downs.push((world_ms, r)),
+                DeviceEvent::Mqtt(Event::ConnectFailed(r)) => {
+                    j.connect_failures.push((world_ms, r))
+                }
+                DeviceEvent::Mqtt(Event::Message(m)) => j.received.push(Received {
                     topic: m.topic.to_string(),
                     payload: m.payload.to_vec(),
                     at_ms: world_ms,
                 }),
-                Event::Published(_) => {
+                DeviceEvent::Mqtt(Event::Published(_)) => {
                     j.published += 1;
                     j.published_ms.push(world_ms);
                 }
                 _ => {}
             }
         }
-        let inflight = self.client.session().inflight();
+        let inflight = self.node.client().session().inflight();
         self.journal.max_inflight = self.journal.max_inflight.max(inflight);
         self.next_deadline(now)
     }
 
     /// The earliest deadline of the three machines (limpet time).
     pub fn next_deadline(&mut self, now: Instant) -> Option<Instant> {
-        let wlan = self.wlan.next_deadline(now);
-        let stack = self.stack.next_deadline(now);
-        let client = self.client.next_deadline(now);
-        limpet::time::earliest(limpet::time::earliest(wlan, stack), client)
+        self.node.next_deadline(now)
+    }
+
+    /// The WLAN controller.
+    pub fn wlan(&self) -> &Wlan<'static> {
+        self.node.wlan()
+    }
+
+    /// The IP stack.
+    pub fn stack(&mut self) -> &mut Stack<'static> {
+        self.node.stack()
+    }
+
+    /// The MQTT client.
+    pub fn client(&mut self) -> &mut DeviceClient {
+        self.node.client()
     }
 
     /// When the link has a frame for this device (world time).
@@ -383,7 +362,7 @@ impl SimDevice {
 
     /// Queues a QoS 1 publish; false if the in-flight table is full.
     pub fn publish(&mut self, topic: &str, payload: &[u8], qos: QoS) -> bool {
-        self.client.publish(topic, payload, qos, false).is_ok()
+        self.node.publish(topic, payload, qos, false).is_ok()
     }
 }
 

@@ -243,7 +243,7 @@ impl Rig {
         let d = self.dev;
         let want = u64::from(self.publisher.next);
         let drained = self.run_until(limit_ms, |w| {
-            w.device(d).journal.published >= want && w.device(d).client.session().inflight() == 0
+            w.device(d).journal.published >= want && w.device(d).client().session().inflight() == 0
         });
         let accepted = self.publisher.next;
         let deadline = std::time::Instant::now() + RealDuration::from_secs(10);
