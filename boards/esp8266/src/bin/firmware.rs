@@ -270,7 +270,7 @@ mod app {
                     Event::Rejected(Rejected::Subscribe(f) | Rejected::Unsubscribe(f)) => {
                         log!("broker rejected {}", f)
                     }
-                    Event::Chunk(_) => {} // Options::chunks is off
+                    Event::Chunk(_) => {} // only `poll_chunked` hands out chunks
                 }
             }
             if announce {
