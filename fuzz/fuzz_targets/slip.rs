@@ -1,16 +1,25 @@
-//! The two SLIP decoders (RFC 1055) that read a serial line in firmware,
-//! against a plain reading of the RFC written here, and each one's encoder
-//! through its own decoder:
+//! limpet's one SLIP codec (`limpet::slip`, RFC 1055) and the three
+//! places that read a serial line through it, against a plain reading of
+//! the RFC and the codec's one rule for a bad escape (an `ESC` followed by
+//! anything but `ESC_END` or `ESC_ESC`: its byte is kept and counted; an
+//! `END` always ends the frame, a bad escape too when it follows an `ESC`),
+//! written here:
+//! - `slip::Decoder`: the data bytes and frame ends the reading finds, and
+//!   its bad escapes;
+//! - `slip::FrameDecoder` into a small buffer: the frames between `END`s
+//!   with escapes undone, in order; a frame with a bad escape is
+//!   `BadEscape`, a longer one than the buffer `TooLong`, an empty one
+//!   nothing; never a byte past the buffer;
+//! - `slip::Encoder`: any frame comes back whole through the frame decoder;
 //! - the ESP8266's IP device (`limpet_esp8266::slip_ip::SlipIp`, receive
-//!   path as smoltcp calls it): the packets it hands over are the frames
-//!   between `END`s with escapes undone, in order; a frame with a bad
-//!   escape or longer than the MTU is dropped and counted, never handed
-//!   over; a packet it sends comes back whole through a second device
-//!   however few bytes the port takes at a time;
+//!   path as smoltcp calls it): the packets it hands over are those frames,
+//!   the others dropped and counted; a packet it sends comes back whole
+//!   through a second device however few bytes the port takes at a time;
 //! - the bridge's pipe over a UART (`limpet::bridge::uart::Uart`): the
-//!   units are the bytes and frame ends the reading finds (a bad escape's
-//!   byte kept, an `END` always an end), bad escapes counted; what it sends
+//!   units are the decoder's reading, bad escapes counted; what it sends
 //!   reads back as sent.
+//!
+//! (The sim's `slip-gateway` end reads through the same `FrameDecoder`.)
 #![no_main]
 
 use std::collections::VecDeque;
@@ -20,8 +29,10 @@ use embedded_io::{ErrorType, Read, ReadReady, Write, WriteReady};
 use libfuzzer_sys::fuzz_target;
 use limpet::bridge::pipe::{Pipe, Unit};
 use limpet::bridge::uart::Uart;
+use limpet::slip::{
+    Decoded, Decoder, Encoder, FrameDecoder, FrameError, END, ESC, ESC_END, ESC_ESC,
+};
 use limpet_esp8266::serial::SerialPort;
-use limpet_esp8266::slip::{END, ESC, ESC_END, ESC_ESC};
 use limpet_esp8266::slip_ip::{SlipFrames, SlipIp};
 use smoltcp::phy::{Device, RxToken, TxToken};
 use smoltcp::time::Instant;
@@ -30,12 +41,140 @@ use smoltcp::time::Instant;
 const MTU: usize = 64;
 
 fuzz_target!(|data: &[u8]| {
-    ip_device_reads(data);
     let take = usize::from(data.first().copied().unwrap_or(1) % 8) + 1;
-    ip_device_round_trip(data.get(1..).unwrap_or(&[]), take);
+    let rest = data.get(1..).unwrap_or(&[]);
+    decoder_reads(data);
+    frame_decoder_reads(data);
+    encoder_round_trip(rest);
+    ip_device_reads(data);
+    ip_device_round_trip(rest, take);
     uart_reads(data);
     uart_round_trip(data, take);
 });
+
+/// The data bytes and frame ends `input` stands for, byte by byte, and
+/// its bad escapes.
+fn unit_reading(input: &[u8]) -> (Vec<Decoded>, u32) {
+    let mut units = Vec::new();
+    let mut bad = 0;
+    let mut escaped = false;
+    for &b in input {
+        if std::mem::take(&mut escaped) {
+            units.push(match b {
+                ESC_END => Decoded::Byte(END),
+                ESC_ESC => Decoded::Byte(ESC),
+                END => {
+                    bad += 1;
+                    Decoded::End
+                }
+                other => {
+                    bad += 1;
+                    Decoded::Byte(other)
+                }
+            });
+        } else if b == ESC {
+            escaped = true;
+        } else if b == END {
+            units.push(Decoded::End);
+        } else {
+            units.push(Decoded::Byte(b));
+        }
+    }
+    (units, bad)
+}
+
+/// What a frame reader with a `cap`-byte buffer must make of `input`, read
+/// as the RFC's segments between `END`s: each closed, non-empty or damaged
+/// segment's bytes or error (the segment still open at the end is nothing
+/// yet).
+fn frame_reading(input: &[u8], cap: usize) -> Vec<Result<Vec<u8>, FrameError>> {
+    let segments: Vec<&[u8]> = input.split(|&b| b == END).collect();
+    let closed = &segments[..segments.len() - 1];
+    let mut frames = Vec::new();
+    for segment in closed {
+        let (bytes, bad_escape) = unescape(segment);
+        if bad_escape {
+            frames.push(Err(FrameError::BadEscape));
+        } else if bytes.len() > cap {
+            frames.push(Err(FrameError::TooLong));
+        } else if !bytes.is_empty() {
+            frames.push(Ok(bytes));
+        }
+    }
+    frames
+}
+
+/// A closed segment's bytes with escapes undone, and whether it held a bad
+/// escape (an `ESC` last in it was followed by the `END`: bad too).
+fn unescape(segment: &[u8]) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    let mut bad = false;
+    let mut i = 0;
+    while i < segment.len() {
+        if segment[i] == ESC {
+            match segment.get(i + 1) {
+                Some(&ESC_END) => out.push(END),
+                Some(&ESC_ESC) => out.push(ESC),
+                Some(&other) => {
+                    out.push(other);
+                    bad = true;
+                }
+                None => bad = true,
+            }
+            i += 2;
+        } else {
+            out.push(segment[i]);
+            i += 1;
+        }
+    }
+    (out, bad)
+}
+
+fn decoder_reads(input: &[u8]) {
+    let mut decoder = Decoder::new();
+    let got: Vec<Decoded> = input.iter().filter_map(|&b| decoder.feed(b)).collect();
+    let (want, bad) = unit_reading(input);
+    assert_eq!(got, want);
+    assert_eq!(decoder.bad_escapes(), bad);
+}
+
+fn frame_decoder_reads(input: &[u8]) {
+    let mut decoder = FrameDecoder::new();
+    // A guard byte past the buffer: never written.
+    let mut buf = [0xA5u8; MTU + 1];
+    let mut got = Vec::new();
+    for &b in input {
+        if let Some(r) = decoder.feed(b, &mut buf[..MTU]) {
+            got.push(r.map(|n| buf[..n].to_vec()));
+        }
+        assert_eq!(buf[MTU], 0xA5, "wrote past the buffer");
+    }
+    assert_eq!(got, frame_reading(input, MTU));
+    assert_eq!(decoder.bad_escapes(), unit_reading(input).1);
+}
+
+fn encoder_round_trip(frame: &[u8]) {
+    let mut encoder = Encoder::new();
+    let line: Vec<u8> = std::iter::from_fn(|| encoder.next(frame)).collect();
+    let specials = frame.iter().filter(|&&b| b == END || b == ESC).count();
+    assert_eq!(line.len(), frame.len() + specials + 2);
+    let mut decoder = FrameDecoder::new();
+    let mut buf = vec![0u8; frame.len()];
+    let got: Vec<_> = line
+        .iter()
+        .filter_map(|&b| decoder.feed(b, &mut buf))
+        .collect();
+    let want = if frame.is_empty() {
+        vec![]
+    } else {
+        vec![Ok(frame.len())]
+    };
+    assert_eq!(got, want);
+    assert_eq!(buf, frame);
+    // And it starts over: the same line again.
+    let again: Vec<u8> = std::iter::from_fn(|| encoder.next(frame)).collect();
+    assert_eq!(again, line);
+}
 
 /// A serial port for the ESP8266 device: reads from `inp`, writes to `out`
 /// taking at most `space` bytes until the test drains it.
@@ -66,51 +205,6 @@ fn port(inp: &[u8], space: usize) -> Port {
     }
 }
 
-/// What the device must make of `input`: the whole packets, and how many
-/// frames it drops (a bad escape is counted when seen, even in the frame
-/// still open at the end; an over-long frame at its `END`).
-fn ip_reading(input: &[u8]) -> (Vec<Vec<u8>>, u32) {
-    let mut packets = Vec::new();
-    let mut dropped = 0;
-    let segments: Vec<&[u8]> = input.split(|&b| b == END).collect();
-    let last = segments.len() - 1;
-    for (n, segment) in segments.iter().enumerate() {
-        let (bytes, bad_escape) = unescape(segment);
-        if bad_escape {
-            dropped += 1;
-        } else if n == last || bytes.is_empty() {
-            // Still open, or an END right after an END.
-        } else if bytes.len() > MTU {
-            dropped += 1;
-        } else {
-            packets.push(bytes);
-        }
-    }
-    (packets, dropped)
-}
-
-/// A frame's bytes with escapes undone, up to a bad escape (then `true`).
-/// An `ESC` with nothing after it in the frame is ignored.
-fn unescape(segment: &[u8]) -> (Vec<u8>, bool) {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < segment.len() {
-        if segment[i] == ESC {
-            match segment.get(i + 1) {
-                Some(&ESC_END) => out.push(END),
-                Some(&ESC_ESC) => out.push(ESC),
-                Some(_) => return (out, true),
-                None => {}
-            }
-            i += 2;
-        } else {
-            out.push(segment[i]);
-            i += 1;
-        }
-    }
-    (out, false)
-}
-
 fn ip_device_reads(input: &[u8]) {
     let mut frames = SlipFrames::<MTU>::new();
     let mut device = SlipIp::new(port(input, 16), &mut frames);
@@ -122,18 +216,27 @@ fn ip_device_reads(input: &[u8]) {
             got.push(packet.to_vec());
         });
     }
-    assert!(device.port().inp.is_empty(), "receive said no with bytes waiting");
-    let (want, dropped) = ip_reading(input);
-    assert_eq!(got, want);
-    assert_eq!(device.counters().frames_in, want.len() as u32);
-    assert_eq!(device.counters().dropped, dropped);
+    assert!(
+        device.port().inp.is_empty(),
+        "receive said no with bytes waiting"
+    );
+    let want = frame_reading(input, MTU);
+    let packets: Vec<Vec<u8>> = want.iter().filter_map(|f| f.clone().ok()).collect();
+    assert_eq!(got, packets);
+    assert_eq!(device.counters().frames_in, packets.len() as u32);
+    assert_eq!(
+        device.counters().dropped,
+        (want.len() - packets.len()) as u32
+    );
 }
 
 fn ip_device_round_trip(packet: &[u8], fifo: usize) {
     let packet = &packet[..packet.len().min(MTU)];
     let mut frames = SlipFrames::<MTU>::new();
     let mut sender = SlipIp::new(port(&[], fifo), &mut frames);
-    let tx = sender.transmit(Instant::ZERO).expect("an idle device can send");
+    let tx = sender
+        .transmit(Instant::ZERO)
+        .expect("an idle device can send");
     tx.consume(packet.len(), |buf| buf.copy_from_slice(packet));
     let mut line = std::mem::take(&mut sender.port().out);
     let mut passes = 0;
@@ -149,7 +252,11 @@ fn ip_device_round_trip(packet: &[u8], fifo: usize) {
     while let Some((rx, _tx)) = receiver.receive(Instant::ZERO) {
         rx.consume(|p| got.push(p.to_vec()));
     }
-    let want: Vec<Vec<u8>> = if packet.is_empty() { vec![] } else { vec![packet.to_vec()] };
+    let want: Vec<Vec<u8>> = if packet.is_empty() {
+        vec![]
+    } else {
+        vec![packet.to_vec()]
+    };
     assert_eq!(got, want);
 }
 
@@ -206,36 +313,6 @@ fn line(inp: &[u8], chunk: usize) -> Line {
     }
 }
 
-/// The units `input` stands for, and its bad escapes.
-fn uart_reading(input: &[u8]) -> (Vec<Unit>, u32) {
-    let mut units = Vec::new();
-    let mut bad = 0;
-    let mut escaped = false;
-    for &b in input {
-        if std::mem::take(&mut escaped) {
-            units.push(match b {
-                ESC_END => Unit::Byte(END),
-                ESC_ESC => Unit::Byte(ESC),
-                END => {
-                    bad += 1;
-                    Unit::End
-                }
-                other => {
-                    bad += 1;
-                    Unit::Byte(other)
-                }
-            });
-        } else if b == ESC {
-            escaped = true;
-        } else if b == END {
-            units.push(Unit::End);
-        } else {
-            units.push(Unit::Byte(b));
-        }
-    }
-    (units, bad)
-}
-
 fn uart_reads(input: &[u8]) {
     let mut uart = Uart::new(line(input, 7));
     let mut got = Vec::new();
@@ -243,10 +320,13 @@ fn uart_reads(input: &[u8]) {
     for _ in 0..=input.len() {
         uart.poll().unwrap();
         while let Some(unit) = uart.recv() {
-            got.push(unit);
+            got.push(match unit {
+                Unit::Byte(b) => Decoded::Byte(b),
+                Unit::End => Decoded::End,
+            });
         }
     }
-    let (want, bad) = uart_reading(input);
+    let (want, bad) = unit_reading(input);
     assert_eq!(got, want);
     assert_eq!(uart.counters().bad_escapes, bad);
     assert_eq!(uart.counters().bytes_read, input.len() as u32);

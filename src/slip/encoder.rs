@@ -77,4 +77,10 @@ impl Encoder {
             }
         }
     }
+
+    /// True once `frame`'s closing `END` was given (the next [`Encoder::next`]
+    /// is `None`): a port can stop asking as soon as the frame is out.
+    pub fn is_done(&self, frame: &[u8]) -> bool {
+        self.pending.is_none() && self.at > frame.len() + 1
+    }
 }

@@ -18,8 +18,8 @@ pub struct FrameDecoder {
     decoder: Decoder,
     /// Bytes of the frame so far, counted past the buffer's end.
     len: usize,
-    /// Bad escapes counted when the frame began.
-    bad_before: u32,
+    /// The frame held a bad escape.
+    damaged: bool,
 }
 
 impl FrameDecoder {
@@ -28,7 +28,7 @@ impl FrameDecoder {
         FrameDecoder {
             decoder: Decoder::new(),
             len: 0,
-            bad_before: 0,
+            damaged: false,
         }
     }
 
@@ -36,7 +36,11 @@ impl FrameDecoder {
     /// call): at a non-empty frame's `END`, its length in `buf`, or why it
     /// was not whole; `None` while a frame goes on.
     pub fn feed(&mut self, b: u8, buf: &mut [u8]) -> Option<Result<usize, FrameError>> {
-        match self.decoder.feed(b)? {
+        let before = self.decoder.bad_escapes();
+        let decoded = self.decoder.feed(b);
+        // One byte adds at most one bad escape.
+        self.damaged |= self.decoder.bad_escapes() != before;
+        match decoded? {
             Decoded::Byte(x) => {
                 if let Some(slot) = buf.get_mut(self.len) {
                     *slot = x;
@@ -46,9 +50,7 @@ impl FrameDecoder {
             }
             Decoded::End => {
                 let len = core::mem::take(&mut self.len);
-                let bad = self.decoder.bad_escapes() != self.bad_before;
-                self.bad_before = self.decoder.bad_escapes();
-                if bad {
+                if core::mem::take(&mut self.damaged) {
                     Some(Err(FrameError::BadEscape))
                 } else if len > buf.len() {
                     Some(Err(FrameError::TooLong))

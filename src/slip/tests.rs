@@ -69,6 +69,18 @@ fn the_encoder_starts_over_after_a_frame() {
 }
 
 #[test]
+fn the_encoder_is_done_as_the_closing_end_is_given_not_a_call_later() {
+    let frame = [ESC];
+    let mut enc = Encoder::new();
+    let mut done = Vec::<bool, 4>::new();
+    while enc.next(&frame).is_some() {
+        done.push(enc.is_done(&frame)).unwrap();
+    }
+    // END, ESC, ESC_ESC, END.
+    assert_eq!(done[..], [false, false, false, true]);
+}
+
+#[test]
 fn a_bad_escape_keeps_its_byte_and_is_counted() {
     let mut dec = Decoder::new();
     let got: Vec<_, 4> = [b'a', ESC, b'b', ESC, ESC, b'c']

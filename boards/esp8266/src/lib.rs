@@ -16,10 +16,10 @@
 //! (`limpet-sim`'s `slip-gateway`) that proxies TCP to a broker.
 //!
 //! Modules, bottom up:
-//! - [`slip`]: SLIP (RFC 1055) framing, byte by byte, no buffers.
 //! - [`serial`]: [`serial::SerialPort`], a byte port that never blocks.
 //! - [`slip_ip`]: IP over SLIP on a byte port, a `smoltcp` device
-//!   (`Medium::Ip`) for limpet's IP stack (`limpet::net::stack`).
+//!   (`Medium::Ip`) for limpet's IP stack (`limpet::net::stack`); the SLIP
+//!   framing is limpet's own (`limpet::slip`).
 //! - [`clock`]: milliseconds from a wrapping cycle counter.
 //! - On the chip (`target_arch = "xtensa"`): `hw` (registers, assembly),
 //!   `uart`, `gpio`, `watchdog`, `console` (logs), `fatal` (panics and
@@ -30,7 +30,6 @@
 
 pub mod clock;
 pub mod serial;
-pub mod slip;
 pub mod slip_ip;
 
 #[cfg(target_arch = "xtensa")]

@@ -1,7 +1,8 @@
 //! IP over SLIP (RFC 1055) on a serial port: a `smoltcp::phy::Device` with
 //! `Medium::Ip`, so the firmware runs the real IP stack (smoltcp TCP, DNS)
 //! and the MQTT client over UART0, with a host-side gateway on the other end
-//! of the serial link.
+//! of the serial link. The framing is [`limpet::slip`]'s; a frame with a bad
+//! escape is dropped by its rule (IP's checksums do not cover every byte).
 //!
 //! RAM: one frame buffer each way (`MTU` bytes), in a [`SlipFrames`] the
 //! caller provides. A received frame is
@@ -11,59 +12,51 @@
 //! no and smoltcp tries again on a later poll.
 
 use crate::serial::SerialPort;
-use crate::slip::{Decoded, Decoder, END, ESC, ESC_END, ESC_ESC};
+use limpet::slip::{Encoder, FrameDecoder};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
 /// Counters of the link, since power-up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SlipCounters {
+    /// Packets received whole and handed over.
     pub frames_in: u32,
+    /// Packets sent.
     pub frames_out: u32,
     /// Frames longer than the MTU, or with a bad escape: dropped.
     pub dropped: u32,
 }
 
-/// The frame being sent: `len` bytes, `sent` of them on the line.
+/// The frame being sent: `buf[..len]`, `len` 0 when there is none.
 struct Outgoing<const MTU: usize> {
     buf: [u8; MTU],
     len: usize,
-    sent: usize,
-    /// The escape's second byte is still to go.
-    pending: Option<u8>,
-    /// The opening `END` went out.
-    opened: bool,
+    encoder: Encoder,
 }
 
 /// The link's frame buffers and framing state: caller-provided storage
 /// (`SlipFrames::new` is `const`, so a firmware keeps it in a static rather
 /// than on its stack).
 pub struct SlipFrames<const MTU: usize> {
-    decoder: Decoder,
+    decoder: FrameDecoder,
     rx: [u8; MTU],
+    /// `rx[..rx_len]` is a whole packet, not handed over yet (0: none).
     rx_len: usize,
-    /// `rx[..rx_len]` is a whole packet, not handed over yet.
-    rx_ready: bool,
-    /// The frame being received is longer than `MTU`: dropped at its END.
-    rx_overflow: bool,
     tx: Outgoing<MTU>,
     counters: SlipCounters,
 }
 
 impl<const MTU: usize> SlipFrames<MTU> {
+    /// Empty buffers, between frames.
     pub const fn new() -> Self {
         SlipFrames {
-            decoder: Decoder::new(),
+            decoder: FrameDecoder::new(),
             rx: [0; MTU],
             rx_len: 0,
-            rx_ready: false,
-            rx_overflow: false,
             tx: Outgoing {
                 buf: [0; MTU],
                 len: 0,
-                sent: 0,
-                pending: None,
-                opened: false,
+                encoder: Encoder::new(),
             },
             counters: SlipCounters {
                 frames_in: 0,
@@ -87,14 +80,17 @@ pub struct SlipIp<'a, P, const MTU: usize> {
 }
 
 impl<'a, P: SerialPort, const MTU: usize> SlipIp<'a, P, MTU> {
+    /// The link on `port`, with its buffers in `frames`.
     pub fn new(port: P, frames: &'a mut SlipFrames<MTU>) -> Self {
         SlipIp { port, f: frames }
     }
 
+    /// What the link counted since power-up.
     pub fn counters(&self) -> &SlipCounters {
         &self.f.counters
     }
 
+    /// The serial port (for the firmware's console, or a test).
     pub fn port(&mut self) -> &mut P {
         &mut self.port
     }
@@ -104,37 +100,16 @@ impl<'a, P: SerialPort, const MTU: usize> SlipIp<'a, P, MTU> {
     /// Bounded: at most one frame's worth each way.
     pub fn pump(&mut self) {
         self.pump_tx();
-        while !self.f.rx_ready {
+        let f = &mut *self.f;
+        while f.rx_len == 0 {
             let Some(b) = self.port.read() else { break };
-            match self.f.decoder.feed(b) {
-                Some(Decoded::Byte(x)) => {
-                    if self.f.rx_len < MTU {
-                        self.f.rx[self.f.rx_len] = x;
-                        self.f.rx_len += 1;
-                    } else {
-                        self.f.rx_overflow = true;
-                    }
+            match f.decoder.feed(b, &mut f.rx) {
+                Some(Ok(len)) => {
+                    f.rx_len = len;
+                    f.counters.frames_in = f.counters.frames_in.wrapping_add(1);
                 }
-                Some(Decoded::End) => {
-                    if core::mem::take(&mut self.f.rx_overflow) {
-                        self.f.counters.dropped = self.f.counters.dropped.wrapping_add(1);
-                        self.f.rx_len = 0;
-                    } else {
-                        self.f.rx_ready = true;
-                        self.f.counters.frames_in = self.f.counters.frames_in.wrapping_add(1);
-                    }
-                }
-                Some(Decoded::Error) => {
-                    self.f.counters.dropped = self.f.counters.dropped.wrapping_add(1);
-                    self.f.rx_len = 0;
-                    self.f.rx_overflow = false;
-                }
-                None => {
-                    // An END right after an END (or inside a damaged frame).
-                    if self.f.decoder.at_boundary() {
-                        self.f.rx_len = 0;
-                    }
-                }
+                Some(Err(_)) => f.counters.dropped = f.counters.dropped.wrapping_add(1),
+                None => {}
             }
         }
     }
@@ -142,31 +117,14 @@ impl<'a, P: SerialPort, const MTU: usize> SlipIp<'a, P, MTU> {
     fn pump_tx(&mut self) {
         let t = &mut self.f.tx;
         while t.len > 0 && self.port.tx_space() > 0 {
-            if !t.opened {
-                // An END first ends whatever noise came before (RFC 1055).
-                self.port.write(END);
-                t.opened = true;
-            } else if let Some(b) = t.pending.take() {
+            let frame = &t.buf[..t.len];
+            if let Some(b) = t.encoder.next(frame) {
                 self.port.write(b);
-            } else if t.sent < t.len {
-                let b = t.buf[t.sent];
-                t.sent += 1;
-                match b {
-                    END => {
-                        self.port.write(ESC);
-                        t.pending = Some(ESC_END);
-                    }
-                    ESC => {
-                        self.port.write(ESC);
-                        t.pending = Some(ESC_ESC);
-                    }
-                    _ => self.port.write(b),
-                }
-            } else {
-                self.port.write(END);
+            }
+            if t.encoder.is_done(frame) {
+                // Free for the next packet as soon as its END is out.
                 t.len = 0;
-                t.sent = 0;
-                t.opened = false;
+                t.encoder = Encoder::new();
                 self.f.counters.frames_out = self.f.counters.frames_out.wrapping_add(1);
             }
         }
@@ -178,6 +136,7 @@ impl<'a, P: SerialPort, const MTU: usize> SlipIp<'a, P, MTU> {
     }
 }
 
+/// A received packet, lent to smoltcp.
 pub struct SlipRxToken<'a> {
     frame: &'a [u8],
 }
@@ -188,6 +147,7 @@ impl phy::RxToken for SlipRxToken<'_> {
     }
 }
 
+/// Room for one packet to send.
 pub struct SlipTxToken<'a, const MTU: usize> {
     tx: &'a mut Outgoing<MTU>,
 }
@@ -197,9 +157,7 @@ impl<const MTU: usize> phy::TxToken for SlipTxToken<'_, MTU> {
         let len = len.min(MTU);
         let r = f(&mut self.tx.buf[..len]);
         self.tx.len = len;
-        self.tx.sent = 0;
-        self.tx.pending = None;
-        self.tx.opened = false;
+        self.tx.encoder = Encoder::new();
         r
     }
 }
@@ -217,11 +175,10 @@ impl<P: SerialPort, const MTU: usize> Device for SlipIp<'_, P, MTU> {
     fn receive(&mut self, _: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         self.pump();
         // A reply needs the transmit side free too.
-        if !self.f.rx_ready || self.f.tx.len > 0 {
+        if self.f.rx_len == 0 || self.f.tx.len > 0 {
             return None;
         }
         let len = core::mem::take(&mut self.f.rx_len);
-        self.f.rx_ready = false;
         Some((
             SlipRxToken {
                 frame: &self.f.rx[..len],
@@ -250,6 +207,7 @@ impl<P: SerialPort, const MTU: usize> Device for SlipIp<'_, P, MTU> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use limpet::slip::{END, ESC};
     use phy::{RxToken, TxToken};
 
     extern crate std;
@@ -276,12 +234,8 @@ mod tests {
     }
 
     fn slip(frame: &[u8]) -> Vec<u8> {
-        let mut v = std::vec![END];
-        for &b in frame {
-            crate::slip::encode_byte(b, |x| v.push(x));
-        }
-        v.push(END);
-        v
+        let mut encoder = Encoder::new();
+        core::iter::from_fn(|| encoder.next(frame)).collect()
     }
 
     #[test]

@@ -5,9 +5,12 @@
 //! (`limpet_esp8266::slip_ip` is the device's side): under QEMU the stream is
 //! the emulator's semihosting stdin/stdout, on a bench a USB-serial adapter.
 //! A reader thread decodes frames off the stream into a bounded queue;
-//! transmit encodes straight into the writer. Bytes outside a frame and
-//! frames with a bad escape or longer than the MTU are dropped and counted.
+//! transmit encodes straight into the writer. The framing is
+//! [`limpet::slip`]'s, with its rule: frames with a bad escape (an `END`
+//! right after an `ESC` included) or longer than the MTU are dropped and
+//! counted.
 
+use limpet::slip::{Encoder, FrameDecoder};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use std::io::{Read, Write};
@@ -16,11 +19,6 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::thread;
 
-const END: u8 = 0xC0;
-const ESC: u8 = 0xDB;
-const ESC_END: u8 = 0xDC;
-const ESC_ESC: u8 = 0xDD;
-
 /// Whole frames the reader may hold before it stops reading (back-pressure
 /// on the stream, not a drop).
 const QUEUE: usize = 64;
@@ -28,7 +26,9 @@ const QUEUE: usize = 64;
 /// Counters of the line since it was opened.
 #[derive(Debug, Default)]
 pub struct SlipStats {
+    /// Packets received whole and handed over.
     pub frames_in: AtomicU32,
+    /// Packets written to the stream.
     pub frames_out: AtomicU32,
     /// Bad escapes and frames over the MTU.
     pub dropped: AtomicU32,
@@ -62,6 +62,7 @@ impl<W: Write> SlipLine<W> {
         }
     }
 
+    /// The line's counters.
     pub fn stats(&self) -> &SlipStats {
         &self.stats
     }
@@ -92,9 +93,8 @@ fn read_frames<R: Read>(
     stats: &SlipStats,
     mut deliver: impl FnMut(Vec<u8>) -> bool,
 ) {
-    let mut frame = Vec::with_capacity(mtu);
-    let mut escaped = false;
-    let mut damaged = false;
+    let mut decoder = FrameDecoder::new();
+    let mut frame = vec![0u8; mtu];
     let mut chunk = [0u8; 2048];
     loop {
         let n = match reader.read(&mut chunk) {
@@ -102,42 +102,17 @@ fn read_frames<R: Read>(
             Ok(n) => n,
         };
         for &b in &chunk[..n] {
-            if b == END {
-                if !frame.is_empty() {
-                    if damaged {
-                        stats.dropped.fetch_add(1, Ordering::Relaxed);
-                    } else {
-                        stats.frames_in.fetch_add(1, Ordering::Relaxed);
-                        if !deliver(std::mem::take(&mut frame)) {
-                            return;
-                        }
+            match decoder.feed(b, &mut frame) {
+                Some(Ok(len)) => {
+                    stats.frames_in.fetch_add(1, Ordering::Relaxed);
+                    if !deliver(frame[..len].to_vec()) {
+                        return;
                     }
                 }
-                frame.clear();
-                escaped = false;
-                damaged = false;
-                continue;
-            }
-            let byte = if escaped {
-                escaped = false;
-                match b {
-                    ESC_END => END,
-                    ESC_ESC => ESC,
-                    _ => {
-                        damaged = true;
-                        continue;
-                    }
+                Some(Err(_)) => {
+                    stats.dropped.fetch_add(1, Ordering::Relaxed);
                 }
-            } else if b == ESC {
-                escaped = true;
-                continue;
-            } else {
-                b
-            };
-            if frame.len() == mtu {
-                damaged = true;
-            } else if !damaged {
-                frame.push(byte);
+                None => {}
             }
         }
     }
@@ -145,15 +120,8 @@ fn read_frames<R: Read>(
 
 /// Appends `packet` as one SLIP frame (an `END` before and after).
 fn encode(packet: &[u8], out: &mut Vec<u8>) {
-    out.push(END);
-    for &b in packet {
-        match b {
-            END => out.extend_from_slice(&[ESC, ESC_END]),
-            ESC => out.extend_from_slice(&[ESC, ESC_ESC]),
-            _ => out.push(b),
-        }
-    }
-    out.push(END);
+    let mut encoder = Encoder::new();
+    out.extend(std::iter::from_fn(|| encoder.next(packet)));
 }
 
 impl<W: Write> Device for SlipLine<W> {
@@ -202,6 +170,7 @@ impl<W: Write> Device for SlipLine<W> {
     }
 }
 
+/// A received packet, handed to smoltcp.
 pub struct RxToken(Vec<u8>);
 
 impl phy::RxToken for RxToken {
@@ -210,6 +179,7 @@ impl phy::RxToken for RxToken {
     }
 }
 
+/// Room for one packet, framed into the writer when smoltcp fills it.
 pub struct TxToken<'a, W> {
     writer: &'a mut W,
     stats: &'a SlipStats,
@@ -238,6 +208,7 @@ impl<W: Write> phy::TxToken for TxToken<'_, W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use limpet::slip::{END, ESC};
 
     fn decode_all(bytes: &[u8], mtu: usize) -> (Vec<Vec<u8>>, u32) {
         let stats = SlipStats::default();
@@ -266,12 +237,12 @@ mod tests {
     }
 
     #[test]
-    fn bad_escape_and_oversize_are_dropped_not_delivered() {
-        let mut line = vec![END, 1, ESC, 7, 2, END];
+    fn bad_escape_cut_off_escape_and_oversize_are_dropped_not_delivered() {
+        let mut line = vec![END, 1, ESC, 7, 2, END, 3, ESC, END];
         encode(&[5; 10], &mut line);
         encode(&[6; 4], &mut line);
         let (frames, dropped) = decode_all(&line, 8);
         assert_eq!(frames, vec![vec![6; 4]]);
-        assert_eq!(dropped, 2);
+        assert_eq!(dropped, 3);
     }
 }
