@@ -209,6 +209,8 @@ impl<'a, const N: usize, const S: usize, const R: usize> Device<'a, N, S, R> {
             tcp_tx,
             sockets,
             dns_queries,
+            #[cfg(feature = "sntp")]
+            udp,
         } = buffers;
         let buffers = Buffers {
             sockets,
@@ -216,7 +218,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Device<'a, N, S, R> {
             tcp_tx,
             dns_queries,
             #[cfg(feature = "sntp")]
-            udp: None,
+            udp,
         };
         let mut stack =
             Stack::new(config.network, interface, buffers, seed).map_err(DeviceError::Network)?;
@@ -244,6 +246,27 @@ impl<'a, const N: usize, const S: usize, const R: usize> Device<'a, N, S, R> {
         Rd: Radio,
         D: smoltcp::phy::Device + ?Sized,
     {
+        if let Some(event) = self.poll_network(now, radio, netdev) {
+            return Some(event);
+        }
+        self.client
+            .poll(now, &mut self.stack)
+            .map(DeviceEvent::Mqtt)
+    }
+
+    /// [`Device::poll`] without the client: the WLAN controller and the
+    /// stack, wired together, for a composition that drives the client
+    /// itself (the bridge's co-processor role polls it over [`Device::parts`]).
+    pub fn poll_network<Rd, D>(
+        &mut self,
+        now: Instant,
+        radio: &mut Rd,
+        netdev: &mut D,
+    ) -> Option<DeviceEvent<'static>>
+    where
+        Rd: Radio,
+        D: smoltcp::phy::Device + ?Sized,
+    {
         if let Some(event) = self.wlan.poll(now, radio) {
             match event {
                 WlanEvent::Up(_) => self.stack.link_up(),
@@ -259,9 +282,12 @@ impl<'a, const N: usize, const S: usize, const R: usize> Device<'a, N, S, R> {
             }
             return Some(DeviceEvent::Network(event));
         }
-        self.client
-            .poll(now, &mut self.stack)
-            .map(DeviceEvent::Mqtt)
+        None
+    }
+
+    /// The client and the stack it runs over, both at once.
+    pub fn parts(&mut self) -> (&mut Client<'a, N, S, R>, &mut Stack<'a>) {
+        (&mut self.client, &mut self.stack)
     }
 
     /// The earliest of the three machines' deadlines: when to poll again if

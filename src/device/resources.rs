@@ -62,6 +62,10 @@ pub struct DeviceBuffers<'a> {
     pub sockets: &'a mut [SocketStorage<'a>],
     /// DNS queries at once: 1 is enough.
     pub dns_queries: &'a mut [Option<DnsQuery>],
+    /// A UDP socket for the time (`Stack::request_time`; one more socket
+    /// slot), or none.
+    #[cfg(feature = "sntp")]
+    pub udp: Option<crate::net::stack::UdpBuffers<'a>>,
 }
 
 impl<'a, const MQTT: usize, const STORE: usize, const TCP: usize> Resources<'a, MQTT, STORE, TCP> {
@@ -75,6 +79,8 @@ impl<'a, const MQTT: usize, const STORE: usize, const TCP: usize> Resources<'a, 
             tcp_tx: &mut self.tcp_tx,
             sockets: &mut self.sockets,
             dns_queries: &mut self.dns_queries,
+            #[cfg(feature = "sntp")]
+            udp: None,
         }
     }
 }

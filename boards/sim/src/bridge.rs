@@ -21,11 +21,12 @@ use limpet::bridge::coproc::{Coproc, Settings};
 use limpet::bridge::host::{Host, HostConfig, HostEvent};
 use limpet::bridge::link::{Link, Side};
 use limpet::bridge::proto::{self, Outcome, TimeError};
-use limpet::client::{Client, Options};
-use limpet::net::stack::{Addressing, Broker, Buffers, Stack, StackConfig, StackEvent, UdpBuffers};
+use limpet::client::Client;
+use limpet::device::{DeviceBuffers, DeviceConfig, DeviceEvent};
+use limpet::net::stack::{Addressing, Broker, StackConfig, UdpBuffers};
 use limpet::time::Instant;
 use limpet::wire::QoS;
-use limpet::wlan::{self, Network, Wlan, WlanEvent};
+use limpet::wlan::{self, Network, WlanEvent};
 use smoltcp::iface::SocketStorage;
 use smoltcp::socket::udp::PacketMetadata;
 
@@ -63,12 +64,9 @@ fn leak_bytes(n: usize) -> &'static mut [u8] {
     Box::leak(vec![0u8; n].into_boxed_slice())
 }
 
-/// The network side, built from the host's settings.
-pub struct Machines {
-    pub wlan: Wlan<'static>,
-    pub stack: Stack<'static>,
-    pub client: CoprocClient,
-}
+/// The network side, built from the host's settings: the WLAN controller,
+/// the stack and the client the role drives.
+pub type Machines = limpet::Device<'static, INFLIGHT, SUBSCRIPTIONS>;
 
 /// The co-processor's firmware, one boot of it.
 pub struct CoprocFirmware {
@@ -106,31 +104,25 @@ impl CoprocFirmware {
             }
             return;
         };
-        if let Some(event) = m.wlan.poll(now, &mut board.radio) {
+        // WLAN and stack, wired by the device; the role drives the client.
+        while let Some(event) = m.poll_network(now, &mut board.radio, &mut board.net) {
             match event {
-                WlanEvent::Up(network) => {
-                    m.stack.link_up();
-                    self.role.wifi(Some(network == Network::Stored));
+                DeviceEvent::Wlan(WlanEvent::Up(network)) => {
+                    self.role.wifi(Some(network == Network::Stored))
                 }
-                WlanEvent::Down(_) => {
-                    m.stack.link_down();
-                    self.role.wifi(None);
-                }
-                WlanEvent::AttemptFailed(..) => {}
+                DeviceEvent::Wlan(WlanEvent::Down(_)) => self.role.wifi(None),
+                _ => {}
             }
         }
-        if let Some(StackEvent::Configured(_)) = m.stack.poll(now, &mut board.net) {
-            m.client.network_up(now);
-        }
-        self.role
-            .poll(now, &mut self.link, &mut m.client, &mut m.stack);
+        let (client, stack) = m.parts();
+        self.role.poll(now, &mut self.link, client, stack);
         // The host asked for the time: SNTP through the stack.
         if let Some(settings) = self.settings {
             if self.role.time_wanted() {
-                m.stack.request_time(now, settings.config().time_server);
+                stack.request_time(now, settings.config().time_server);
             }
         }
-        if let Some(answer) = m.stack.time() {
+        if let Some(answer) = stack.time() {
             self.role.time_answer(answer, now);
         }
     }
@@ -141,15 +133,24 @@ fn build(settings: &'static Settings<FRAME>, board: &mut SimBoard, boot: u32) ->
     let c = settings.config();
     let mut wcfg = wlan::Config::new(c.ssid, c.wifi_password);
     wcfg.use_stored = c.use_stored;
-    let wlan = Wlan::new(wcfg).ok()?;
     let brokers: &'static [Broker<'static>] = leak([Broker {
         host: c.broker,
         port: c.port,
     }]);
-    let buffers = Buffers {
-        sockets: leak([SocketStorage::EMPTY; 4]),
+    let seed = board.seed() ^ boot.wrapping_mul(0x9E37_79B9);
+    let mut config = DeviceConfig::new(
+        wcfg,
+        StackConfig::new(Addressing::Dhcp, brokers),
+        settings.mqtt(),
+    );
+    config.options.backoff = config.options.backoff.with_seed(seed);
+    let buffers = DeviceBuffers {
+        rx: leak_bytes(512),
+        tx: leak_bytes(512),
+        store: leak_bytes(INFLIGHT * 300),
         tcp_rx: leak_bytes(2048),
         tcp_tx: leak_bytes(2048),
+        sockets: leak([SocketStorage::EMPTY; 4]),
         dns_queries: leak([None; 1]),
         udp: Some(UdpBuffers {
             rx_meta: leak([PacketMetadata::EMPTY; 2]),
@@ -158,30 +159,7 @@ fn build(settings: &'static Settings<FRAME>, board: &mut SimBoard, boot: u32) ->
             tx: leak_bytes(128),
         }),
     };
-    let seed = board.seed() ^ boot.wrapping_mul(0x9E37_79B9);
-    let mut stack = Stack::new(
-        StackConfig::new(Addressing::Dhcp, brokers),
-        board.interface(),
-        buffers,
-        seed,
-    )
-    .ok()?;
-    stack.link_down();
-    let mut options = Options::default();
-    options.backoff = options.backoff.with_seed(seed);
-    let client = Client::new(
-        settings.mqtt(),
-        options,
-        leak_bytes(512),
-        leak_bytes(512),
-        leak_bytes(INFLIGHT * 300),
-    )
-    .ok()?;
-    Some(Machines {
-        wlan,
-        stack,
-        client,
-    })
+    Machines::with_buffers(config, board.interface(), seed, buffers).ok()
 }
 
 /// The topic the rig's host publishes on, and the one it subscribes to.

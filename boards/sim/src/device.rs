@@ -270,6 +270,7 @@ impl SimDevice {
             tcp_tx: leak_bytes(spec.tcp_buffer),
             sockets: Box::leak(Box::new([SocketStorage::EMPTY; 3])),
             dns_queries: Box::leak(Box::new([const { None }; 1])),
+            udp: None,
         };
         let mut node = Node::with_buffers(config, iface, spec.seed as u32, buffers)
             .map_err(SpecError::Device)?;
