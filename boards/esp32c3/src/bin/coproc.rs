@@ -20,11 +20,10 @@ use esp_println::println;
 use limpet::bridge::coproc::{Coproc, Settings};
 use limpet::bridge::link::Turn;
 use limpet::bridge::link::{Link, Side};
-use limpet::client::{Client, Options};
-use limpet::net::stack::{Addressing, Broker, Buffers, Stack, StackConfig, StackEvent, UdpBuffers};
-use limpet::time::earliest;
+use limpet::device::{Device, DeviceBuffers, DeviceConfig, DeviceEvent};
+use limpet::net::stack::{Addressing, Broker, StackConfig, UdpBuffers};
 use limpet::wlan::station::{drive, Mailbox, StationRadio};
-use limpet::wlan::{self, Network, Wlan, WlanEvent};
+use limpet::wlan::{self, Network, WlanEvent};
 use limpet_esp32c3::{clock, settings};
 use smoltcp::iface::SocketStorage;
 use smoltcp::socket::udp::PacketMetadata;
@@ -63,6 +62,9 @@ fn main() -> ! {
     ) else {
         panic!("link pins")
     };
+    // Declared before the role: the device it drives shares their lifetime.
+    let mut sockets = [SocketStorage::EMPTY; 4];
+    let mut dns_queries = [None; 1];
     let mut filters = [0u8; 256];
     let mut role: Coproc<'_, FRAME, WINDOW, INFLIGHT, SUBSCRIPTIONS> = Coproc::new(1, &mut filters);
 
@@ -83,8 +85,6 @@ fn main() -> ! {
     let mut store = [0u8; INFLIGHT * 300];
     let mut tcp_rx = [0u8; 2048];
     let mut tcp_tx = [0u8; 2048];
-    let mut sockets = [SocketStorage::EMPTY; 4];
-    let mut dns_queries = [None; 1];
     let (mut udp_rx_meta, mut udp_tx_meta) =
         ([PacketMetadata::EMPTY; 2], [PacketMetadata::EMPTY; 2]);
     let (mut udp_rx, mut udp_tx) = ([0u8; 128], [0u8; 128]);
@@ -96,11 +96,19 @@ fn main() -> ! {
     let mut wcfg = wlan::Config::new(c.ssid, c.wifi_password);
     wcfg.use_stored = c.use_stored;
     let seed = settings::seed();
-    let iface = device.interface(seed);
-    let buffers = Buffers {
-        sockets: &mut sockets,
+    let mut config = DeviceConfig::new(
+        wcfg,
+        StackConfig::new(Addressing::Dhcp, &brokers),
+        settings.mqtt(),
+    );
+    config.options.backoff = config.options.backoff.with_seed(seed);
+    let buffers = DeviceBuffers {
+        rx: &mut rx,
+        tx: &mut tx,
+        store: &mut store,
         tcp_rx: &mut tcp_rx,
         tcp_tx: &mut tcp_tx,
+        sockets: &mut sockets,
         dns_queries: &mut dns_queries,
         udp: Some(UdpBuffers {
             rx_meta: &mut udp_rx_meta,
@@ -109,17 +117,9 @@ fn main() -> ! {
             tx: &mut udp_tx,
         }),
     };
-    let stack = Stack::new(
-        StackConfig::new(Addressing::Dhcp, &brokers),
-        iface,
-        buffers,
-        seed,
-    );
-    let mut options = Options::default();
-    options.backoff = options.backoff.with_seed(seed);
-    let client: Result<Client<'_, INFLIGHT, SUBSCRIPTIONS, 0>, _> =
-        Client::new(settings.mqtt(), options, &mut rx, &mut tx, &mut store);
-    let (Ok(mut wlan), Ok(mut stack), Ok(mut client)) = (Wlan::new(wcfg), stack, client) else {
+    let node: Result<Device<'_, INFLIGHT, SUBSCRIPTIONS, 0>, _> =
+        Device::with_buffers(config, device.interface(seed), seed, buffers);
+    let Ok(mut node) = node else {
         // Settings that can never work: the host is told, and resets us
         // with new ones.
         role.config_failed();
@@ -129,7 +129,6 @@ fn main() -> ! {
             let _ = role.configure(now, &mut link);
         }
     };
-    stack.link_down(); // nothing goes out until the WLAN controller trusts the link
     println!("configured: {} via {}:{}", c.ssid, c.broker, c.port);
 
     let mut last_bit = clock::now();
@@ -138,23 +137,18 @@ fn main() -> ! {
         if let Ok(Turn::Moved) = link.poll(now) {
             last_bit = now;
         }
-        if let Some(event) = wlan.poll(now, &mut radio) {
+        // WLAN and stack, wired by the device; the role drives the client.
+        while let Some(event) = node.poll_network(now, &mut radio, &mut device) {
             match event {
-                WlanEvent::Up(network) => {
-                    stack.link_up();
-                    role.wifi(Some(network == Network::Stored));
+                DeviceEvent::Wlan(WlanEvent::Up(network)) => {
+                    role.wifi(Some(network == Network::Stored))
                 }
-                WlanEvent::Down(_) => {
-                    stack.link_down();
-                    role.wifi(None);
-                }
-                WlanEvent::AttemptFailed(..) => {}
+                DeviceEvent::Wlan(WlanEvent::Down(_)) => role.wifi(None),
+                _ => {}
             }
         }
-        if let Some(StackEvent::Configured(_)) = stack.poll(now, &mut device) {
-            client.network_up(now);
-        }
-        role.poll(now, &mut link, &mut client, &mut stack);
+        let (client, stack) = node.parts();
+        role.poll(now, &mut link, client, stack);
         // The host asked for the time: SNTP through the stack.
         if role.time_wanted() {
             stack.request_time(now, c.time_server);
@@ -167,8 +161,7 @@ fn main() -> ! {
             .checked_duration_since(last_bit)
             .is_none_or(|d| d.ticks() >= QUIET_MS);
         if quiet {
-            let deadline = earliest(wlan.next_deadline(now), stack.next_deadline(now));
-            clock::sleep_until(earliest(deadline, client.next_deadline(now)), NAP_MS);
+            clock::sleep_until(node.next_deadline(now), NAP_MS);
         }
     }
 }
