@@ -34,6 +34,7 @@
 //! feature `Device`, `DeviceConfig`, `DeviceEvent` and `Resources`.
 #![no_std]
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
 // On bare metal (scripts/isa-test, nightly) the unit tests are collected by
 // custom_test_frameworks and run by boards/qemu-test under QEMU; each test
 // module there makes `#[test]` mean `#[test_case]`.
