@@ -31,12 +31,14 @@ mod counters;
 mod event;
 mod radio;
 pub mod station;
+mod wired;
 
 pub use config::{Config, ConfigError, Credentials};
 pub use controller::Wlan;
 pub use counters::Counters;
 pub use event::{Network, Reason, WlanEvent};
 pub use radio::{Radio, Status};
+pub use wired::Wired;
 
 #[cfg(test)]
 mod station_tests;
