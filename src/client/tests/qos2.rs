@@ -1,43 +1,20 @@
 //! Exactly once, both ways, through reconnections (MQTT 3.1.1 §4.3.3, §4.4).
 
-use super::sim::{run, seq_payload, AutoBroker, Clock};
+use super::sim::{seq_payload, Sim};
 use super::*;
 
 // Bare metal: `#[test]` is custom_test_frameworks' `#[test_case]` (src/lib.rs).
 #[cfg(target_os = "none")]
 use core::prelude::v1::test_case as test;
 
-fn persistent() -> Config<'static> {
-    let mut config = Config::new("dev");
-    config.clean_init = false;
-    config.clean = false;
-    config
-}
-
 #[test]
 fn an_incoming_qos2_message_sent_again_is_delivered_once_on_the_same_connection_and_after_a_reconnect(
 ) {
     let mut b = Buffers::new();
-    let mut c: Client<'_, 2, 2> = Client::new(
-        persistent(),
-        Options::default(),
-        &mut b.rx,
-        &mut b.tx,
-        &mut b.store,
-    )
-    .unwrap();
+    let mut c = client_with(&mut b, persistent(), Options::default());
     let mut t = Pipe::new();
     bring_up(&mut c, &mut t);
-    let msg = |dup| {
-        Packet::Publish(Publish {
-            dup,
-            qos: QoS::ExactlyOnce,
-            retain: false,
-            topic: "cmd",
-            pid: Some(5),
-            payload: b"open the valve",
-        })
-    };
+    let msg = |dup| publish_packet(QoS::ExactlyOnce, Some(5), dup, "cmd", b"open the valve");
     t.push(msg(false));
     assert!(matches!(c.poll(at(2), &mut t), Some(Event::Message(_))));
     // The same id again before PUBREL (our PUBREC was late or lost).
@@ -96,21 +73,15 @@ fn qos2_publishes_complete_exactly_once_through_a_hung_broker_and_reconnections(
         backoff: Backoff::new(Duration::from_ticks(100), Duration::from_ticks(400), 9),
         ..Options::default()
     };
-    let mut c: Client<'_, 2, 2> =
-        Client::new(config, options, &mut b.rx, &mut b.tx, &mut b.store).unwrap();
-    let mut t = Pipe::new();
-    let mut broker = AutoBroker::new();
-    broker.keeps_session = true;
-    let mut clock = Clock::starting_at(u32::MAX - 20_000);
+    let mut c = client_with(&mut b, config, options);
+    let mut sim = Sim::starting_at(u32::MAX - 20_000);
+    sim.broker.keeps_session = true;
     let (mut next, mut completed) = (0u16, 0u32);
     let tokens: core::cell::RefCell<heapless::Vec<u16, 512>> = Default::default();
     for phase in 0..4 {
-        broker.hung = phase % 2 == 1;
-        run(
+        sim.broker.hung = phase % 2 == 1;
+        sim.run(
             &mut c,
-            &mut t,
-            &mut broker,
-            &mut clock,
             30_000,
             |c, _, _| {
                 if next < 400 {
@@ -138,7 +109,7 @@ fn qos2_publishes_complete_exactly_once_through_a_hung_broker_and_reconnections(
     }
     assert!(next > 100, "{next}");
     // Everything published reached the broker, each token completed once.
-    assert_eq!(broker.distinct(usize::from(next)), usize::from(next));
+    assert_eq!(sim.broker.distinct(usize::from(next)), usize::from(next));
     assert_eq!(completed, u32::from(next));
     assert!(tokens.borrow().is_empty());
     assert_eq!(c.session().inflight(), 0);

@@ -7,11 +7,9 @@ use crate::session::RestoreError;
 #[cfg(target_os = "none")]
 use core::prelude::v1::test_case as test;
 
-fn persistent() -> Config<'static> {
-    let mut config = Config::new("dev");
-    config.clean_init = false;
-    config.clean = false;
-    config
+/// The client these scenarios save and restore.
+fn persistent_client(b: &mut Buffers) -> Client<'_, 2, 2> {
+    client_with(b, persistent(), Options::default())
 }
 
 fn up(c: &mut Client<'_, 2, 2>, t: &mut Pipe, now: Instant, present: bool) {
@@ -40,15 +38,27 @@ fn up(c: &mut Client<'_, 2, 2>, t: &mut Pipe, now: Instant, present: bool) {
     );
 }
 
+/// At 1 ms the client sends its SUBSCRIBE; the broker grants `code`.
+fn confirm_subscription(c: &mut Client<'_, 2, 2>, t: &mut Pipe, code: u8) {
+    assert_eq!(poll_kind(c, at(1), t), None);
+    let mut pid = 0;
+    t.sent(|p| {
+        if let Packet::Subscribe(s) = p {
+            pid = s.pid;
+        }
+    });
+    t.push(Packet::SubAck(SubAck {
+        pid,
+        codes: &[code],
+    }));
+    assert!(matches!(
+        poll_kind(c, at(1), t),
+        Some(Event::Subscribed { .. })
+    ));
+}
+
 fn incoming_qos2(pid: u16, dup: bool) -> Packet<'static> {
-    Packet::Publish(Publish {
-        dup,
-        qos: QoS::ExactlyOnce,
-        retain: false,
-        topic: "cmd",
-        pid: Some(pid),
-        payload: b"once",
-    })
+    publish_packet(QoS::ExactlyOnce, Some(pid), dup, "cmd", b"once")
 }
 
 #[test]
@@ -59,32 +69,11 @@ fn a_restored_session_resends_in_flight_messages_and_delivers_nothing_twice() {
         // QoS 2 one released (PUBREC came), an incoming QoS 2 delivered
         // whose PUBREL has not come.
         let mut b = Buffers::new();
-        let mut c: Client<'_, 2, 2> = Client::new(
-            persistent(),
-            Options::default(),
-            &mut b.rx,
-            &mut b.tx,
-            &mut b.store,
-        )
-        .unwrap();
+        let mut c = persistent_client(&mut b);
         c.subscribe("cmd", QoS::ExactlyOnce).unwrap();
         let mut t = Pipe::new();
         up(&mut c, &mut t, at(0), false);
-        assert_eq!(poll_kind(&mut c, at(1), &mut t), None);
-        let mut sub_pid = 0;
-        t.sent(|p| {
-            if let Packet::Subscribe(s) = p {
-                sub_pid = s.pid;
-            }
-        });
-        t.push(Packet::SubAck(SubAck {
-            pid: sub_pid,
-            codes: &[2],
-        }));
-        assert!(matches!(
-            poll_kind(&mut c, at(1), &mut t),
-            Some(Event::Subscribed { .. })
-        ));
+        confirm_subscription(&mut c, &mut t, 2);
         let q1 = c
             .publish("t/1", b"one", QoS::AtLeastOnce, false)
             .unwrap()
@@ -107,14 +96,7 @@ fn a_restored_session_resends_in_flight_messages_and_delivers_nothing_twice() {
 
     // After the reboot: the same declarations, then the saved session.
     let mut b = Buffers::new();
-    let mut c: Client<'_, 2, 2> = Client::new(
-        persistent(),
-        Options::default(),
-        &mut b.rx,
-        &mut b.tx,
-        &mut b.store,
-    )
-    .unwrap();
+    let mut c = persistent_client(&mut b);
     c.subscribe("cmd", QoS::ExactlyOnce).unwrap();
     c.restore(&saved[..len]).unwrap();
     assert_eq!(c.session().inflight(), 2);
@@ -157,40 +139,15 @@ fn a_restored_session_the_broker_lost_subscribes_again() {
     let mut saved = [0u8; 256];
     let len = {
         let mut b = Buffers::new();
-        let mut c: Client<'_, 2, 2> = Client::new(
-            persistent(),
-            Options::default(),
-            &mut b.rx,
-            &mut b.tx,
-            &mut b.store,
-        )
-        .unwrap();
+        let mut c = persistent_client(&mut b);
         c.subscribe("cmd", QoS::AtLeastOnce).unwrap();
         let mut t = Pipe::new();
         up(&mut c, &mut t, at(0), false);
-        assert_eq!(poll_kind(&mut c, at(1), &mut t), None);
-        let mut pid = 0;
-        t.sent(|p| {
-            if let Packet::Subscribe(s) = p {
-                pid = s.pid;
-            }
-        });
-        t.push(Packet::SubAck(SubAck { pid, codes: &[1] }));
-        assert!(matches!(
-            poll_kind(&mut c, at(1), &mut t),
-            Some(Event::Subscribed { .. })
-        ));
+        confirm_subscription(&mut c, &mut t, 1);
         c.save(&mut saved).unwrap()
     };
     let mut b = Buffers::new();
-    let mut c: Client<'_, 2, 2> = Client::new(
-        persistent(),
-        Options::default(),
-        &mut b.rx,
-        &mut b.tx,
-        &mut b.store,
-    )
-    .unwrap();
+    let mut c = persistent_client(&mut b);
     c.subscribe("cmd", QoS::AtLeastOnce).unwrap();
     c.restore(&saved[..len]).unwrap();
     let mut t = Pipe::new();
@@ -204,26 +161,12 @@ fn damaged_or_mismatched_saves_are_refused_and_change_nothing() {
     let mut saved = [0u8; 256];
     let len = {
         let mut b = Buffers::new();
-        let mut c: Client<'_, 2, 2> = Client::new(
-            persistent(),
-            Options::default(),
-            &mut b.rx,
-            &mut b.tx,
-            &mut b.store,
-        )
-        .unwrap();
+        let mut c = persistent_client(&mut b);
         c.publish("t", b"x", QoS::AtLeastOnce, false).unwrap();
         c.save(&mut saved).unwrap()
     };
     let mut b = Buffers::new();
-    let mut c: Client<'_, 2, 2> = Client::new(
-        persistent(),
-        Options::default(),
-        &mut b.rx,
-        &mut b.tx,
-        &mut b.store,
-    )
-    .unwrap();
+    let mut c = persistent_client(&mut b);
     // Every single flipped bit is caught.
     for i in 0..len * 8 {
         let mut bad = saved;
@@ -240,14 +183,7 @@ fn damaged_or_mismatched_saves_are_refused_and_change_nothing() {
     assert_eq!(c.session().inflight(), 0);
     // Another capacity.
     let mut b4 = Buffers::new();
-    let mut c4: Client<'_, 4, 2> = Client::new(
-        persistent(),
-        Options::default(),
-        &mut b4.rx,
-        &mut b4.tx,
-        &mut b4.store,
-    )
-    .unwrap();
+    let mut c4 = try_client::<4, 2, 2>(&mut b4, persistent(), Options::default()).unwrap();
     assert_eq!(c4.restore(&saved[..len]), Err(RestoreError::Capacity));
     // Too late: the client has started.
     let mut t = Pipe::new();
@@ -296,14 +232,7 @@ fn forged(messages: &[(u16, u8, &[u8])], incoming: &[u16], out: &mut [u8; 256]) 
 
 /// A PUBLISH of "x" to `topic` as this crate encodes it.
 fn publish(topic: &str, qos: QoS, pid: Option<u16>) -> heapless::Vec<u8, 64> {
-    let p = Packet::Publish(Publish {
-        dup: false,
-        qos,
-        retain: false,
-        topic,
-        pid,
-        payload: b"x",
-    });
+    let p = publish_packet(qos, pid, false, topic, b"x");
     let mut out = [0u8; 64];
     let n = p.encode(&mut out).unwrap();
     heapless::Vec::from_slice(&out[..n]).unwrap()
@@ -344,14 +273,7 @@ fn a_save_whose_messages_are_not_the_publish_their_entries_describe_is_refused_a
     ];
     let good = publish("u", QoS::AtLeastOnce, Some(2));
     let mut b = Buffers::new();
-    let mut c: Client<'_, 2, 2> = Client::new(
-        persistent(),
-        Options::default(),
-        &mut b.rx,
-        &mut b.tx,
-        &mut b.store,
-    )
-    .unwrap();
+    let mut c = persistent_client(&mut b);
     let mut buf = [0u8; 256];
     for (i, (flags, bytes)) in bad_messages.into_iter().enumerate() {
         let len = forged(&[(1, flags, bytes)], &[], &mut buf);
@@ -376,14 +298,7 @@ fn a_save_whose_messages_are_not_the_publish_their_entries_describe_is_refused_a
     }
     // Another layout: a message larger than a slot of this store.
     let mut big = [0u8; 200];
-    let p = Packet::Publish(Publish {
-        dup: false,
-        qos: QoS::AtLeastOnce,
-        retain: false,
-        topic: "t",
-        pid: Some(1),
-        payload: &[b'x'; 150],
-    });
+    let p = publish_packet(QoS::AtLeastOnce, Some(1), false, "t", &[b'x'; 150]);
     let n = p.encode(&mut big).unwrap();
     let len = forged(&[(1, 0, &big[..n])], &[], &mut buf);
     assert_eq!(c.restore(&buf[..len]), Err(RestoreError::Capacity));
@@ -401,14 +316,7 @@ fn a_save_whose_messages_are_not_the_publish_their_entries_describe_is_refused_a
     // taken, and resent with the saved ids (so the refusals above are the
     // messages', not the layout's).
     let mut b = Buffers::new();
-    let mut c: Client<'_, 2, 2> = Client::new(
-        persistent(),
-        Options::default(),
-        &mut b.rx,
-        &mut b.tx,
-        &mut b.store,
-    )
-    .unwrap();
+    let mut c = persistent_client(&mut b);
     let q2_id5 = publish("t", QoS::ExactlyOnce, Some(5));
     let len = forged(&[(1, 0, &q1), (5, QOS2, &q2_id5)], &[7], &mut buf);
     assert_eq!(c.restore(&buf[..len]), Ok(()));

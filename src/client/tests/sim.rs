@@ -257,12 +257,59 @@ impl Clock {
     }
 }
 
+/// One simulated world: the pipe, the broker at its far end, the board's clock.
+pub(super) struct Sim {
+    pub t: Pipe,
+    pub broker: AutoBroker,
+    pub clock: Clock,
+}
+
+impl Sim {
+    /// A fresh pipe and broker, the clock at `ticks`.
+    pub(super) fn starting_at(ticks: u32) -> Self {
+        Sim {
+            t: Pipe::new(),
+            broker: AutoBroker::new(),
+            clock: Clock::starting_at(ticks),
+        }
+    }
+
+    /// [`run`] in this world.
+    pub(super) fn run<'a, const N: usize, const S: usize, const R: usize>(
+        &mut self,
+        c: &mut Client<'a, N, S, R>,
+        ms: u32,
+        app: impl FnMut(&mut Client<'a, N, S, R>, &mut Pipe, Instant) -> Option<Instant>,
+        on_event: impl FnMut(&Event<'_>, Instant),
+    ) {
+        run(
+            c,
+            &mut self.t,
+            &mut self.broker,
+            &mut self.clock,
+            ms,
+            app,
+            on_event,
+        );
+    }
+
+    /// [`Sim::run`] with an application that only watches the events.
+    pub(super) fn idle<const N: usize, const S: usize, const R: usize>(
+        &mut self,
+        c: &mut Client<'_, N, S, R>,
+        ms: u32,
+        on_event: impl FnMut(&Event<'_>, Instant),
+    ) {
+        self.run(c, ms, |_, _, _| None, on_event);
+    }
+}
+
 /// Runs the superloop for `ms` simulated milliseconds: each pass the broker
 /// answers, the application acts (`app` returns when it next wants to run),
 /// the client polls once (its event goes to `on_event`); a pass that got
 /// nothing sleeps until the earliest of the client's deadline, the
 /// application's, and bytes arriving (immediately if some are waiting).
-pub(super) fn run<'a, const N: usize, const S: usize, const R: usize>(
+fn run<'a, const N: usize, const S: usize, const R: usize>(
     c: &mut Client<'a, N, S, R>,
     pipe: &mut Pipe,
     broker: &mut AutoBroker,
