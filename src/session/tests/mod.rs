@@ -84,6 +84,52 @@ impl<'a, const N: usize, const S: usize, const R: usize> Scripted<'a, N, S, R> {
     }
 }
 
+impl<const N: usize, const S: usize, const R: usize> Scripted<'_, N, S, R> {
+    /// The broker sends QoS 2 message `pid`: the session delivers it and
+    /// answers PUBREC `pid`.
+    fn delivers_qos2(&mut self, now: Instant, pid: u16, dup: bool) {
+        let got = self.session.handle(now, qos2_in(pid, dup));
+        assert!(
+            matches!(got, Ok(Handled::Deliver(_))),
+            "message {pid}: {got:?}"
+        );
+        assert_eq!(self.expect_sent(now), Packet::PubRec(pid));
+    }
+
+    /// The broker sends QoS 2 message `pid`: the session neither delivers
+    /// nor answers it (it stays with the broker).
+    fn withholds_qos2(&mut self, now: Instant, pid: u16) {
+        assert_eq!(
+            self.session.handle(now, qos2_in(pid, false)),
+            Ok(Handled::Nothing)
+        );
+        self.expect_quiet(now);
+    }
+
+    /// Transport up, CONNECT out; returns its clean-session flag.
+    fn sends_connect(&mut self, now: Instant) -> bool {
+        self.session.transport_up(now);
+        match self.expect_sent(now) {
+            Packet::Connect(c) => c.clean_session,
+            other => panic!("expected CONNECT, got {other:?}"),
+        }
+    }
+
+    /// The id of the SUBSCRIBE the session sends at `now`.
+    fn subscribe_pid(&mut self, now: Instant) -> u16 {
+        match self.expect_sent(now) {
+            Packet::Subscribe(s) => s.pid,
+            other => panic!("expected SUBSCRIBE, got {other:?}"),
+        }
+    }
+
+    /// PUBREL `pid` in, PUBCOMP `pid` out.
+    fn releases(&mut self, now: Instant, pid: u16) {
+        self.answer(now, Packet::PubRel(pid)).unwrap();
+        assert_eq!(self.expect_sent(now), Packet::PubComp(pid));
+    }
+}
+
 pub(super) fn publish_of(p: Packet<'_>) -> Publish<'_> {
     match p {
         Packet::Publish(p) => p,
@@ -196,11 +242,7 @@ fn clean_init_discards_old_state_then_the_session_persists() {
     let mut b = Scripted::<1, 1>::new(config, &mut store);
 
     // Power-up: a clean connection...
-    b.session.transport_up(at(0));
-    match b.expect_sent(at(0)) {
-        Packet::Connect(c) => assert!(c.clean_session),
-        other => panic!("{other:?}"),
-    }
+    assert!(b.sends_connect(at(0)));
     let ack = ConnAck {
         session_present: false,
         code: ConnectReturnCode::Accepted,
@@ -215,11 +257,7 @@ fn clean_init_discards_old_state_then_the_session_persists() {
     b.session.transport_down();
     // ...then an unclean one, and every later one unclean too.
     for t in [2, 50_000] {
-        b.session.transport_up(at(t));
-        match b.expect_sent(at(t)) {
-            Packet::Connect(c) => assert!(!c.clean_session),
-            other => panic!("{other:?}"),
-        }
+        assert!(!b.sends_connect(at(t)));
         let ack = ConnAck {
             session_present: true,
             code: ConnectReturnCode::Accepted,
@@ -243,29 +281,17 @@ fn clean_applies_to_reconnections_and_clean_init_to_the_first() {
     config.clean_init = false;
     config.clean = true;
     let mut b = Scripted::<1, 1>::new(config, &mut store);
-    b.session.transport_up(at(0));
-    match b.expect_sent(at(0)) {
-        Packet::Connect(c) => assert!(!c.clean_session),
-        other => panic!("{other:?}"),
-    }
+    assert!(!b.sends_connect(at(0)));
     b.session.transport_down();
     // A failed first attempt does not use up clean_init.
-    b.session.transport_up(at(1));
-    match b.expect_sent(at(1)) {
-        Packet::Connect(c) => assert!(!c.clean_session),
-        other => panic!("{other:?}"),
-    }
+    assert!(!b.sends_connect(at(1)));
     let ack = ConnAck {
         session_present: true,
         code: ConnectReturnCode::Accepted,
     };
     b.session.handle(at(2), Packet::ConnAck(ack)).unwrap();
     b.session.transport_down();
-    b.session.transport_up(at(3));
-    match b.expect_sent(at(3)) {
-        Packet::Connect(c) => assert!(c.clean_session),
-        other => panic!("{other:?}"),
-    }
+    assert!(b.sends_connect(at(3)));
 }
 
 #[test]

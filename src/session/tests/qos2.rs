@@ -79,11 +79,7 @@ fn incoming_qos2_ids_last_as_long_as_the_broker_session() {
     let mut store = [0u8; 64];
     let mut b = Scripted::<1, 1>::new(persistent(), &mut store);
     b.connect(at(0), false);
-    assert!(matches!(
-        b.session.handle(at(1), qos2_in(3, false)),
-        Ok(Handled::Deliver(_))
-    ));
-    assert_eq!(b.expect_sent(at(1)), Packet::PubRec(3));
+    b.delivers_qos2(at(1), 3, false);
     // Same connection: a re-send is answered, not delivered.
     assert_eq!(
         b.session.handle(at(2), qos2_in(3, true)),
@@ -116,11 +112,7 @@ fn a_qos2_message_with_no_place_for_its_id_waits_at_the_broker_and_comes_again()
     let mut b = Scripted::<1, 1, 2>::new(persistent(), &mut store);
     b.connect(at(0), false);
     for pid in [1, 2] {
-        assert!(matches!(
-            b.session.handle(at(1), qos2_in(pid, false)),
-            Ok(Handled::Deliver(_))
-        ));
-        assert_eq!(b.expect_sent(at(1)), Packet::PubRec(pid));
+        b.delivers_qos2(at(1), pid, false);
     }
     // A re-send of a known one is still answered...
     assert_eq!(
@@ -130,14 +122,9 @@ fn a_qos2_message_with_no_place_for_its_id_waits_at_the_broker_and_comes_again()
     assert_eq!(b.expect_sent(at(2)), Packet::PubRec(2));
     // ...a third one has no place: not delivered, not acknowledged (it
     // stays with the broker), and the link stays up while PUBRELs come.
-    assert_eq!(
-        b.session.handle(at(3), qos2_in(3, false)),
-        Ok(Handled::Nothing)
-    );
-    b.expect_quiet(at(3));
+    b.withholds_qos2(at(3), 3);
     assert_eq!(b.session.counters().deferred, 1);
-    b.answer(at(4), Packet::PubRel(1)).unwrap();
-    assert_eq!(b.expect_sent(at(4)), Packet::PubComp(1));
+    b.releases(at(4), 1);
     b.answer(at(5), Packet::PubRel(2)).unwrap();
     // The table has drained: reconnect, so the broker sends it again.
     assert_eq!(b.sent(at(5)).map(|_| ()), Ok(()));
@@ -181,21 +168,13 @@ fn a_qos2_burst_beyond_the_table_on_a_clean_session_is_delivered_and_answered() 
     // third message finds it full. Nothing resumes a clean session, so
     // no re-send of it can come: deliver it and answer it (§4.3.3).
     for pid in 1..=3 {
-        assert!(
-            matches!(
-                b.session.handle(at(1), qos2_in(pid, false)),
-                Ok(Handled::Deliver(_))
-            ),
-            "message {pid}"
-        );
-        assert_eq!(b.expect_sent(at(1)), Packet::PubRec(pid));
+        b.delivers_qos2(at(1), pid, false);
     }
     assert_eq!(b.session.counters().untracked, 1);
     assert_eq!(b.session.counters().deferred, 0);
     // Its release is answered like any other, and the link stays up.
     for pid in 1..=3 {
-        b.answer(at(2), Packet::PubRel(pid)).unwrap();
-        assert_eq!(b.expect_sent(at(2)), Packet::PubComp(pid));
+        b.releases(at(2), pid);
     }
     b.expect_quiet(at(3));
     assert!(b.session.is_connected());
@@ -207,41 +186,23 @@ fn once_a_qos2_message_is_left_with_the_broker_none_after_it_is_answered_before_
     let mut b = Scripted::<1, 1, 2>::new(persistent(), &mut store);
     b.connect(at(0), false);
     for pid in [1, 2] {
-        assert!(matches!(
-            b.session.handle(at(1), qos2_in(pid, false)),
-            Ok(Handled::Deliver(_))
-        ));
-        assert_eq!(b.expect_sent(at(1)), Packet::PubRec(pid));
+        b.delivers_qos2(at(1), pid, false);
     }
     // The table is full: 3 stays with the broker, unanswered.
-    assert_eq!(
-        b.session.handle(at(2), qos2_in(3, false)),
-        Ok(Handled::Nothing)
-    );
-    b.expect_quiet(at(2));
+    b.withholds_qos2(at(2), 3);
     // A release frees a place, but 4 came after 3: answering it now would
     // send PUBREC 4 before PUBREC 3 (§4.6 [MQTT-4.6.0-2]). It waits too.
-    b.answer(at(3), Packet::PubRel(1)).unwrap();
-    assert_eq!(b.expect_sent(at(3)), Packet::PubComp(1));
-    assert_eq!(
-        b.session.handle(at(4), qos2_in(4, false)),
-        Ok(Handled::Nothing)
-    );
-    b.expect_quiet(at(4));
+    b.releases(at(3), 1);
+    b.withholds_qos2(at(4), 4);
     assert_eq!(b.session.counters().deferred, 2);
     // Once the table drains the connection is closed; the broker sends 3
     // and 4 again, in order, and both are answered in order.
-    b.answer(at(5), Packet::PubRel(2)).unwrap();
-    assert_eq!(b.expect_sent(at(5)), Packet::PubComp(2));
+    b.releases(at(5), 2);
     assert_eq!(b.sent(at(5)).map(|_| ()), Err(Reason::ExactlyOnceFull));
     b.session.transport_down();
     assert!(b.connect(at(6), true));
     for pid in [3, 4] {
-        assert!(matches!(
-            b.session.handle(at(7), qos2_in(pid, true)),
-            Ok(Handled::Deliver(_))
-        ));
-        assert_eq!(b.expect_sent(at(7)), Packet::PubRec(pid));
+        b.delivers_qos2(at(7), pid, true);
     }
 }
 

@@ -9,10 +9,7 @@ use core::prelude::v1::test_case as test;
 #[test]
 fn subscriptions_are_restored_only_when_the_broker_lost_the_session() {
     let mut store = [0u8; 64];
-    let mut config = Config::new("c");
-    config.clean_init = false;
-    config.clean = false;
-    let mut b = Scripted::<1, 2>::new(config, &mut store);
+    let mut b = Scripted::<1, 2>::new(persistent(), &mut store);
     b.session.subscribe("a/#", QoS::AtLeastOnce).unwrap();
     b.connect(at(0), false);
     let pid = match b.expect_sent(at(0)) {
@@ -46,10 +43,7 @@ fn a_refused_subscription_is_reported_and_forgotten() {
     let mut b = Scripted::<1, 2>::new(Config::new("c"), &mut store);
     b.session.subscribe("forbidden", QoS::AtLeastOnce).unwrap();
     b.connect(at(0), false);
-    let pid = match b.expect_sent(at(0)) {
-        Packet::Subscribe(s) => s.pid,
-        other => panic!("{other:?}"),
-    };
+    let pid = b.subscribe_pid(at(0));
     let ack = Packet::SubAck(SubAck {
         pid,
         codes: &[0x80],
@@ -82,10 +76,7 @@ fn unsubscribe_waits_for_unsuback() {
     let mut b = Scripted::<1, 2>::new(Config::new("c"), &mut store);
     b.session.subscribe("x", QoS::AtMostOnce).unwrap();
     b.connect(at(0), false);
-    let pid = match b.expect_sent(at(0)) {
-        Packet::Subscribe(s) => s.pid,
-        other => panic!("{other:?}"),
-    };
+    let pid = b.subscribe_pid(at(0));
     b.answer(at(1), Packet::SubAck(SubAck { pid, codes: &[0] }))
         .unwrap();
     b.session.unsubscribe("x").unwrap();
