@@ -253,6 +253,38 @@ fn at(origin: u32, ms: u32) -> Instant {
     Instant::from_ticks(origin.wrapping_add(ms))
 }
 
+impl<'w> End<'w> {
+    fn device(air: &'w RefCell<Air>) -> Self {
+        End { air, device: true }
+    }
+
+    fn peer(air: &'w RefCell<Air>) -> Self {
+        End { air, device: false }
+    }
+}
+
+/// Runs `scenario` once per clock origin, on a fresh stack (its network
+/// open) whose one broker is `host`.
+fn each_origin(
+    host: &str,
+    mut scenario: impl FnMut(u32, &RefCell<Air>, &mut Stack<'_>, &mut End<'_>),
+) {
+    for o in ORIGINS {
+        let air = Air::new(true);
+        let mut dev = End::device(&air);
+        let brokers = [Broker::new(host, 1883)];
+        let mut storage = Storage::new();
+        let mut s = stack(&mut storage, config(&brokers), &mut dev);
+        scenario(o, &air, &mut s, &mut dev);
+    }
+}
+
+/// Polls at `now`; the connection the client asked for is still pending.
+fn still_pending(s: &mut Stack<'_>, dev: &mut End<'_>, now: Instant) {
+    s.poll(now, dev);
+    assert_eq!(s.connect(), Err(nb::Error::WouldBlock), "at {now:?}");
+}
+
 /// The first time (ms after the origin) the device sent `what`, if it did.
 fn first(air: &RefCell<Air>, what: Sent) -> Option<i64> {
     air.borrow()
@@ -270,66 +302,46 @@ fn first(air: &RefCell<Air>, what: Sent) -> Option<i64> {
 /// before the request, so the handshake gets its full 10 s.
 #[test]
 fn a_connect_timeout_is_measured_from_when_the_request_goes_out_not_from_the_poll_before_it() {
-    for o in ORIGINS {
-        let air = Air::new(true);
-        let mut dev = End {
-            air: &air,
-            device: true,
-        };
-        let brokers = [Broker::new("10.0.0.1", 1883)];
-        let mut storage = Storage::new();
-        let mut s = stack(&mut storage, config(&brokers), &mut dev);
-        assert_eq!(s.poll(at(o, 0), &mut dev), None);
+    each_origin("10.0.0.1", |o, air, s, dev| {
+        assert_eq!(s.poll(at(o, 0), dev), None);
         // … 9 s of the application's work, then the client asks.
         assert_eq!(s.connect(), Err(nb::Error::WouldBlock));
         assert_eq!(s.next_deadline(at(o, 9_000)), Some(at(o, 9_000)));
-        s.poll(at(o, 9_001), &mut dev);
-        assert_eq!(first(&air, Sent::Syn), Some(9_001), "origin {o}");
+        s.poll(at(o, 9_001), dev);
+        assert_eq!(first(air, Sent::Syn), Some(9_001), "origin {o}");
         // A pass of 3 s: 12 s after the poll before the request, 3 s after the SYN.
-        s.poll(at(o, 12_000), &mut dev);
-        assert_eq!(s.connect(), Err(nb::Error::WouldBlock), "origin {o}");
+        still_pending(s, dev, at(o, 12_000));
         let deadline = s.next_deadline(at(o, 12_000)).unwrap();
         assert!(deadline <= at(o, 19_001), "origin {o}: {deadline:?}");
-        s.poll(at(o, 19_000), &mut dev);
-        assert_eq!(s.connect(), Err(nb::Error::WouldBlock), "origin {o}");
-        s.poll(at(o, 19_001), &mut dev);
+        still_pending(s, dev, at(o, 19_000));
+        s.poll(at(o, 19_001), dev);
         assert_eq!(
             s.connect(),
             Err(nb::Error::Other(StackError::Connect)),
             "origin {o}"
         );
-    }
+    });
 }
 
 /// The DNS timeout (5 s) runs from the poll that sends the query, however
 /// long the pass in which the client asked to connect.
 #[test]
 fn a_dns_timeout_is_measured_from_when_the_query_goes_out_not_from_the_poll_before_it() {
-    for o in ORIGINS {
-        let air = Air::new(true);
-        let mut dev = End {
-            air: &air,
-            device: true,
-        };
-        let brokers = [Broker::new("broker.local", 1883)];
-        let mut storage = Storage::new();
-        let mut s = stack(&mut storage, config(&brokers), &mut dev);
-        s.poll(at(o, 0), &mut dev);
+    each_origin("broker.local", |o, air, s, dev| {
+        s.poll(at(o, 0), dev);
         // 4 s into the pass, the client asks.
         assert_eq!(s.connect(), Err(nb::Error::WouldBlock));
-        s.poll(at(o, 4_000), &mut dev);
-        assert_eq!(first(&air, Sent::Dns), Some(4_000), "origin {o}");
-        s.poll(at(o, 6_000), &mut dev);
-        assert_eq!(s.connect(), Err(nb::Error::WouldBlock), "origin {o}");
-        s.poll(at(o, 8_999), &mut dev);
-        assert_eq!(s.connect(), Err(nb::Error::WouldBlock), "origin {o}");
-        s.poll(at(o, 9_000), &mut dev);
+        s.poll(at(o, 4_000), dev);
+        assert_eq!(first(air, Sent::Dns), Some(4_000), "origin {o}");
+        still_pending(s, dev, at(o, 6_000));
+        still_pending(s, dev, at(o, 8_999));
+        s.poll(at(o, 9_000), dev);
         assert_eq!(
             s.connect(),
             Err(nb::Error::Other(StackError::Dns)),
             "origin {o}"
         );
-    }
+    });
 }
 
 /// A loop that polls the client before the stack asks for a connection
@@ -338,15 +350,7 @@ fn a_dns_timeout_is_measured_from_when_the_query_goes_out_not_from_the_poll_befo
 /// some clocks).
 #[test]
 fn a_connection_asked_for_before_the_first_poll_gets_its_whole_timeout() {
-    for o in ORIGINS {
-        let air = Air::new(true);
-        let mut dev = End {
-            air: &air,
-            device: true,
-        };
-        let brokers = [Broker::new("10.0.0.1", 1883)];
-        let mut storage = Storage::new();
-        let mut s = stack(&mut storage, config(&brokers), &mut dev);
+    each_origin("10.0.0.1", |o, air, s, dev| {
         // Each pass: the client (the transport calls), then the stack.
         let mut failed_at = None;
         for ms in (0..=12_000).step_by(500) {
@@ -355,36 +359,28 @@ fn a_connection_asked_for_before_the_first_poll_gets_its_whole_timeout() {
                 failed_at = Some(ms);
                 break;
             }
-            s.poll(at(o, ms), &mut dev);
+            s.poll(at(o, ms), dev);
         }
-        assert_eq!(first(&air, Sent::Syn), Some(0), "origin {o}");
+        assert_eq!(first(air, Sent::Syn), Some(0), "origin {o}");
         // Timed out at the poll 10 s after the SYN, reported on the next pass.
         assert_eq!(failed_at, Some(10_500), "origin {o}");
-    }
+    });
 }
 
 /// `check_wan`'s DNS query, asked for late in a long pass, is timed from
 /// the poll that sends it.
 #[test]
 fn a_wan_check_times_out_from_when_its_query_goes_out() {
-    for o in ORIGINS {
-        let air = Air::new(true);
-        let mut dev = End {
-            air: &air,
-            device: true,
-        };
-        let brokers = [Broker::new("10.0.0.1", 1883)];
-        let mut storage = Storage::new();
-        let mut s = stack(&mut storage, config(&brokers), &mut dev);
-        s.poll(at(o, 0), &mut dev);
+    each_origin("10.0.0.1", |o, air, s, dev| {
+        s.poll(at(o, 0), dev);
         assert_eq!(s.check_wan(), Ok(()));
-        s.poll(at(o, 4_500), &mut dev);
-        assert_eq!(first(&air, Sent::Dns), Some(4_500), "origin {o}");
-        s.poll(at(o, 9_499), &mut dev);
+        s.poll(at(o, 4_500), dev);
+        assert_eq!(first(air, Sent::Dns), Some(4_500), "origin {o}");
+        s.poll(at(o, 9_499), dev);
         assert_eq!(s.wan_ok(), None, "origin {o}");
-        s.poll(at(o, 9_500), &mut dev);
+        s.poll(at(o, 9_500), dev);
         assert_eq!(s.wan_ok(), Some(false), "origin {o}");
-    }
+    });
 }
 
 /// `close` with a DISCONNECT unacknowledged lingers 1 s for it from the
@@ -394,14 +390,8 @@ fn a_wan_check_times_out_from_when_its_query_goes_out() {
 fn a_close_lingers_its_whole_second_after_a_long_pass() {
     for o in ORIGINS {
         let air = Air::new(false);
-        let mut dev = End {
-            air: &air,
-            device: true,
-        };
-        let mut peer_dev = End {
-            air: &air,
-            device: false,
-        };
+        let mut dev = End::device(&air);
+        let mut peer_dev = End::peer(&air);
         let brokers = [Broker::new("10.0.0.1", 1883)];
         let mut storage = Storage::new();
         let mut peer_storage = Storage::new();
