@@ -198,6 +198,22 @@ impl<'h> World<'h> {
         }
     }
 
+    /// The host's part of a pass: the scenario may be over; the host
+    /// may hold the co-processor in reset (it reboots once let go).
+    fn host_turn(&mut self, over: &mut impl FnMut(&mut Self) -> Option<bool>) -> Turn {
+        if let Some(done) = over(self) {
+            return Turn::Over(done);
+        }
+        self.host_pass();
+        if !self.reset.get() {
+            return Turn::Go;
+        }
+        while self.reset.get() {
+            self.host_pass();
+        }
+        Turn::Reboot
+    }
+
     /// A millisecond of the host's superloop.
     fn host_pass(&mut self) {
         self.now += Duration::from_ticks(1);
@@ -217,6 +233,16 @@ impl<'h> World<'h> {
         carry(&mut self.hp, &mut self.cp, 8, faults, &mut self.noise);
         carry(&mut self.cp, &mut self.hp, 8, faults, &mut self.noise);
     }
+}
+
+/// What a pass's host turn leaves the co-processor to do.
+enum Turn {
+    /// The scenario is over: whether it succeeded.
+    Over(bool),
+    /// Reset was let go: the co-processor boots again.
+    Reboot,
+    /// The co-processor's turn.
+    Go,
 }
 
 /// Runs the host and a co-processor whose filter arena is `ARENA` bytes,
@@ -242,15 +268,10 @@ fn run<'h, const ARENA: usize>(
         let settings;
         let mut co: Coproc<'_, P, 4, 4, SUBS> = Coproc::new(w.boots, &mut arena);
         loop {
-            if let Some(done) = over(w) {
-                return done;
-            }
-            w.host_pass();
-            if w.reset.get() {
-                while w.reset.get() {
-                    w.host_pass();
-                }
-                continue 'boot;
+            match w.host_turn(&mut over) {
+                Turn::Over(done) => return done,
+                Turn::Reboot => continue 'boot,
+                Turn::Go => {}
             }
             if let Some(s) = co.configure(w.now, &mut w.cp) {
                 settings = s;
@@ -268,15 +289,10 @@ fn run<'h, const ARENA: usize>(
         .unwrap();
         w.broker.close();
         loop {
-            if let Some(done) = over(w) {
-                return done;
-            }
-            w.host_pass();
-            if w.reset.get() {
-                while w.reset.get() {
-                    w.host_pass();
-                }
-                continue 'boot;
+            match w.host_turn(&mut over) {
+                Turn::Over(done) => return done,
+                Turn::Reboot => continue 'boot,
+                Turn::Go => {}
             }
             co.poll(w.now, &mut w.cp, &mut client, &mut w.broker);
             w.carry();

@@ -227,21 +227,15 @@ impl<'a, const P: usize> Bench<'a, P> {
             _ => Said::Other,
         });
         self.co.pass(self.now, &mut self.cp);
-        carry(
-            &mut self.hp,
-            &mut self.cp,
-            8,
-            Faults::default(),
-            &mut self.noise,
-        );
-        carry(
-            &mut self.cp,
-            &mut self.hp,
-            8,
-            Faults::default(),
-            &mut self.noise,
-        );
+        self.carry();
         said
+    }
+
+    /// The line carries what each side sent, both ways.
+    fn carry(&mut self) {
+        let faults = Faults::default();
+        carry(&mut self.hp, &mut self.cp, 8, faults, &mut self.noise);
+        carry(&mut self.cp, &mut self.hp, 8, faults, &mut self.noise);
     }
 
     /// The host's superloop stops for `ms` (a long flash erase, a blocking
@@ -251,20 +245,7 @@ impl<'a, const P: usize> Bench<'a, P> {
         for _ in 0..ms {
             self.now += Duration::from_ticks(1);
             self.co.pass(self.now, &mut self.cp);
-            carry(
-                &mut self.hp,
-                &mut self.cp,
-                8,
-                Faults::default(),
-                &mut self.noise,
-            );
-            carry(
-                &mut self.cp,
-                &mut self.hp,
-                8,
-                Faults::default(),
-                &mut self.noise,
-            );
+            self.carry();
         }
     }
 
