@@ -95,7 +95,10 @@ impl Backoff {
         self.attempts = self.attempts.saturating_add(1);
         let high = self.previous_ms.saturating_mul(3).min(cap);
         let span = high.saturating_sub(self.min_ms);
-        let jitter = self.random().checked_rem(span.saturating_add(1)).unwrap_or(0);
+        let jitter = self
+            .random()
+            .checked_rem(span.saturating_add(1))
+            .unwrap_or(0);
         let d = self.min_ms.saturating_add(jitter);
         self.previous_ms = d;
         Duration::from_ticks(d)
