@@ -10,6 +10,8 @@ pub mod sntp;
 pub mod stack;
 #[cfg(feature = "std")]
 pub mod std_tcp;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 /// A non-blocking TCP connection to one broker (address chosen at construction).
 ///

@@ -1,0 +1,678 @@
+//! TLS 1.3 over any [`Transport`] (feature `tls`): the client cannot tell
+//! the difference. Polled, allocation-free, and the server verified by
+//! default.
+//!
+//! # The library: embedded-tls 0.19.0 (evaluated for issue 15)
+//!
+//! - **no_std, no alloc**: builds for `thumbv7em-none-eabihf` with
+//!   `default-features = false` (its default is `std`, `log`, `tokio`); it
+//!   needs no allocator unless its `rsa` feature is on (RSA pulls in
+//!   `alloc`). It has one `unsafe` block (pointer offset in its read path).
+//! - **API**: async (`TlsConnection` over `embedded-io-async` 0.7) and
+//!   blocking (`blocking::TlsConnection` over `embedded-io` 0.7), the same
+//!   record layer underneath; the record layer and handshake states are
+//!   private. TLS 1.3 only; cipher suites `TLS_AES_128_GCM_SHA256` and
+//!   `TLS_AES_256_GCM_SHA384` (a type parameter; we use the first); key
+//!   exchange secp256r1 only.
+//! - **Verification**: feature `rustpki` (`pki::CertVerifier`: one CA, the
+//!   chain's ECDSA P-256/SHA-256 signatures, P-384 with `p384`, Ed25519 with
+//!   `ed25519`, RSA only with `rsa` + alloc; DNS names in SAN or CN,
+//!   wildcards; validity dates only through a type-level `TlsClock` with a
+//!   static `now()`) or `webpki` (rustls-webpki 0.101, std only in
+//!   practice). Without a verifier it skips both the chain and the
+//!   CertificateVerify signature.
+//! - **Extensions**: SNI (`with_server_name`), ALPN (`with_alpn`), client
+//!   certificates (`CryptoProvider::client_cert` + `signer`, P-256),
+//!   max fragment length (`with_max_fragment_length`, sent; writes are not
+//!   fragmented to it), PSK; no session resumption from tickets.
+//! - **RAM**: the caller gives a read record buffer (a whole encrypted record
+//!   must fit: 16 640 bytes for full records, less with max fragment length)
+//!   and a write buffer (≥ the ClientHello, ~200 bytes, plus 128 bytes of
+//!   record overhead); the state (key schedule, transcript hashes) is in the
+//!   connection. `CertVerifier` copies the server's chain
+//!   ([`CHAIN_CAPACITY`] bytes).
+//! - **Defects found, and what this module does about them**:
+//!   1. A server that sends no Certificate/CertificateVerify is accepted
+//!      by `open` even with a verifier: a man in the middle needs no
+//!      certificate. Here the handshake counts only if the chain was
+//!      trusted *and* its key signed the transcript
+//!      ([`Failure::NotAuthenticated`]).
+//!   2. `CertVerifier` lets any certificate in the chain sign the next (no
+//!      basicConstraints check): here every link above the leaf must be a
+//!      CA ([`Failure::NotCa`]).
+//!   3. Panics reachable from the network: an encrypted record of ≤ 16
+//!      bytes (empty plaintext, `unwrap` in `decrypt_record`), reachable
+//!      before the server is authenticated — refused here before it
+//!      reaches the library ([`Failure::Malformed`]); a CertificateVerify
+//!      before or after the certificate (`unwrap` in `CertVerifier`) —
+//!      refused here; a handshake message other than NewSessionTicket
+//!      after the handshake (`unimplemented!` in its read path) — from the
+//!      authenticated server only, NOT guarded (to fix upstream).
+//!   4. Every certificate failure is one `InvalidCertificate`: the reason
+//!      ([`Failure`]) comes from this module's own checks (issuer lookup,
+//!      CA flags, DNS names in [`der`]) made before the library's.
+//!
+//! # Design: the station pattern, not blocking over non-blocking
+//!
+//! The blocking API cannot be resumed: `open` keeps the handshake state in
+//! locals and the record reader reads a record header into a local array,
+//! so a `WouldBlock` from below loses bytes and state. The async API can:
+//! [`drive`] is one future that owns the inner transport and the
+//! connection and never ends; the [`Tls`] facade polls it once per call
+//! with a no-op waker (as `wlan::station` does), and the two talk through a
+//! [`Mailbox`] of `Cell`s and two small plaintext pipes (caller buffers).
+//! An adapter turns the inner transport's `WouldBlock` into
+//! `Poll::Pending`. The future is pinned by the caller (`core::pin::pin!`
+//! in the superloop's frame, which never returns), so nothing here needs
+//! `unsafe` or a heap. After the handshake the connection is split: a reader
+//! (records → receive pipe) and a writer (send pipe → records) run side by
+//! side, so a half-read record never blocks a send.
+//!
+//! Not yet: validity dates (no clock is given to the library, so expired
+//! certificates are accepted), ALPN, client certificates, max fragment
+//! length, several CAs with the same subject, a `Down` reason carrying the
+//! [`Failure`] (the client reports [`Error`] as `Reason::Transport`; a
+//! later `Reason::Tls(Failure)` needs `Transport::Error` to expose a
+//! `Failure`, e.g. through a small trait the client's error path asks).
+
+mod der;
+mod verify;
+
+use core::cell::{Cell, RefCell};
+use core::future::{poll_fn, Future};
+use core::pin::{pin, Pin};
+use core::task::{Context, Poll, Waker};
+
+use embedded_io_async::{ErrorKind, ErrorType, Read, Write};
+pub use embedded_tls::alert::AlertDescription;
+use embedded_tls::{Aes128GcmSha256, TlsConfig, TlsConnection, TlsContext, TlsError};
+pub use rand_core::CryptoRngCore;
+
+use super::Transport;
+use verify::{Provider, Verifier};
+
+/// Bytes of the server's certificate chain (as sent) the verifier keeps
+/// between the Certificate and CertificateVerify messages.
+pub const CHAIN_CAPACITY: usize = 2048;
+
+/// Largest TLS 1.3 ciphertext record: 2^14 + 256 (RFC 8446 §5.2).
+const MAX_RECORD: usize = 16_384 + 256;
+/// AES-GCM tag: an encrypted record must be longer (content type byte).
+const TAG: usize = 16;
+
+/// What a connection trusts: the broker's name and the CAs.
+#[derive(Clone, Copy, Debug)]
+pub struct Config<'c> {
+    server_name: &'c str,
+    cas: &'c [&'c [u8]],
+    skip_verify: bool,
+}
+
+impl<'c> Config<'c> {
+    /// Verify the server against `cas` (DER certificates) and `server_name`
+    /// (a DNS name, checked against the certificate and sent as SNI).
+    pub fn new(server_name: &'c str, cas: &'c [&'c [u8]]) -> Self {
+        Config {
+            server_name,
+            cas,
+            skip_verify: false,
+        }
+    }
+
+    /// Accept any server: no chain, name or signature check (the link is
+    /// encrypted but anyone in the path can read it). For tests only.
+    pub fn insecure_skip_verify(mut self) -> Self {
+        self.skip_verify = true;
+        self
+    }
+}
+
+/// Why the TLS layer refused or ended a connection.
+#[derive(Clone, Copy, Debug)]
+pub enum Failure {
+    /// None of the CAs issued the server's chain.
+    UnknownIssuer,
+    /// The certificate is not for the configured name.
+    NameMismatch,
+    /// A certificate above the leaf is not a CA.
+    NotCa,
+    /// A certificate's signature or encoding is wrong.
+    BadCertificate,
+    /// The server's CertificateVerify signature is wrong.
+    BadSignature,
+    /// The server did not prove it holds a trusted certificate's key.
+    NotAuthenticated,
+    /// A signature algorithm this build cannot check.
+    UnsupportedAlgorithm,
+    /// The server's chain is larger than [`CHAIN_CAPACITY`].
+    ChainTooLarge,
+    /// A record larger than the read buffer.
+    RecordTooLarge,
+    /// A record that no TLS 1.3 server sends.
+    Malformed,
+    /// The server sent this alert.
+    Alert(AlertDescription),
+    /// The server closed the TLS session (close_notify).
+    Closed,
+    /// Anything else embedded-tls refused.
+    Protocol(TlsError),
+}
+
+/// A [`Tls`] transport's error: the inner transport's, or the TLS layer's.
+#[derive(Debug)]
+pub enum Error<E> {
+    /// The inner transport failed.
+    Transport(E),
+    /// The TLS layer refused the server or the session ended.
+    Tls(Failure),
+    /// `send` or `recv` without a connection.
+    NotConnected,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Command {
+    None,
+    Connect,
+    Close,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Idle,
+    Connecting,
+    Up,
+    Down,
+}
+
+/// A byte queue in a caller's buffer.
+struct Pipe<'b> {
+    buf: &'b mut [u8],
+    start: usize,
+    end: usize,
+}
+
+impl Pipe<'_> {
+    fn data(&self) -> &[u8] {
+        self.buf.get(self.start..self.end).unwrap_or(&[])
+    }
+    fn is_empty(&self) -> bool {
+        self.start >= self.end
+    }
+    fn has_room(&self) -> bool {
+        self.start > 0 || self.end < self.buf.len()
+    }
+    fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.clear();
+        }
+    }
+    fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+    /// Appends what fits of `data`; how much.
+    fn push(&mut self, data: &[u8]) -> usize {
+        if self.end == self.buf.len() && self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let room = self.buf.get_mut(self.end..).unwrap_or(&mut []);
+        let n = room.len().min(data.len());
+        room[..n].copy_from_slice(&data[..n]);
+        self.end += n;
+        n
+    }
+    /// Moves what fits into `out`; how much.
+    fn pop_into(&mut self, out: &mut [u8]) -> usize {
+        let data = self.data();
+        let n = data.len().min(out.len());
+        out[..n].copy_from_slice(&data[..n]);
+        self.consume(n);
+        n
+    }
+}
+
+/// What the [`Tls`] facade and the [`drive`] future share: commands one
+/// way, the phase and the failure the other, and the plaintext pipes.
+pub struct Mailbox<'b, E> {
+    command: Cell<Command>,
+    phase: Cell<Phase>,
+    failure: Cell<Option<Error<E>>>,
+    tx: RefCell<Pipe<'b>>,
+    rx: RefCell<Pipe<'b>>,
+}
+
+impl<'b, E> Mailbox<'b, E> {
+    /// A mailbox whose send and receive pipes are `tx` and `rx` (a few
+    /// hundred bytes each is plenty: the records live in `drive`'s buffers).
+    pub fn new(tx: &'b mut [u8], rx: &'b mut [u8]) -> Self {
+        let pipe = |buf| {
+            RefCell::new(Pipe {
+                buf,
+                start: 0,
+                end: 0,
+            })
+        };
+        Mailbox {
+            command: Cell::new(Command::None),
+            phase: Cell::new(Phase::Idle),
+            failure: Cell::new(None),
+            tx: pipe(tx),
+            rx: pipe(rx),
+        }
+    }
+
+    async fn command(&self) {
+        poll_fn(|_| match self.command.get() {
+            Command::None => Poll::Pending,
+            _ => Poll::Ready(()),
+        })
+        .await
+    }
+}
+
+/// The TLS side: owns `inner` and, while connected, one TLS 1.3 session
+/// whose records live in `read_record` (a whole encrypted record must fit:
+/// 16 640 bytes for any server) and `write_record` (≥ 512 bytes: the
+/// ClientHello and each outgoing record). Never finishes; pin it and give
+/// it to [`Tls::new`] with the same `mail`.
+pub async fn drive<T: Transport, R: CryptoRngCore>(
+    inner: T,
+    config: Config<'_>,
+    mut rng: R,
+    read_record: &mut [u8],
+    write_record: &mut [u8],
+    mail: &Mailbox<'_, T::Error>,
+) {
+    let inner = RefCell::new(inner);
+    loop {
+        mail.command().await;
+        let command = mail.command.replace(Command::None);
+        if command != Command::Connect {
+            close(&inner);
+            mail.phase.set(Phase::Idle);
+            continue;
+        }
+        mail.phase.set(Phase::Connecting);
+        for pipe in [&mail.tx, &mail.rx] {
+            if let Ok(mut p) = pipe.try_borrow_mut() {
+                p.clear();
+            }
+        }
+        let io = Io {
+            inner: &inner,
+            stash: &Cell::new(None),
+            framing: &Cell::new(Framing::default()),
+        };
+        let run = session(
+            io,
+            &config,
+            &mut rng,
+            &mut *read_record,
+            &mut *write_record,
+            mail,
+        );
+        let ended = first(run, mail.command()).await;
+        close(&inner);
+        match ended {
+            Either::First(error) => {
+                mail.failure.set(Some(error));
+                mail.phase.set(Phase::Down);
+            }
+            // A command: Close ends here; a Connect is taken by the loop.
+            Either::Second(()) => mail.phase.set(Phase::Idle),
+        }
+    }
+}
+
+fn close<T: Transport>(inner: &RefCell<T>) {
+    if let Ok(mut t) = inner.try_borrow_mut() {
+        t.close();
+    }
+}
+
+/// One connection, from the inner connect to its end; returns why it ended.
+// The send pipe stays borrowed while a record waits for the inner transport
+// (so `Tls::send` says WouldBlock meanwhile); every borrow is `try_`, never
+// a panic.
+#[allow(clippy::await_holding_refcell_ref)]
+async fn session<T: Transport, R: CryptoRngCore>(
+    io: Io<'_, T>,
+    config: &Config<'_>,
+    rng: &mut R,
+    read_record: &mut [u8],
+    write_record: &mut [u8],
+    mail: &Mailbox<'_, T::Error>,
+) -> Error<T::Error> {
+    let connected = poll_fn(|_| {
+        let Ok(mut t) = io.inner.try_borrow_mut() else {
+            return Poll::Pending;
+        };
+        match t.connect() {
+            Ok(()) => Poll::Ready(Ok(())),
+            Err(nb::Error::WouldBlock) => Poll::Pending,
+            Err(nb::Error::Other(e)) => Poll::Ready(Err(e)),
+        }
+    })
+    .await;
+    if let Err(e) = connected {
+        return Error::Transport(e);
+    }
+    let (stash, framing) = (io.stash, io.framing);
+    let why = |e: TlsError, verifier: Option<Failure>| -> Error<T::Error> {
+        if let Some(e) = stash.take() {
+            return Error::Transport(e);
+        }
+        if let Some(f) = framing.get().failure {
+            return Error::Tls(f);
+        }
+        if let Some(f) = verifier {
+            return Error::Tls(f);
+        }
+        Error::Tls(match e {
+            TlsError::HandshakeAborted(_, d) => Failure::Alert(d),
+            TlsError::ConnectionClosed => Failure::Closed,
+            TlsError::InsufficientSpace | TlsError::OutOfMemory => Failure::RecordTooLarge,
+            e => Failure::Protocol(e),
+        })
+    };
+    let mut conn: TlsConnection<'_, Io<'_, T>, Aes128GcmSha256> =
+        TlsConnection::new(io, read_record, write_record);
+    let tls_config = TlsConfig::new().with_server_name(config.server_name);
+    let mut provider = Provider {
+        rng,
+        verifier: Verifier::new(config.cas, config.server_name),
+        skip_verify: config.skip_verify,
+    };
+    if let Err(e) = conn.open(TlsContext::new(&tls_config, &mut provider)).await {
+        return why(e, provider.verifier.failure);
+    }
+    if !config.skip_verify && !provider.verifier.authenticated {
+        return Error::Tls(Failure::NotAuthenticated);
+    }
+    mail.phase.set(Phase::Up);
+    let (mut reader, mut writer) = conn.split();
+    let inbound = async {
+        loop {
+            let mut records = match reader.read_buffered().await {
+                Ok(records) => records,
+                Err(e) => return Err::<core::convert::Infallible, TlsError>(e),
+            };
+            while !records.is_empty() {
+                poll_fn(|_| match mail.rx.try_borrow() {
+                    Ok(p) if p.has_room() => Poll::Ready(()),
+                    _ => Poll::Pending,
+                })
+                .await;
+                if let Ok(mut rx) = mail.rx.try_borrow_mut() {
+                    let n = rx.push(records.peek_all());
+                    records.pop(n);
+                }
+            }
+        }
+    };
+    let outbound = async {
+        loop {
+            poll_fn(|_| match mail.tx.try_borrow() {
+                Ok(p) if !p.is_empty() => Poll::Ready(()),
+                _ => Poll::Pending,
+            })
+            .await;
+            // Held across the write: `Tls::send` says WouldBlock meanwhile.
+            let Ok(mut tx) = mail.tx.try_borrow_mut() else {
+                continue;
+            };
+            let n = match writer.write(tx.data()).await {
+                Ok(n) => n,
+                Err(e) => return Err::<core::convert::Infallible, TlsError>(e),
+            };
+            tx.consume(n);
+            if tx.is_empty() {
+                writer.flush().await?;
+            }
+        }
+    };
+    let e: TlsError = match first(inbound, outbound).await {
+        Either::First(Err(e)) | Either::Second(Err(e)) => e,
+    };
+    why(e, None)
+}
+
+/// How far the inbound byte stream is into its current record, to refuse
+/// records embedded-tls would panic on or cannot hold.
+#[derive(Clone, Copy, Default)]
+struct Framing {
+    header: [u8; 5],
+    got: usize,
+    body: usize,
+    failure: Option<Failure>,
+}
+
+impl Framing {
+    fn scan(&mut self, bytes: &[u8], capacity: usize) -> Result<(), Failure> {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            if self.body > 0 {
+                let n = self.body.min(rest.len());
+                self.body -= n;
+                rest = &rest[n..];
+                continue;
+            }
+            self.header[self.got] = rest[0];
+            self.got += 1;
+            rest = &rest[1..];
+            if self.got == self.header.len() {
+                self.got = 0;
+                let len = usize::from(u16::from_be_bytes([self.header[3], self.header[4]]));
+                let encrypted = self.header[0] == 23;
+                if len == 0 || len > MAX_RECORD || (encrypted && len <= TAG) {
+                    return Err(Failure::Malformed);
+                }
+                if len > capacity {
+                    return Err(Failure::RecordTooLarge);
+                }
+                self.body = len;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The inner transport as embedded-io-async wants it: `WouldBlock` is
+/// `Pending`; its error is kept aside for [`Error::Transport`].
+struct Io<'s, T: Transport> {
+    inner: &'s RefCell<T>,
+    stash: &'s Cell<Option<T::Error>>,
+    framing: &'s Cell<Framing>,
+}
+
+impl<T: Transport> Clone for Io<'_, T> {
+    fn clone(&self) -> Self {
+        Io {
+            inner: self.inner,
+            stash: self.stash,
+            framing: self.framing,
+        }
+    }
+}
+
+/// The inner transport failed, or sent a record refused by [`Framing`].
+#[derive(Debug)]
+struct IoFailed;
+
+impl core::fmt::Display for IoFailed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("transport failed")
+    }
+}
+
+impl core::error::Error for IoFailed {}
+
+impl embedded_io_async::Error for IoFailed {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Other
+    }
+}
+
+impl<T: Transport> ErrorType for Io<'_, T> {
+    type Error = IoFailed;
+}
+
+impl<T: Transport> Io<'_, T> {
+    fn io<N>(
+        &self,
+        op: impl FnOnce(&mut T) -> nb::Result<N, T::Error>,
+    ) -> Poll<Result<N, IoFailed>> {
+        let Ok(mut t) = self.inner.try_borrow_mut() else {
+            return Poll::Pending;
+        };
+        match op(&mut t) {
+            Ok(n) => Poll::Ready(Ok(n)),
+            Err(nb::Error::WouldBlock) => Poll::Pending,
+            Err(nb::Error::Other(e)) => {
+                self.stash.set(Some(e));
+                Poll::Ready(Err(IoFailed))
+            }
+        }
+    }
+}
+
+impl<T: Transport> Read for Io<'_, T> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoFailed> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        // A record's length is checked once its header is in; embedded-tls
+        // reads at most one header or one body at a time.
+        let n = poll_fn(|_| self.io(|t| t.recv(&mut *buf))).await?;
+        let mut framing = self.framing.get();
+        let checked = framing.scan(buf.get(..n).unwrap_or(&[]), MAX_RECORD);
+        if let Err(f) = checked {
+            framing.failure = Some(f);
+        }
+        self.framing.set(framing);
+        checked.map(|()| n).map_err(|_| IoFailed)
+    }
+}
+
+impl<T: Transport> Write for Io<'_, T> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, IoFailed> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        poll_fn(|_| self.io(|t| t.send(buf))).await
+    }
+
+    async fn flush(&mut self) -> Result<(), IoFailed> {
+        Ok(())
+    }
+}
+
+/// A [`Transport`] over TLS: the facade the client polls, over a pinned
+/// [`drive`] future. Every call polls that future once and returns.
+pub struct Tls<'m, 'b, F: Future, E> {
+    mail: &'m Mailbox<'b, E>,
+    driver: Pin<&'m mut F>,
+}
+
+impl<'m, 'b, F: Future, E> Tls<'m, 'b, F, E> {
+    /// The transport over `driver`, the pinned future of [`drive`] given
+    /// the same `mail`.
+    pub fn new(mail: &'m Mailbox<'b, E>, driver: Pin<&'m mut F>) -> Self {
+        Tls { mail, driver }
+    }
+
+    fn run(&mut self) {
+        let mut cx = Context::from_waker(Waker::noop());
+        let _ = self.driver.as_mut().poll(&mut cx);
+    }
+
+    /// The failure that ended the connection, once; the phase goes back to idle.
+    fn failed(&mut self) -> nb::Error<Error<E>> {
+        self.mail.phase.set(Phase::Idle);
+        nb::Error::Other(self.mail.failure.take().unwrap_or(Error::NotConnected))
+    }
+}
+
+impl<F: Future, E: core::fmt::Debug> Transport for Tls<'_, '_, F, E> {
+    type Error = Error<E>;
+
+    fn connect(&mut self) -> nb::Result<(), Error<E>> {
+        if self.mail.phase.get() == Phase::Idle {
+            self.mail.command.set(Command::Connect);
+        }
+        self.run();
+        match self.mail.phase.get() {
+            Phase::Up => Ok(()),
+            Phase::Down => Err(self.failed()),
+            Phase::Idle | Phase::Connecting => Err(nb::Error::WouldBlock),
+        }
+    }
+
+    fn send(&mut self, data: &[u8]) -> nb::Result<usize, Error<E>> {
+        match self.mail.phase.get() {
+            Phase::Up => {}
+            Phase::Down => return Err(self.failed()),
+            _ => return Err(nb::Error::Other(Error::NotConnected)),
+        }
+        let n = match self.mail.tx.try_borrow_mut() {
+            Ok(mut tx) => tx.push(data),
+            Err(_) => 0, // the writer is waiting on the inner transport
+        };
+        self.run();
+        match (n, self.mail.phase.get()) {
+            (0, Phase::Down) => Err(self.failed()),
+            (0, _) => Err(nb::Error::WouldBlock),
+            (n, _) => Ok(n),
+        }
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> nb::Result<usize, Error<E>> {
+        self.run();
+        let n = match self.mail.rx.try_borrow_mut() {
+            Ok(mut rx) => rx.pop_into(buf),
+            Err(_) => 0,
+        };
+        if n > 0 {
+            self.run(); // room in the pipe: let the reader go on
+            return Ok(n);
+        }
+        match self.mail.phase.get() {
+            Phase::Up => Err(nb::Error::WouldBlock),
+            Phase::Down => Err(self.failed()),
+            _ => Err(nb::Error::Other(Error::NotConnected)),
+        }
+    }
+
+    fn close(&mut self) {
+        self.mail.failure.set(None);
+        if self.mail.phase.get() != Phase::Idle {
+            self.mail.command.set(Command::Close);
+            self.run();
+        }
+        self.mail.phase.set(Phase::Idle);
+    }
+}
+
+enum Either<A, B> {
+    First(A),
+    Second(B),
+}
+
+/// The first of `a` and `b` to finish; the other is dropped.
+async fn first<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Output> {
+    let mut a = pin!(a);
+    let mut b = pin!(b);
+    poll_fn(|cx| {
+        if let Poll::Ready(x) = a.as_mut().poll(cx) {
+            return Poll::Ready(Either::First(x));
+        }
+        if let Poll::Ready(y) = b.as_mut().poll(cx) {
+            return Poll::Ready(Either::Second(y));
+        }
+        Poll::Pending
+    })
+    .await
+}
