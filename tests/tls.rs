@@ -1,7 +1,9 @@
 //! limpet over TLS (`limpet::net::tls`, feature `tls`) against a real
 //! mosquitto with a TLS listener on 127.0.0.1. Certificates are made at
 //! test time with the `openssl` command-line tool (scripts/setup installs
-//! it); no key is ever committed.
+//! it); no key is ever committed. Validity dates other than "from now for
+//! two days" come from `openssl ca -startdate/-enddate` (OpenSSL 3.0 has no
+//! `x509 -not_before`).
 
 use core::pin::pin;
 use std::io::{BufRead, BufReader};
@@ -9,11 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use limpet::client::Client;
 use limpet::net::std_tcp::StdTcp;
-use limpet::net::tls::{self, Config as TlsConfig, Error, Failure, Mailbox, Tls};
+use limpet::net::tls::{self, pem, Config as TlsConfig, Error, Failure, Mailbox, Tls};
 use limpet::net::Transport;
 use limpet::session::Event;
 use limpet::time::Instant as Ms;
@@ -66,9 +68,124 @@ fn make_ca(dir: &Path, name: &str, cn: &str) -> Vec<u8> {
     std::fs::read(dir.join(der)).unwrap()
 }
 
+/// The wall clock's unix time, for the validity checks.
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A P-256 key `{name}.key` and a certificate `{name}.pem` (and `.der`)
+/// for `cn`, issued by the CA `{ca}.pem`/`.key` with the extensions `ext`;
+/// valid for two days from now, or between `dates` (`YYYYMMDDHHMMSSZ`).
+fn issue(dir: &Path, name: &str, cn: &str, ca: &str, ext: &str, dates: Option<(&str, &str)>) {
+    let (key, csr, pem, der, extfile) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.pem"),
+        format!("{name}.der"),
+        format!("{name}.ext"),
+    );
+    let subj = format!("/CN={cn}");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            &subj,
+        ],
+    );
+    std::fs::write(dir.join(&extfile), ext).unwrap();
+    let (ca_pem, ca_key) = (format!("{ca}.pem"), format!("{ca}.key"));
+    match dates {
+        None => openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca_pem,
+                "-CAkey",
+                &ca_key,
+                "-CAcreateserial",
+                "-out",
+                &pem,
+                "-days",
+                "2",
+                "-extfile",
+                &extfile,
+            ],
+        ),
+        Some((start, end)) => {
+            // `openssl ca` is the 3.0 way to set both dates: a throwaway
+            // database in the temp dir.
+            let db = dir.join("db");
+            std::fs::create_dir_all(&db).unwrap();
+            if !db.join("serial").exists() {
+                std::fs::write(db.join("index.txt"), "").unwrap();
+                std::fs::write(db.join("serial"), "1000\n").unwrap();
+                std::fs::write(
+                    dir.join("ca.cnf"),
+                    "[ca]\ndefault_ca = d\n[d]\ndatabase = db/index.txt\n\
+                     new_certs_dir = db\nserial = db/serial\ndefault_md = sha256\n\
+                     policy = p\nunique_subject = no\n[p]\ncommonName = supplied\n",
+                )
+                .unwrap();
+            }
+            openssl(
+                dir,
+                &[
+                    "ca",
+                    "-batch",
+                    "-notext",
+                    "-config",
+                    "ca.cnf",
+                    "-cert",
+                    &ca_pem,
+                    "-keyfile",
+                    &ca_key,
+                    "-in",
+                    &csr,
+                    "-out",
+                    &pem,
+                    "-extfile",
+                    &extfile,
+                    "-startdate",
+                    start,
+                    "-enddate",
+                    end,
+                ],
+            );
+        }
+    }
+    openssl(dir, &["x509", "-in", &pem, "-outform", "DER", "-out", &der]);
+    // mosquitto started as root drops to its own user: let it read the
+    // (throwaway) key.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join(&key), std::fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+const SERVER_EXT: &str = "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n";
+const CLIENT_EXT: &str = "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n";
+
 /// Test certificates in a fresh temp dir: `ca` signs the server's
-/// certificate for localhost and 127.0.0.1; `other` is an unrelated CA,
-/// `twin` a CA with the same name as `ca` but another key.
+/// certificate for localhost and 127.0.0.1 (`server`; `expired` was valid
+/// in 2020, `future` will be in 2060) and the clients' (`client`,
+/// `observer`); `other` is an unrelated CA (it signs `stranger`, a client
+/// the broker does not know), `twin` a CA with the same name as `ca` but
+/// another key.
 struct Certs {
     dir: PathBuf,
     ca: Vec<u8>,
@@ -86,53 +203,7 @@ impl Certs {
         let ca = make_ca(&dir, "ca", "limpet test CA");
         let other = make_ca(&dir, "other", "limpet other CA");
         let twin = make_ca(&dir, "twin", "limpet test CA");
-        openssl(
-            &dir,
-            &[
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                "server.key",
-                "-out",
-                "server.csr",
-                "-subj",
-                "/CN=localhost",
-            ],
-        );
-        std::fs::write(
-            dir.join("server.ext"),
-            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-        )
-        .unwrap();
-        openssl(
-            &dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "server.pem",
-                "-days",
-                "2",
-                "-extfile",
-                "server.ext",
-            ],
-        );
-        // mosquitto started as root drops to its own user: let it read the
-        // (throwaway) key.
-        use std::os::unix::fs::PermissionsExt;
-        let key = dir.join("server.key");
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        issue(&dir, "server", "localhost", "ca", SERVER_EXT, None);
         Certs {
             dir,
             ca,
@@ -141,18 +212,49 @@ impl Certs {
         }
     }
 
+    /// Also the server certificates out of their dates.
+    fn with_dates(self) -> Certs {
+        let dates = Some(("20200101000000Z", "20210101000000Z"));
+        issue(&self.dir, "expired", "localhost", "ca", SERVER_EXT, dates);
+        let dates = Some(("20600101000000Z", "20610101000000Z"));
+        issue(&self.dir, "future", "localhost", "ca", SERVER_EXT, dates);
+        self
+    }
+
+    /// Also the client certificates.
+    fn with_clients(self) -> Certs {
+        issue(&self.dir, "client", "limpet", "ca", CLIENT_EXT, None);
+        issue(&self.dir, "observer", "observer", "ca", CLIENT_EXT, None);
+        issue(&self.dir, "stranger", "limpet", "other", CLIENT_EXT, None);
+        self
+    }
+
+    fn read(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.dir.join(name)).unwrap()
+    }
+
     fn path(&self, name: &str) -> String {
         self.dir.join(name).display().to_string()
     }
 
     /// mosquitto.conf lines that make the broker's listener TLS.
     fn listener(&self) -> String {
+        self.listener_as("server")
+    }
+
+    /// The TLS listener with the certificate `{name}.pem`.
+    fn listener_as(&self, name: &str) -> String {
         format!(
             "cafile {}\ncertfile {}\nkeyfile {}\n",
             self.path("ca.pem"),
-            self.path("server.pem"),
-            self.path("server.key")
+            self.path(&format!("{name}.pem")),
+            self.path(&format!("{name}.key"))
         )
+    }
+
+    /// The TLS listener that requires a client certificate from `ca`.
+    fn mutual_listener(&self) -> String {
+        self.listener() + "require_certificate true\n"
     }
 }
 
@@ -164,6 +266,19 @@ impl Drop for Certs {
 
 /// Connects over TLS with `config`; the connect result within 10 s.
 fn connect_with(port: u16, config: TlsConfig<'_>) -> Result<(), Error<std::io::Error>> {
+    connect_full(port, config, None, Duration::ZERO)
+}
+
+/// Connects over TLS with `config` (and `time` through `Tls::set_time`);
+/// once up, keeps reading for `hold` (a TLS 1.3 server refuses a client
+/// certificate only after the client's handshake is done). The first
+/// error, or `Ok` if none.
+fn connect_full(
+    port: u16,
+    config: TlsConfig<'_>,
+    time: Option<u64>,
+    hold: Duration,
+) -> Result<(), Error<std::io::Error>> {
     let inner = StdTcp::new(([127, 0, 0, 1], port).into());
     let (mut tx, mut rx) = ([0u8; 256], [0u8; 256]);
     let mail = Mailbox::new(&mut tx, &mut rx);
@@ -181,39 +296,50 @@ fn connect_with(port: u16, config: TlsConfig<'_>) -> Result<(), Error<std::io::E
         core::mem::size_of_val(&*driver),
     );
     let mut tls = Tls::new(&mail, driver);
+    if let Some(t) = time {
+        tls.set_time(t);
+    }
     let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let result = loop {
         match tls.connect() {
-            Ok(()) => {
-                tls.close();
-                return Ok(());
-            }
-            Err(nb::Error::Other(e)) => {
-                tls.close();
-                return Err(e);
-            }
+            Ok(()) => break Ok(()),
+            Err(nb::Error::Other(e)) => break Err(e),
             Err(nb::Error::WouldBlock) => {
                 assert!(Instant::now() < deadline, "TLS handshake took over 10 s");
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
-    }
+    };
+    let held = Instant::now() + hold;
+    let result = result.and_then(|()| loop {
+        if Instant::now() >= held {
+            break Ok(());
+        }
+        match tls.recv(&mut [0u8; 64]) {
+            Err(nb::Error::Other(e)) => break Err(e),
+            _ => std::thread::sleep(Duration::from_millis(1)),
+        }
+    });
+    tls.close();
+    result
 }
 
-#[test]
-fn publishes_qos1_over_tls_to_an_independent_tls_subscriber() {
-    let certs = Certs::make();
-    let broker = Broker::start_with_config(&certs.listener());
-    let port = broker.port();
-    let topic = format!("limpet/tls/{}", std::process::id());
-
-    // The observer: mosquitto_sub over TLS, verifying the same CA.
+/// An independent observer: `mosquitto_sub` over TLS (verifying `ca.pem`,
+/// with `extra` arguments, e.g. its own client certificate) subscribed to
+/// `topic` at QoS 1; returns it and its output lines once SUBACK is in.
+fn observe(
+    certs: &Certs,
+    port: u16,
+    topic: &str,
+    extra: &[String],
+) -> (std::process::Child, mpsc::Receiver<String>) {
     // stdbuf: line-buffered, so SUBACK is seen when it happens.
     let mut sub = Command::new("stdbuf")
         .args(["-oL", "mosquitto_sub"])
         .args(["-h", "127.0.0.1", "-p", &port.to_string(), "--cafile"])
         .arg(certs.path("ca.pem"))
-        .args(["-t", &topic, "-q", "1", "-v", "-d", "-C", "1", "-W", "30"])
+        .args(extra)
+        .args(["-t", topic, "-q", "1", "-v", "-d", "-C", "1", "-W", "30"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -225,23 +351,30 @@ fn publishes_qos1_over_tls_to_an_independent_tls_subscriber() {
             let _ = lines_tx.send(line);
         }
     });
-    let wait_line = |pred: &dyn Fn(&str) -> bool, what: &str| loop {
+    wait_line(&lines, &|l| l.contains("SUBACK"), "SUBACK");
+    (sub, lines)
+}
+
+fn wait_line(lines: &mpsc::Receiver<String>, pred: &dyn Fn(&str) -> bool, what: &str) -> String {
+    loop {
         match lines.recv_timeout(Duration::from_secs(10)) {
             Ok(l) if pred(&l) => return l,
             Ok(_) => {}
             Err(_) => panic!("mosquitto_sub: no {what} within 10 s"),
         }
-    };
-    wait_line(&|l| l.contains("SUBACK"), "SUBACK");
+    }
+}
 
-    let cas = [certs.ca.as_slice()];
+/// The limpet client over TLS with `config`: connects, publishes `payload`
+/// to `topic` at QoS 1 and waits for its PUBACK.
+fn publish_qos1(port: u16, config: TlsConfig<'_>, topic: &str, payload: &[u8]) {
     let inner = StdTcp::new(([127, 0, 0, 1], port).into());
     let (mut tx, mut rx) = ([0u8; 512], [0u8; 512]);
     let mail = Mailbox::new(&mut tx, &mut rx);
     let (mut read_record, mut write_record) = (vec![0u8; 16_640], vec![0u8; 2048]);
     let driver = pin!(tls::drive(
         inner,
-        TlsConfig::new("localhost", &cas),
+        config,
         OsRng,
         &mut read_record,
         &mut write_record,
@@ -273,14 +406,26 @@ fn publishes_qos1_over_tls_to_an_independent_tls_subscriber() {
         }
         if up && token.is_none() {
             token = client
-                .publish(&topic, b"over tls", QoS::AtLeastOnce, false)
+                .publish(topic, payload, QoS::AtLeastOnce, false)
                 .expect("publish");
         }
         std::thread::sleep(Duration::from_millis(1));
     }
     assert!(up, "no Up over TLS within 20 s");
     assert!(published, "no PUBACK for the QoS 1 message over TLS");
-    let got = wait_line(&|l| l.starts_with(&topic), "message");
+}
+
+#[test]
+fn publishes_qos1_over_tls_to_an_independent_tls_subscriber() {
+    let certs = Certs::make();
+    let broker = Broker::start_with_config(&certs.listener());
+    let port = broker.port();
+    let topic = format!("limpet/tls/{}", std::process::id());
+    let (mut sub, lines) = observe(&certs, port, &topic, &[]);
+    let cas = [certs.ca.as_slice()];
+    let config = TlsConfig::new("localhost", &cas).with_time(unix_now());
+    publish_qos1(port, config, &topic, b"over tls");
+    let got = wait_line(&lines, &|l| l.starts_with(&topic), "message");
     assert_eq!(got, format!("{topic} over tls"));
     let _ = sub.wait();
 }
@@ -289,15 +434,22 @@ fn publishes_qos1_over_tls_to_an_independent_tls_subscriber() {
 fn refuses_a_server_from_another_ca() {
     let certs = Certs::make();
     let broker = Broker::start_with_config(&certs.listener());
+    let now = unix_now();
     let other = [certs.other.as_slice()];
-    let got = connect_with(broker.port(), TlsConfig::new("localhost", &other));
+    let got = connect_with(
+        broker.port(),
+        TlsConfig::new("localhost", &other).with_time(now),
+    );
     assert!(
         matches!(got, Err(Error::Tls(Failure::UnknownIssuer))),
         "{got:?}"
     );
     // Same CA name, another key: the signature gives it away.
     let twin = [certs.twin.as_slice()];
-    let got = connect_with(broker.port(), TlsConfig::new("localhost", &twin));
+    let got = connect_with(
+        broker.port(),
+        TlsConfig::new("localhost", &twin).with_time(now),
+    );
     assert!(
         matches!(got, Err(Error::Tls(Failure::BadCertificate))),
         "{got:?}"
@@ -310,7 +462,10 @@ fn refuses_a_server_from_another_ca() {
     assert!(got.is_ok(), "{got:?}");
     // And the right CA works.
     let ca = [certs.ca.as_slice()];
-    let got = connect_with(broker.port(), TlsConfig::new("localhost", &ca));
+    let got = connect_with(
+        broker.port(),
+        TlsConfig::new("localhost", &ca).with_time(now),
+    );
     assert!(got.is_ok(), "{got:?}");
 }
 
@@ -319,7 +474,8 @@ fn refuses_a_server_whose_certificate_is_for_another_name() {
     let certs = Certs::make();
     let broker = Broker::start_with_config(&certs.listener());
     let ca = [certs.ca.as_slice()];
-    let got = connect_with(broker.port(), TlsConfig::new("broker.example", &ca));
+    let config = TlsConfig::new("broker.example", &ca).with_time(unix_now());
+    let got = connect_with(broker.port(), config);
     assert!(
         matches!(got, Err(Error::Tls(Failure::NameMismatch))),
         "{got:?}"
@@ -331,6 +487,298 @@ fn a_plaintext_broker_is_an_error_not_a_fallback() {
     let broker = Broker::start();
     let certs = Certs::make();
     let ca = [certs.ca.as_slice()];
-    let got = connect_with(broker.port(), TlsConfig::new("localhost", &ca));
+    let config = TlsConfig::new("localhost", &ca).with_time(unix_now());
+    let got = connect_with(broker.port(), config);
     assert!(got.is_err(), "{got:?}");
+}
+
+#[test]
+fn validity_dates_are_checked_against_the_callers_time() {
+    let certs = Certs::make().with_dates();
+    let ca = [certs.ca.as_slice()];
+    let now = unix_now();
+    let refused = |listener: &str, why: Failure| {
+        let broker = Broker::start_with_config(listener);
+        let got = connect_with(
+            broker.port(),
+            TlsConfig::new("localhost", &ca).with_time(now),
+        );
+        assert!(
+            matches!(got, Err(Error::Tls(f)) if core::mem::discriminant(&f) == core::mem::discriminant(&why)),
+            "{why:?}: {got:?}"
+        );
+        // Even when the time is unknown and the caller accepted that, the
+        // dates are checked once a time comes (here through set_time).
+        let config = TlsConfig::new("localhost", &ca).accept_unknown_time();
+        let got = connect_full(broker.port(), config, Some(now), Duration::ZERO);
+        assert!(
+            matches!(got, Err(Error::Tls(_))),
+            "{why:?} via set_time: {got:?}"
+        );
+    };
+    // Valid 2020 to 2021 (UTCTime), and 2060 to 2061 (GeneralizedTime).
+    refused(&certs.listener_as("expired"), Failure::Expired);
+    refused(&certs.listener_as("future"), Failure::NotYetValid);
+
+    let broker = Broker::start_with_config(&certs.listener());
+    let port = broker.port();
+    // Valid now: the right time connects, given in the config or later.
+    let got = connect_with(port, TlsConfig::new("localhost", &ca).with_time(now));
+    assert!(got.is_ok(), "{got:?}");
+    let got = connect_full(
+        port,
+        TlsConfig::new("localhost", &ca),
+        Some(now),
+        Duration::ZERO,
+    );
+    assert!(got.is_ok(), "set_time: {got:?}");
+    // Three days on, the server's (and the CA's) two days are over; a day
+    // back, they have not begun.
+    for (t, why) in [
+        (now + 3 * 86_400, Failure::Expired),
+        (now - 86_400, Failure::NotYetValid),
+    ] {
+        let got = connect_with(port, TlsConfig::new("localhost", &ca).with_time(t));
+        assert!(
+            matches!(got, Err(Error::Tls(f)) if core::mem::discriminant(&f) == core::mem::discriminant(&why)),
+            "{why:?}: {got:?}"
+        );
+    }
+    // No time: refused, with its reason, unless the caller says so.
+    let got = connect_with(port, TlsConfig::new("localhost", &ca));
+    assert!(
+        matches!(got, Err(Error::Tls(Failure::TimeUnknown))),
+        "{got:?}"
+    );
+    let config = TlsConfig::new("localhost", &ca).accept_unknown_time();
+    assert!(connect_with(port, config).is_ok());
+    // Without the time, the other checks still hold.
+    let other = [certs.other.as_slice()];
+    let config = TlsConfig::new("localhost", &other).accept_unknown_time();
+    let got = connect_with(port, config);
+    assert!(
+        matches!(got, Err(Error::Tls(Failure::UnknownIssuer))),
+        "{got:?}"
+    );
+    let config = TlsConfig::new("broker.example", &ca).accept_unknown_time();
+    let got = connect_with(port, config);
+    assert!(
+        matches!(got, Err(Error::Tls(Failure::NameMismatch))),
+        "{got:?}"
+    );
+    // An expired server without a time: accepted only because the caller
+    // named the option (the dates are what it gives up).
+    drop(broker);
+    let broker = Broker::start_with_config(&certs.listener_as("expired"));
+    let config = TlsConfig::new("localhost", &ca).accept_unknown_time();
+    assert!(connect_with(broker.port(), config).is_ok());
+    let got = connect_with(broker.port(), TlsConfig::new("localhost", &ca));
+    assert!(
+        matches!(got, Err(Error::Tls(Failure::TimeUnknown))),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn the_issuer_is_found_among_several_cas_given_as_pem() {
+    let certs = Certs::make();
+    let broker = Broker::start_with_config(&certs.listener());
+    let port = broker.port();
+    let now = unix_now();
+    // A bundle: an unrelated CA, the twin (same name, other key), the CA.
+    let mut bundle = certs.read("other.pem");
+    bundle.extend(certs.read("twin.pem"));
+    bundle.extend(certs.read("ca.pem"));
+    let mut out = [0u8; 4096];
+    let mut ders: [&[u8]; 4] = [&[]; 4];
+    let n = pem::certificates(&bundle, &mut out, &mut ders).expect("PEM bundle");
+    assert_eq!(n, 3);
+    assert_eq!(ders[2], certs.ca.as_slice(), "PEM decodes to the DER");
+    let got = connect_with(port, TlsConfig::new("localhost", &ders[..n]).with_time(now));
+    assert!(got.is_ok(), "{got:?}");
+    // In the other order, and DER given directly alongside.
+    let cas = [
+        certs.ca.as_slice(),
+        certs.twin.as_slice(),
+        certs.other.as_slice(),
+    ];
+    let got = connect_with(port, TlsConfig::new("localhost", &cas).with_time(now));
+    assert!(got.is_ok(), "{got:?}");
+    // Without the right one, still refused.
+    let got = connect_with(port, TlsConfig::new("localhost", &ders[..2]).with_time(now));
+    assert!(
+        matches!(got, Err(Error::Tls(Failure::BadCertificate))),
+        "{got:?}"
+    );
+}
+
+/// The extension `kind`'s data in a ClientHello record, if present.
+fn client_hello_extension(record: &[u8], kind: u16) -> Option<Vec<u8>> {
+    // Record header (5), handshake header (4), version (2), random (32).
+    let mut at = 5 + 4 + 2 + 32;
+    let byte = |i: usize| usize::from(record[i]);
+    let u16_at = |i: usize| (byte(i) << 8) | byte(i + 1);
+    at += 1 + byte(at); // session id
+    at += 2 + u16_at(at); // cipher suites
+    at += 1 + byte(at); // compression methods
+    let end = at + 2 + u16_at(at);
+    at += 2;
+    while at + 4 <= end {
+        let (k, len) = (u16_at(at), u16_at(at + 2));
+        if k as u16 == kind {
+            return Some(record[at + 4..at + 4 + len].to_vec());
+        }
+        at += 4 + len;
+    }
+    None
+}
+
+/// The first TLS record a client sends to a local listener that answers
+/// nothing (the handshake then fails; its error is not the point).
+fn capture_client_hello(config: TlsConfig<'_>) -> Vec<u8> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let capture = std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut header = [0u8; 5];
+        s.read_exact(&mut header).unwrap();
+        let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+        let mut record = header.to_vec();
+        record.resize(5 + len, 0);
+        s.read_exact(&mut record[5..]).unwrap();
+        record
+    });
+    let _ = connect_with(port, config);
+    let record = capture.join().unwrap();
+    assert_eq!((record[0], record[5]), (22, 1), "a ClientHello record");
+    record
+}
+
+#[test]
+fn alpn_names_are_offered_in_the_client_hello() {
+    const ALPN: u16 = 16;
+    const SNI: u16 = 0;
+    let certs = Certs::make();
+    let ca = [certs.ca.as_slice()];
+    let protocols: [&[u8]; 2] = [b"x-amzn-mqtt-ca", b"mqtt"];
+    let config = TlsConfig::new("localhost", &ca)
+        .with_time(unix_now())
+        .with_alpn(&protocols);
+    let hello = capture_client_hello(config);
+    let alpn = client_hello_extension(&hello, ALPN).expect("an ALPN extension");
+    // ProtocolNameList: u16 length, then u8-length names (RFC 7301 §3.1).
+    let mut want = vec![0, 20, 14];
+    want.extend(b"x-amzn-mqtt-ca");
+    want.push(4);
+    want.extend(b"mqtt");
+    assert_eq!(alpn, want);
+    let sni = client_hello_extension(&hello, SNI).expect("an SNI extension");
+    assert!(sni.ends_with(b"localhost"), "{sni:?}");
+    // Not offered unless asked for.
+    let hello = capture_client_hello(TlsConfig::new("localhost", &ca).with_time(unix_now()));
+    assert_eq!(client_hello_extension(&hello, ALPN), None);
+    // mosquitto (no ALPN configured) ignores it: the handshake completes.
+    let broker = Broker::start_with_config(&certs.listener());
+    let config = TlsConfig::new("localhost", &ca)
+        .with_time(unix_now())
+        .with_alpn(&protocols);
+    let got = connect_with(broker.port(), config);
+    assert!(got.is_ok(), "{got:?}");
+}
+
+#[test]
+fn mutual_tls_publishes_with_the_right_client_certificate() {
+    let certs = Certs::make().with_clients();
+    let broker = Broker::start_with_config(&certs.mutual_listener());
+    let port = broker.port();
+    let topic = format!("limpet/mtls/{}", std::process::id());
+    // The observer needs its own client certificate too.
+    let extra = [
+        "--cert".to_string(),
+        certs.path("observer.pem"),
+        "--key".to_string(),
+        certs.path("observer.key"),
+    ];
+    let (mut sub, lines) = observe(&certs, port, &topic, &extra);
+    // The certificate as DER, the key as openssl wrote it: PKCS#8 in PEM.
+    let cert = certs.read("client.der");
+    let key_pem = certs.read("client.key");
+    let mut key = [0u8; 256];
+    let block = pem::decode(&key_pem, &mut key).expect("PEM key");
+    assert_eq!(block.label, b"PRIVATE KEY");
+    let cas = [certs.ca.as_slice()];
+    let config = TlsConfig::new("localhost", &cas)
+        .with_time(unix_now())
+        .with_client_certificate(&cert, block.der);
+    publish_qos1(port, config, &topic, b"mutual");
+    let got = wait_line(&lines, &|l| l.starts_with(&topic), "message");
+    assert_eq!(got, format!("{topic} mutual"));
+    let _ = sub.wait();
+    // A SEC1 key in DER (`openssl ec -outform DER`) works the same.
+    openssl(
+        &certs.dir,
+        &[
+            "ec",
+            "-in",
+            "client.key",
+            "-outform",
+            "DER",
+            "-out",
+            "client.sec1",
+        ],
+    );
+    let sec1 = certs.read("client.sec1");
+    let config = TlsConfig::new("localhost", &cas)
+        .with_time(unix_now())
+        .with_client_certificate(&cert, &sec1);
+    let got = connect_full(port, config, None, Duration::from_millis(500));
+    assert!(got.is_ok(), "{got:?}");
+}
+
+#[test]
+fn mutual_tls_refusals_have_their_reasons() {
+    let certs = Certs::make().with_clients();
+    let broker = Broker::start_with_config(&certs.mutual_listener());
+    let port = broker.port();
+    let cas = [certs.ca.as_slice()];
+    let now = unix_now();
+    let hold = Duration::from_secs(3);
+    // No client certificate: the broker ends the session once the client's
+    // handshake is done.
+    let got = connect_full(
+        port,
+        TlsConfig::new("localhost", &cas).with_time(now),
+        None,
+        hold,
+    );
+    assert!(
+        matches!(got, Err(Error::Tls(Failure::ClientCertificateRequired))),
+        "{got:?}"
+    );
+    // A certificate from a CA the broker does not know.
+    let cert = certs.read("stranger.der");
+    let mut key = [0u8; 256];
+    let key = pem::decode(&certs.read("stranger.key"), &mut key)
+        .unwrap()
+        .der;
+    let config = TlsConfig::new("localhost", &cas)
+        .with_time(now)
+        .with_client_certificate(&cert, key);
+    let got = connect_full(port, config, None, hold);
+    assert!(
+        matches!(got, Err(Error::Tls(Failure::ClientCertificateRefused))),
+        "{got:?}"
+    );
+    // A key that is not one: refused here, before signing anything.
+    let cert = certs.read("client.der");
+    let config = TlsConfig::new("localhost", &cas)
+        .with_time(now)
+        .with_client_certificate(&cert, b"not a key");
+    let got = connect_full(port, config, None, hold);
+    assert!(
+        matches!(got, Err(Error::Tls(Failure::BadClientKey))),
+        "{got:?}"
+    );
 }

@@ -50,7 +50,18 @@
 //!      authenticated server only, NOT guarded (to fix upstream).
 //!   4. Every certificate failure is one `InvalidCertificate`: the reason
 //!      ([`Failure`]) comes from this module's own checks (issuer lookup,
-//!      CA flags, DNS names in [`der`]) made before the library's.
+//!      CA flags, DNS names in `der.rs`) made before the library's.
+//!   5. Validity dates only from a type-level clock (`TlsClock::now()`, no
+//!      `self`), so no time the caller learns at run time (SNTP): here the
+//!      dates are read by `der.rs` and checked against [`Config::with_time`]
+//!      / [`Mailbox::set_time`] ([`Failure::Expired`],
+//!      [`Failure::NotYetValid`], [`Failure::TimeUnknown`]; see [`Config`]).
+//!   6. One CA per verifier: here the issuer is looked up among all the
+//!      caller's CAs, by name and, among several of one name, by key.
+//!   7. An alert after the handshake loses its code (`InternalError`); in
+//!      TLS 1.3 that is how a server refuses a client certificate, so the
+//!      reason is inferred ([`Failure::ClientCertificateRequired`],
+//!      [`Failure::ClientCertificateRefused`]).
 //!
 //! # Design: the station pattern, not blocking over non-blocking
 //!
@@ -68,14 +79,18 @@
 //! (records → receive pipe) and a writer (send pipe → records) run side by
 //! side, so a half-read record never blocks a send.
 //!
-//! Not yet: validity dates (no clock is given to the library, so expired
-//! certificates are accepted), ALPN, client certificates, max fragment
-//! length, several CAs with the same subject, a `Down` reason carrying the
-//! [`Failure`] (the client reports [`Error`] as `Reason::Transport`; a
-//! later `Reason::Tls(Failure)` needs `Transport::Error` to expose a
-//! `Failure`, e.g. through a small trait the client's error path asks).
+//! Mutual TLS: [`Config::with_client_certificate`] (P-256 key, signed with
+//! `p256`); ALPN: [`Config::with_alpn`]; PEM: [`pem`].
+//!
+//! Not yet: max fragment length, revocation (no CRL or OCSP), name
+//! constraints and key usage in the server's chain, a `Down` reason
+//! carrying the [`Failure`] (the client reports [`Error`] as
+//! `Reason::Transport`; a later `Reason::Tls(Failure)` needs
+//! `Transport::Error` to expose a `Failure`, e.g. through a small trait the
+//! client's error path asks).
 
 mod der;
+pub mod pem;
 mod verify;
 
 use core::cell::{Cell, RefCell};
@@ -89,7 +104,7 @@ use embedded_tls::{Aes128GcmSha256, TlsConfig, TlsConnection, TlsContext, TlsErr
 pub use rand_core::CryptoRngCore;
 
 use super::Transport;
-use verify::{Provider, Verifier};
+use verify::{Identity, Provider, Verifier};
 
 /// Bytes of the server's certificate chain (as sent) the verifier keeps
 /// between the Certificate and CertificateVerify messages.
@@ -100,23 +115,77 @@ const MAX_RECORD: usize = 16_384 + 256;
 /// AES-GCM tag: an encrypted record must be longer (content type byte).
 const TAG: usize = 16;
 
-/// What a connection trusts: the broker's name and the CAs.
+/// What a connection trusts and offers: the broker's name, the CAs, the
+/// time, and optionally ALPN names and a client certificate.
+///
+/// # Time
+///
+/// Every certificate's validity dates (the server's chain and the CA that
+/// issued it) are checked against the unix time the caller gives:
+/// [`Config::with_time`] here, or later [`Mailbox::set_time`] /
+/// [`Tls::set_time`] (e.g. from SNTP; the latest given wins). Until a time
+/// is given the server is refused with [`Failure::TimeUnknown`] — after
+/// every other check has passed — unless the caller names
+/// [`Config::accept_unknown_time`]: then everything but the dates is still
+/// checked. Expired is [`Failure::Expired`], not yet valid
+/// [`Failure::NotYetValid`].
 #[derive(Clone, Copy, Debug)]
 pub struct Config<'c> {
     server_name: &'c str,
     cas: &'c [&'c [u8]],
     skip_verify: bool,
+    time: Option<u64>,
+    accept_unknown_time: bool,
+    alpn: Option<&'c [&'c [u8]]>,
+    identity: Option<Identity<'c>>,
 }
 
 impl<'c> Config<'c> {
-    /// Verify the server against `cas` (DER certificates) and `server_name`
-    /// (a DNS name, checked against the certificate and sent as SNI).
+    /// Verify the server against `cas` (DER certificates, as many as
+    /// wanted; PEM through [`pem::certificates`]) and `server_name` (a DNS
+    /// name, checked against the certificate and sent as SNI). The issuer
+    /// of the server's chain is looked up among `cas` by name (and, among
+    /// several of one name, by key).
     pub fn new(server_name: &'c str, cas: &'c [&'c [u8]]) -> Self {
         Config {
             server_name,
             cas,
             skip_verify: false,
+            time: None,
+            accept_unknown_time: false,
+            alpn: None,
+            identity: None,
         }
+    }
+
+    /// The current time, unix seconds (UTC), for the validity dates.
+    pub fn with_time(mut self, unix_seconds: u64) -> Self {
+        self.time = Some(unix_seconds);
+        self
+    }
+
+    /// Without a time, check everything but the validity dates (an expired
+    /// or stolen-then-revoked-by-expiry certificate is then accepted). Once
+    /// a time is given it is used.
+    pub fn accept_unknown_time(mut self) -> Self {
+        self.accept_unknown_time = true;
+        self
+    }
+
+    /// Offer these ALPN protocol names in the ClientHello, e.g.
+    /// `&[b"x-amzn-mqtt-ca"]` for AWS IoT Core on port 443.
+    pub fn with_alpn(mut self, protocols: &'c [&'c [u8]]) -> Self {
+        self.alpn = Some(protocols);
+        self
+    }
+
+    /// Mutual TLS: when the server asks, send `certificate` (DER) and sign
+    /// with `key`, its P-256 private key (DER: SEC1 `EC PRIVATE KEY` or
+    /// PKCS#8 `PRIVATE KEY`; PEM through [`pem::decode`]). A key that is not
+    /// P-256 fails the handshake with [`Failure::BadClientKey`].
+    pub fn with_client_certificate(mut self, certificate: &'c [u8], key: &'c [u8]) -> Self {
+        self.identity = Some(Identity { certificate, key });
+        self
     }
 
     /// Accept any server: no chain, name or signature check (the link is
@@ -146,6 +215,24 @@ pub enum Failure {
     UnsupportedAlgorithm,
     /// The server's chain is larger than [`CHAIN_CAPACITY`].
     ChainTooLarge,
+    /// A certificate's notAfter is before the time given.
+    Expired,
+    /// A certificate's notBefore is after the time given.
+    NotYetValid,
+    /// No time was given, so validity dates cannot be checked (see
+    /// [`Config`]'s "Time").
+    TimeUnknown,
+    /// The client key given is not a P-256 private key in DER.
+    BadClientKey,
+    /// The server asked for a client certificate, none was configured, and
+    /// it then ended the session with an alert. TLS 1.3 sends that alert
+    /// encrypted after the handshake and embedded-tls 0.19 does not report
+    /// its code, so this is inferred.
+    ClientCertificateRequired,
+    /// The server asked for a client certificate, got the configured one,
+    /// and then ended the session with an alert (code not reported, as for
+    /// [`Failure::ClientCertificateRequired`]): the server does not trust it.
+    ClientCertificateRefused,
     /// A record larger than the read buffer.
     RecordTooLarge,
     /// A record that no TLS 1.3 server sends.
@@ -240,6 +327,8 @@ pub struct Mailbox<'b, E> {
     command: Cell<Command>,
     phase: Cell<Phase>,
     failure: Cell<Option<Error<E>>>,
+    /// Unix seconds from [`Mailbox::set_time`], over [`Config::with_time`].
+    time: Cell<Option<u64>>,
     tx: RefCell<Pipe<'b>>,
     rx: RefCell<Pipe<'b>>,
 }
@@ -259,9 +348,17 @@ impl<'b, E> Mailbox<'b, E> {
             command: Cell::new(Command::None),
             phase: Cell::new(Phase::Idle),
             failure: Cell::new(None),
+            time: Cell::new(None),
             tx: pipe(tx),
             rx: pipe(rx),
         }
+    }
+
+    /// The current unix time (seconds, UTC), e.g. from SNTP, for the next
+    /// handshakes' validity checks; replaces [`Config::with_time`]'s. Keep it
+    /// current (a few minutes off only shifts the dates that much).
+    pub fn set_time(&self, unix_seconds: u64) {
+        self.time.set(Some(unix_seconds));
     }
 
     async fn command(&self) {
@@ -361,14 +458,17 @@ async fn session<T: Transport, R: CryptoRngCore>(
         return Error::Transport(e);
     }
     let (stash, framing) = (io.stash, io.framing);
+    // A refusal of our own (`verifier`) comes first: a transport error
+    // after it (the alert we send, the server hanging up) is its consequence.
     let why = |e: TlsError, verifier: Option<Failure>| -> Error<T::Error> {
+        if let Some(f) = verifier {
+            let _ = stash.take();
+            return Error::Tls(f);
+        }
         if let Some(e) = stash.take() {
             return Error::Transport(e);
         }
         if let Some(f) = framing.get().failure {
-            return Error::Tls(f);
-        }
-        if let Some(f) = verifier {
             return Error::Tls(f);
         }
         Error::Tls(match e {
@@ -380,14 +480,28 @@ async fn session<T: Transport, R: CryptoRngCore>(
     };
     let mut conn: TlsConnection<'_, Io<'_, T>, Aes128GcmSha256> =
         TlsConnection::new(io, read_record, write_record);
-    let tls_config = TlsConfig::new().with_server_name(config.server_name);
+    let mut tls_config = TlsConfig::new().with_server_name(config.server_name);
+    if let Some(alpn) = config.alpn {
+        tls_config = tls_config.with_alpn(alpn);
+    }
+    let now = mail.time.get().or(config.time);
     let mut provider = Provider {
         rng,
-        verifier: Verifier::new(config.cas, config.server_name),
+        verifier: Verifier::new(
+            config.cas,
+            config.server_name,
+            now,
+            config.accept_unknown_time,
+        ),
         skip_verify: config.skip_verify,
+        identity: config.identity,
+        asked_for_certificate: false,
     };
     if let Err(e) = conn.open(TlsContext::new(&tls_config, &mut provider)).await {
-        return why(e, provider.verifier.failure);
+        // Once asked for a certificate, only our last flight is left: a
+        // failure then is the server hanging up on the certificate.
+        let refused = client_refusal(&provider, config, true);
+        return why(e, provider.verifier.failure.or(refused));
     }
     if !config.skip_verify && !provider.verifier.authenticated {
         return Error::Tls(Failure::NotAuthenticated);
@@ -437,7 +551,25 @@ async fn session<T: Transport, R: CryptoRngCore>(
     let e: TlsError = match first(inbound, outbound).await {
         Either::First(Err(e)) | Either::Second(Err(e)) => e,
     };
-    why(e, None)
+    // An alert other than close_notify after the handshake comes out of
+    // embedded-tls as InternalError, without its code.
+    let alert = matches!(e, TlsError::InternalError);
+    why(e, client_refusal(&provider, config, alert))
+}
+
+/// After the server asked for a client certificate, an alert (or a hang-up
+/// mid-flight) is the server refusing it, or its absence (inferred: TLS 1.3
+/// sends that alert encrypted and embedded-tls does not report its code).
+fn client_refusal<R>(
+    provider: &Provider<'_, '_, R>,
+    config: &Config<'_>,
+    ended: bool,
+) -> Option<Failure> {
+    match (provider.asked_for_certificate && ended, config.identity) {
+        (true, Some(_)) => Some(Failure::ClientCertificateRefused),
+        (true, None) => Some(Failure::ClientCertificateRequired),
+        (false, _) => None,
+    }
 }
 
 /// How far the inbound byte stream is into its current record, to refuse
@@ -582,6 +714,11 @@ impl<'m, 'b, F: Future, E> Tls<'m, 'b, F, E> {
     /// the same `mail`.
     pub fn new(mail: &'m Mailbox<'b, E>, driver: Pin<&'m mut F>) -> Self {
         Tls { mail, driver }
+    }
+
+    /// The current unix time for the validity checks ([`Mailbox::set_time`]).
+    pub fn set_time(&self, unix_seconds: u64) {
+        self.mail.set_time(unix_seconds);
     }
 
     fn run(&mut self) {
