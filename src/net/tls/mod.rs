@@ -46,8 +46,8 @@
 //!      reaches the library ([`Failure::Malformed`]); a CertificateVerify
 //!      before or after the certificate (`unwrap` in `CertVerifier`) —
 //!      refused here; a handshake message other than NewSessionTicket
-//!      after the handshake (`unimplemented!` in its read path) — from the
-//!      authenticated server only, NOT guarded (to fix upstream).
+//!      after the handshake (`unimplemented!` in its read path) — NOT
+//!      guarded, see "Faults" below.
 //!   4. Every certificate failure is one `InvalidCertificate`: the reason
 //!      ([`Failure`]) comes from this module's own checks (issuer lookup,
 //!      CA flags, DNS names in `der.rs`) made before the library's.
@@ -62,6 +62,41 @@
 //!      TLS 1.3 that is how a server refuses a client certificate, so the
 //!      reason is inferred ([`Failure::ClientCertificateRequired`],
 //!      [`Failure::ClientCertificateRefused`]).
+//!
+//! # Faults (tests/tls_faults.rs, fuzz/fuzz_targets/tls.rs)
+//!
+//! - **A server that stalls mid-handshake**: [`Tls`]'s `connect` says
+//!   `WouldBlock` until the handshake is over, so the client's own
+//!   `Options::connect_timeout` ends a stalled handshake (`Link::Connecting`)
+//!   like a stalled TCP connect: `close` drops the session and closes the
+//!   inner transport, and the next attempt waits out the backoff. Used
+//!   without the client, the caller bounds `connect` the same way (the
+//!   [`Transport`] trait carries no time).
+//! - **Garbage, truncated records, alerts**: refused with a [`Failure`]
+//!   (`Malformed` for impossible record lengths, `Protocol(..)` for what
+//!   the library's parser refuses, `Alert(..)` with the server's code), or
+//!   the inner transport's error when the server closes mid-record.
+//! - **A chain larger than the buffers**: a record larger than the read
+//!   buffer is `RecordTooLarge`; a chain larger than [`CHAIN_CAPACITY`] is
+//!   `ChainTooLarge`; a Certificate message larger than one record (2^14
+//!   bytes, so split over several: embedded-tls does not join handshake
+//!   fragments and fails parsing it) is `ChainTooLarge` too, told by a
+//!   full-size encrypted record before the parse error.
+//! - **Not guarded: the post-handshake `unimplemented!`.** After the
+//!   handshake, embedded-tls decrypts a record and hands it to
+//!   `DecryptedReadHandler::handle`, which panics on a ServerHello,
+//!   EncryptedExtensions, Certificate, CertificateRequest, CertificateVerify
+//!   or Finished (KeyUpdate and unknown types are refused by its parser, as
+//!   `Protocol(Unimplemented)`; NewSessionTicket is ignored). The message
+//!   type travels encrypted in an application_data record, so this module
+//!   (below the library: ciphertext only; above it: plaintext only after the
+//!   handler) cannot see it, and the library exposes no step in between. So
+//!   only a peer holding the session's traffic keys can reach it: the
+//!   authenticated server, or, with [`Config::insecure_skip_verify`], anyone
+//!   in the path (a man in the middle completes an unauthenticated
+//!   handshake). The fuzz target cannot reach it either (it would have to
+//!   encrypt under keys derived from an ECDHE exchange). The fix belongs
+//!   upstream: return an error instead of `unimplemented!()`.
 //!
 //! # Design: the station pattern, not blocking over non-blocking
 //!
@@ -114,6 +149,9 @@ pub const CHAIN_CAPACITY: usize = 2048;
 const MAX_RECORD: usize = 16_384 + 256;
 /// AES-GCM tag: an encrypted record must be longer (content type byte).
 const TAG: usize = 16;
+/// An encrypted record longer than this carries the full 2^14 bytes of
+/// plaintext (with its content type byte and the tag).
+const FULL_RECORD: usize = 16_384 + TAG;
 
 /// What a connection trusts and offers: the broker's name, the CAs, the
 /// time, and optionally ALPN names and a client certificate.
@@ -501,7 +539,8 @@ async fn session<T: Transport, R: CryptoRngCore>(
         // Once asked for a certificate, only our last flight is left: a
         // failure then is the server hanging up on the certificate.
         let refused = client_refusal(&provider, config, true);
-        return why(e, provider.verifier.failure.or(refused));
+        let split = framing.get().split_message(&e);
+        return why(e, provider.verifier.failure.or(split).or(refused));
     }
     if !config.skip_verify && !provider.verifier.authenticated {
         return Error::Tls(Failure::NotAuthenticated);
@@ -580,9 +619,22 @@ struct Framing {
     got: usize,
     body: usize,
     failure: Option<Failure>,
+    /// An encrypted record of the full 2^14 bytes of plaintext arrived.
+    full: bool,
 }
 
 impl Framing {
+    /// A handshake message that spans records (only a chain this large
+    /// needs more than one full record) fails in embedded-tls, which does
+    /// not join fragments, as a parse error: say why.
+    fn split_message(&self, e: &TlsError) -> Option<Failure> {
+        let parse = matches!(
+            e,
+            TlsError::InvalidCertificate | TlsError::InvalidHandshake | TlsError::DecodeError
+        );
+        (self.full && parse).then_some(Failure::ChainTooLarge)
+    }
+
     fn scan(&mut self, bytes: &[u8], capacity: usize) -> Result<(), Failure> {
         let mut rest = bytes;
         while !rest.is_empty() {
@@ -606,6 +658,7 @@ impl Framing {
                     return Err(Failure::RecordTooLarge);
                 }
                 self.body = len;
+                self.full |= encrypted && len > FULL_RECORD;
             }
         }
         Ok(())
