@@ -17,7 +17,8 @@ use limpet::client::Client;
 use limpet::net::std_tcp::StdTcp;
 use limpet::net::tls::{self, pem, Config as TlsConfig, Error, Failure, Mailbox, Tls};
 use limpet::net::Transport;
-use limpet::session::Event;
+use limpet::security::SecurityFailure;
+use limpet::session::{Event, Reason};
 use limpet::time::Instant as Ms;
 use limpet::{Config, Options, QoS};
 use limpet_testbroker::Broker;
@@ -780,5 +781,61 @@ fn mutual_tls_refusals_have_their_reasons() {
     assert!(
         matches!(got, Err(Error::Tls(Failure::BadClientKey))),
         "{got:?}"
+    );
+}
+
+/// The first reason the limpet client gives for not getting up over TLS
+/// with `config`.
+fn first_failure(port: u16, config: TlsConfig<'_>) -> Reason {
+    let inner = StdTcp::new(([127, 0, 0, 1], port).into());
+    let (mut tx, mut rx) = ([0u8; 512], [0u8; 512]);
+    let mail = Mailbox::new(&mut tx, &mut rx);
+    let (mut read_record, mut write_record) = (vec![0u8; 16_640], vec![0u8; 2048]);
+    let driver = pin!(tls::drive(
+        inner,
+        config,
+        OsRng,
+        &mut read_record,
+        &mut write_record,
+        &mail
+    ));
+    let mut transport = Tls::new(&mail, driver);
+    let (mut crx, mut ctx, mut store) = ([0u8; 512], [0u8; 512], [0u8; 1024]);
+    let mut client: Client<'_, 4, 4> = Client::new(
+        Config::new("limpet-tls-refused"),
+        Options::default(),
+        &mut crx,
+        &mut ctx,
+        &mut store,
+    )
+    .expect("client config");
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        let now = Ms::from_ticks(start.elapsed().as_millis() as u32);
+        match client.poll(now, &mut transport) {
+            Some(Event::ConnectFailed(r) | Event::Down(r)) => return r,
+            Some(Event::Up { .. }) => panic!("up with a server it should refuse"),
+            _ => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    panic!("no failure within 20 s");
+}
+
+#[test]
+fn a_refused_server_is_the_clients_connect_failed_reason() {
+    let certs = Certs::make();
+    let broker = Broker::start_with_config(&certs.listener());
+    let ca = [certs.ca.as_slice()];
+    // The certificate is for localhost; the name asked for is another.
+    let config = TlsConfig::new("broker.example", &ca).with_time(unix_now());
+    assert_eq!(
+        first_failure(broker.port(), config),
+        Reason::Security(SecurityFailure::NameMismatch)
+    );
+    // No time: dates cannot be checked, and that is said too.
+    let config = TlsConfig::new("localhost", &ca);
+    assert_eq!(
+        first_failure(broker.port(), config),
+        Reason::Security(SecurityFailure::TimeUnknown)
     );
 }

@@ -427,8 +427,8 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
                         }
                         return Some(self.lost(now, transport, Reason::Transport));
                     }
-                    Err(nb::Error::Other(_)) => {
-                        return Some(self.lost(now, transport, Reason::Transport))
+                    Err(nb::Error::Other(e)) => {
+                        return Some(self.lost(now, transport, failed::<T>(&e)))
                     }
                 },
                 Link::Up { .. } => match self.exchange::<T, CHUNKS>(now, transport) {
@@ -497,7 +497,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
                     self.tx.start += n.min(self.tx.end - self.tx.start);
                     moved = true;
                 }
-                Err(nb::Error::Other(_)) => return Err(Reason::Transport),
+                Err(nb::Error::Other(e)) => return Err(failed::<T>(&e)),
             }
         }
         if moved {
@@ -544,6 +544,12 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         let c = &mut self.session.counters_mut().protocol_errors;
         *c = c.wrapping_add(1);
     }
+}
+
+/// The reason for a transport's error: a secure transport's refusal of
+/// the server, or a plain failure.
+pub(crate) fn failed<T: Transport>(error: &T::Error) -> Reason {
+    T::security_failure(error).map_or(Reason::Transport, Reason::Security)
 }
 
 #[cfg(test)]

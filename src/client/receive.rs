@@ -186,7 +186,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
             // pass busy or a dead link alive.
             Ok(0) | Err(nb::Error::WouldBlock) => return Ok(false),
             Ok(n) => n.min(want),
-            Err(nb::Error::Other(_)) => return Err(Reason::Transport),
+            Err(nb::Error::Other(e)) => return Err(super::failed::<T>(&e)),
         };
         match &mut rx.mode {
             Mode::Skip { left, .. } if *left > 0 => *left -= n,

@@ -13,6 +13,8 @@ pub mod std_tcp;
 #[cfg(feature = "tls")]
 pub mod tls;
 
+use crate::security::SecurityFailure;
+
 /// A non-blocking TCP connection to one broker (address chosen at construction).
 ///
 /// Every method returns at once. `nb::Error::WouldBlock` means "not yet, poll
@@ -35,4 +37,13 @@ pub trait Transport {
 
     /// Drops the connection (abortively is fine). Idempotent.
     fn close(&mut self);
+
+    /// When `error` is a secure transport's refusal of the server (or the
+    /// end of its session), why: the client reports it as
+    /// [`crate::session::Reason::Security`] instead of `Reason::Transport`.
+    /// Plain transports keep the default, `None`.
+    fn security_failure(error: &Self::Error) -> Option<SecurityFailure> {
+        let _ = error;
+        None
+    }
 }

@@ -1,5 +1,6 @@
 //! What the session tells the application.
 
+use crate::security::SecurityFailure;
 use crate::wire::{ConnectReturnCode, DecodeError, QoS};
 
 /// Identifies one QoS 1 or QoS 2 publish from `publish()` until its
@@ -90,6 +91,10 @@ pub enum Reason {
     Unexpected,
     /// The transport failed, was closed by the peer, or could not connect in time.
     Transport,
+    /// A secure transport refused the server or ended the session: why
+    /// (untrusted issuer, name mismatch, expired, an alert, ...). Followed by
+    /// the usual backoff; never a fallback to plaintext.
+    Security(SecurityFailure),
     /// The caller handed the session a packet while
     /// [`crate::session::Session::can_receive`] was false: no room for the
     /// acknowledgement it owes. Closed so the broker sends it again; the

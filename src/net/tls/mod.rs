@@ -124,6 +124,7 @@
 //! `Transport::Error` to expose a `Failure`, e.g. through a small trait the
 //! client's error path asks).
 
+use crate::security::SecurityFailure;
 mod der;
 pub mod pem;
 mod verify;
@@ -281,6 +282,34 @@ pub enum Failure {
     Closed,
     /// Anything else embedded-tls refused.
     Protocol(TlsError),
+}
+
+impl Failure {
+    /// What it amounts to for the application ([`SecurityFailure`], the
+    /// client's `Reason::Security`); `None` for a session that simply ended
+    /// (`close_notify`): a plain transport failure.
+    pub fn security(&self) -> Option<SecurityFailure> {
+        Some(match self {
+            Failure::UnknownIssuer | Failure::NotCa => SecurityFailure::UntrustedIssuer,
+            Failure::NameMismatch => SecurityFailure::NameMismatch,
+            Failure::Expired => SecurityFailure::Expired,
+            Failure::NotYetValid => SecurityFailure::NotYetValid,
+            Failure::TimeUnknown => SecurityFailure::TimeUnknown,
+            Failure::BadCertificate
+            | Failure::BadSignature
+            | Failure::NotAuthenticated
+            | Failure::ChainTooLarge => SecurityFailure::BadCertificate,
+            Failure::UnsupportedAlgorithm => SecurityFailure::Unsupported,
+            Failure::BadClientKey
+            | Failure::ClientCertificateRequired
+            | Failure::ClientCertificateRefused => SecurityFailure::ClientCertificate,
+            Failure::Alert(alert) => SecurityFailure::Alert(*alert as u8),
+            Failure::RecordTooLarge | Failure::Malformed | Failure::Protocol(_) => {
+                SecurityFailure::Malformed
+            }
+            Failure::Closed => return None,
+        })
+    }
 }
 
 /// A [`Tls`] transport's error: the inner transport's, or the TLS layer's.
@@ -788,6 +817,13 @@ impl<'m, 'b, F: Future, E> Tls<'m, 'b, F, E> {
 
 impl<F: Future, E: core::fmt::Debug> Transport for Tls<'_, '_, F, E> {
     type Error = Error<E>;
+
+    fn security_failure(error: &Error<E>) -> Option<SecurityFailure> {
+        match error {
+            Error::Tls(failure) => failure.security(),
+            Error::Transport(_) | Error::NotConnected => None,
+        }
+    }
 
     fn connect(&mut self) -> nb::Result<(), Error<E>> {
         if self.mail.phase.get() == Phase::Idle {
