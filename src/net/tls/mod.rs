@@ -2,6 +2,46 @@
 //! the difference. Polled, allocation-free, and the server verified by
 //! default.
 //!
+//! ```no_run
+//! use core::pin::pin;
+//! use limpet::net::std_tcp::StdTcp;
+//! use limpet::net::tls::{self, Config as TlsConfig, Mailbox, Tls};
+//! use limpet::{Client, Config, Event, Instant, Options};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let ca_der: &[u8] = &[];
+//! # let unix_now = 1_800_000_000;
+//! # let now = || Instant::from_ticks(0);
+//!
+//! // The broker's name (checked against its certificate, sent as SNI), the
+//! // CAs to trust, and the time to check validity dates against (SNTP).
+//! let cas = [ca_der];
+//! let config = TlsConfig::new("broker.example", &cas).with_time(unix_now);
+//!
+//! // Caller buffers: plaintext pipes, and the TLS records (a whole record
+//! // must fit the read buffer: 16,640 bytes for full-size records).
+//! let (mut to_tls, mut from_tls) = ([0u8; 512], [0u8; 512]);
+//! let mail = Mailbox::new(&mut to_tls, &mut from_tls);
+//! let (mut read_record, mut write_record) = ([0u8; 16_640], [0u8; 2048]);
+//! let inner = StdTcp::new(([127, 0, 0, 1], 8883).into()); // any Transport
+//! let rng = rand_core::OsRng;                               // the chip's TRNG
+//! let driver = pin!(tls::drive(inner, config, rng, &mut read_record, &mut write_record, &mail));
+//! let mut transport = Tls::new(&mail, driver);
+//!
+//! let (mut rx, mut tx, mut store) = ([0u8; 1024], [0u8; 1024], [0u8; 1024]);
+//! let mut client: Client<'_, 4, 4> =
+//!     Client::new(Config::new("sensor-7"), Options::default(), &mut rx, &mut tx, &mut store)?;
+//! loop {
+//!     match client.poll(now(), &mut transport) {
+//!         // A refused server is a reason, then the usual backoff:
+//!         // ConnectFailed(Reason::Security(SecurityFailure::UntrustedIssuer)), ...
+//!         Some(Event::ConnectFailed(reason)) => eprintln!("{reason:?}"),
+//!         Some(_) => {}
+//!         None => { /* sleep until client.next_deadline(now), or the socket */ }
+//!     }
+//! }
+//! # }
+//! ```
+//!
 //! # The library: embedded-tls 0.19.0 (evaluated for issue 15)
 //!
 //! - **no_std, no alloc**: builds for `thumbv7em-none-eabihf` with
