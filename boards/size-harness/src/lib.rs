@@ -148,11 +148,18 @@ pub fn client_qos2() -> ! {
     run::<RELEASES>(QoS::ExactlyOnce)
 }
 
+// Inlined, so the client harnesses' code is the scenario alone.
+#[inline(always)]
 fn run<const R: usize>(top: QoS) -> ! {
+    run_over::<R, _>(top, FakeTransport)
+}
+
+/// The scenario of [`client`] over any transport `t` ([`FakeTransport`], or
+/// TLS over it in [`tls`]).
+fn run_over<const R: usize, T: Transport>(top: QoS, mut t: T) -> ! {
     let mut rx = [0u8; RX_LEN];
     let mut tx = [0u8; TX_LEN];
     let mut store = [0u8; STORE_LEN];
-    let mut t = FakeTransport;
 
     let mut config = Config::new("limpet-size");
     config.will = Some(Will {
@@ -209,6 +216,9 @@ fn run<const R: usize>(top: QoS) -> ! {
         black_box(client.counters());
     }
 }
+
+#[cfg(feature = "tls")]
+pub mod tls;
 
 /// What an application does with each event; every field is used.
 fn handle(event: Event<'_>) {
