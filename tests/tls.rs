@@ -7,7 +7,7 @@
 
 use core::pin::pin;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -21,53 +21,9 @@ use limpet::security::SecurityFailure;
 use limpet::session::{Event, Reason};
 use limpet::time::Instant as Ms;
 use limpet::{Config, Options, QoS};
+use limpet_testbroker::certs::{issue, make_ca, openssl, CLIENT_EXT, SERVER_EXT};
 use limpet_testbroker::Broker;
 use rand_core::OsRng;
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run openssl (scripts/setup installs it)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA (P-256, self-signed, CA:TRUE) named `cn`: `{name}.pem`, `.key`, `.der`.
-fn make_ca(dir: &Path, name: &str, cn: &str) -> Vec<u8> {
-    let (pem, key, der) = (
-        format!("{name}.pem"),
-        format!("{name}.key"),
-        format!("{name}.der"),
-    );
-    let subj = format!("/CN={cn}");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &pem,
-            "-days",
-            "2",
-            "-subj",
-            &subj,
-        ],
-    );
-    openssl(dir, &["x509", "-in", &pem, "-outform", "DER", "-out", &der]);
-    std::fs::read(dir.join(der)).unwrap()
-}
 
 /// The wall clock's unix time, for the validity checks.
 fn unix_now() -> u64 {
@@ -76,110 +32,6 @@ fn unix_now() -> u64 {
         .unwrap()
         .as_secs()
 }
-
-/// A P-256 key `{name}.key` and a certificate `{name}.pem` (and `.der`)
-/// for `cn`, issued by the CA `{ca}.pem`/`.key` with the extensions `ext`;
-/// valid for two days from now, or between `dates` (`YYYYMMDDHHMMSSZ`).
-fn issue(dir: &Path, name: &str, cn: &str, ca: &str, ext: &str, dates: Option<(&str, &str)>) {
-    let (key, csr, pem, der, extfile) = (
-        format!("{name}.key"),
-        format!("{name}.csr"),
-        format!("{name}.pem"),
-        format!("{name}.der"),
-        format!("{name}.ext"),
-    );
-    let subj = format!("/CN={cn}");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            &subj,
-        ],
-    );
-    std::fs::write(dir.join(&extfile), ext).unwrap();
-    let (ca_pem, ca_key) = (format!("{ca}.pem"), format!("{ca}.key"));
-    match dates {
-        None => openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                &ca_pem,
-                "-CAkey",
-                &ca_key,
-                "-CAcreateserial",
-                "-out",
-                &pem,
-                "-days",
-                "2",
-                "-extfile",
-                &extfile,
-            ],
-        ),
-        Some((start, end)) => {
-            // `openssl ca` is the 3.0 way to set both dates: a throwaway
-            // database in the temp dir.
-            let db = dir.join("db");
-            std::fs::create_dir_all(&db).unwrap();
-            if !db.join("serial").exists() {
-                std::fs::write(db.join("index.txt"), "").unwrap();
-                std::fs::write(db.join("serial"), "1000\n").unwrap();
-                std::fs::write(
-                    dir.join("ca.cnf"),
-                    "[ca]\ndefault_ca = d\n[d]\ndatabase = db/index.txt\n\
-                     new_certs_dir = db\nserial = db/serial\ndefault_md = sha256\n\
-                     policy = p\nunique_subject = no\n[p]\ncommonName = supplied\n",
-                )
-                .unwrap();
-            }
-            openssl(
-                dir,
-                &[
-                    "ca",
-                    "-batch",
-                    "-notext",
-                    "-config",
-                    "ca.cnf",
-                    "-cert",
-                    &ca_pem,
-                    "-keyfile",
-                    &ca_key,
-                    "-in",
-                    &csr,
-                    "-out",
-                    &pem,
-                    "-extfile",
-                    &extfile,
-                    "-startdate",
-                    start,
-                    "-enddate",
-                    end,
-                ],
-            );
-        }
-    }
-    openssl(dir, &["x509", "-in", &pem, "-outform", "DER", "-out", &der]);
-    // mosquitto started as root drops to its own user: let it read the
-    // (throwaway) key.
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir.join(&key), std::fs::Permissions::from_mode(0o644)).unwrap();
-}
-
-const SERVER_EXT: &str = "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n";
-const CLIENT_EXT: &str = "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n";
 
 /// Test certificates in a fresh temp dir: `ca` signs the server's
 /// certificate for localhost and 127.0.0.1 (`server`; `expired` was valid

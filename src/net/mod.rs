@@ -5,6 +5,7 @@
 //! [`sntp`] is the time protocol's wire format, which the smoltcp stack
 //! speaks over UDP.
 
+pub mod shared;
 pub mod sntp;
 #[cfg(feature = "smoltcp")]
 pub mod stack;

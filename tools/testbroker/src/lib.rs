@@ -13,6 +13,8 @@
 //! All traffic stays on 127.0.0.1. Every wait is bounded. Children are killed
 //! by their PID (never by name).
 
+pub mod certs;
+
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
