@@ -18,7 +18,7 @@ use limpet::net::std_tcp::StdTcp;
 use limpet::net::tls::{self, pem, Config as TlsConfig, Error, Failure, Mailbox, Tls};
 use limpet::net::Transport;
 use limpet::security::SecurityFailure;
-use limpet::session::{Event, Reason};
+use limpet::session::{Event, Reason, Token};
 use limpet::time::Instant as Ms;
 use limpet::{Config, Options, QoS};
 use limpet_testbroker::certs::{issue, make_ca, openssl, CLIENT_EXT, SERVER_EXT};
@@ -218,9 +218,22 @@ fn wait_line(lines: &mpsc::Receiver<String>, pred: &dyn Fn(&str) -> bool, what: 
     }
 }
 
-/// The limpet client over TLS with `config`: connects, publishes `payload`
-/// to `topic` at QoS 1 and waits for its PUBACK.
-fn publish_qos1(port: u16, config: TlsConfig<'_>, topic: &str, payload: &[u8]) {
+/// What a pass of the TLS client said, owned.
+enum Seen {
+    Up,
+    Published(Token),
+    Failed(Reason),
+    Other,
+}
+
+/// The limpet client (`id`) over TLS with `config` to 127.0.0.1:`port`,
+/// handed to `run` with the clock it polls with.
+fn with_tls_client<T>(
+    port: u16,
+    config: TlsConfig<'_>,
+    id: &str,
+    run: impl FnOnce(&mut Client<'_, 4, 4>, &mut dyn FnMut(&mut Client<'_, 4, 4>) -> Option<Seen>) -> T,
+) -> T {
     let inner = StdTcp::new(([127, 0, 0, 1], port).into());
     let (mut tx, mut rx) = ([0u8; 512], [0u8; 512]);
     let mail = Mailbox::new(&mut tx, &mut rx);
@@ -234,10 +247,9 @@ fn publish_qos1(port: u16, config: TlsConfig<'_>, topic: &str, payload: &[u8]) {
         &mail
     ));
     let mut transport = Tls::new(&mail, driver);
-
     let (mut crx, mut ctx, mut store) = ([0u8; 512], [0u8; 512], [0u8; 1024]);
     let mut client: Client<'_, 4, 4> = Client::new(
-        Config::new("limpet-tls"),
+        Config::new(id),
         Options::default(),
         &mut crx,
         &mut ctx,
@@ -245,27 +257,45 @@ fn publish_qos1(port: u16, config: TlsConfig<'_>, topic: &str, payload: &[u8]) {
     )
     .expect("client config");
     let start = Instant::now();
-    let now = || Ms::from_ticks(start.elapsed().as_millis() as u32);
-    let (mut up, mut published, mut token) = (false, false, None);
-    while start.elapsed() < Duration::from_secs(20) && !published {
-        if let Some(event) = client.poll(now(), &mut transport) {
-            match event {
-                Event::Up { .. } => up = true,
-                Event::Published(t) if Some(t) == token => published = true,
-                Event::Down(r) | Event::ConnectFailed(r) => panic!("down: {r:?}"),
-                _ => {}
+    // One pass: poll once with the clock read now; what it said.
+    let mut poll = |c: &mut Client<'_, 4, 4>| {
+        let now = Ms::from_ticks(start.elapsed().as_millis() as u32);
+        c.poll(now, &mut transport).map(|e| match e {
+            Event::Up { .. } => Seen::Up,
+            Event::Published(t) => Seen::Published(t),
+            Event::Down(r) | Event::ConnectFailed(r) => Seen::Failed(r),
+            _ => Seen::Other,
+        })
+    };
+    run(&mut client, &mut poll)
+}
+
+/// The limpet client over TLS with `config`: connects, publishes `payload`
+/// to `topic` at QoS 1 and waits for its PUBACK.
+fn publish_qos1(port: u16, config: TlsConfig<'_>, topic: &str, payload: &[u8]) {
+    with_tls_client(port, config, "limpet-tls", |client, poll| {
+        let start = Instant::now();
+        let (mut up, mut published, mut token) = (false, false, None);
+        while start.elapsed() < Duration::from_secs(20) && !published {
+            if let Some(event) = poll(client) {
+                match event {
+                    Seen::Up => up = true,
+                    Seen::Published(t) if Some(t) == token => published = true,
+                    Seen::Failed(r) => panic!("down: {r:?}"),
+                    _ => {}
+                }
+                continue;
             }
-            continue;
+            if up && token.is_none() {
+                token = client
+                    .publish(topic, payload, QoS::AtLeastOnce, false)
+                    .expect("publish");
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
-        if up && token.is_none() {
-            token = client
-                .publish(topic, payload, QoS::AtLeastOnce, false)
-                .expect("publish");
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    assert!(up, "no Up over TLS within 20 s");
-    assert!(published, "no PUBACK for the QoS 1 message over TLS");
+        assert!(up, "no Up over TLS within 20 s");
+        assert!(published, "no PUBACK for the QoS 1 message over TLS");
+    });
 }
 
 #[test]
@@ -639,38 +669,17 @@ fn mutual_tls_refusals_have_their_reasons() {
 /// The first reason the limpet client gives for not getting up over TLS
 /// with `config`.
 fn first_failure(port: u16, config: TlsConfig<'_>) -> Reason {
-    let inner = StdTcp::new(([127, 0, 0, 1], port).into());
-    let (mut tx, mut rx) = ([0u8; 512], [0u8; 512]);
-    let mail = Mailbox::new(&mut tx, &mut rx);
-    let (mut read_record, mut write_record) = (vec![0u8; 16_640], vec![0u8; 2048]);
-    let driver = pin!(tls::drive(
-        inner,
-        config,
-        OsRng,
-        &mut read_record,
-        &mut write_record,
-        &mail
-    ));
-    let mut transport = Tls::new(&mail, driver);
-    let (mut crx, mut ctx, mut store) = ([0u8; 512], [0u8; 512], [0u8; 1024]);
-    let mut client: Client<'_, 4, 4> = Client::new(
-        Config::new("limpet-tls-refused"),
-        Options::default(),
-        &mut crx,
-        &mut ctx,
-        &mut store,
-    )
-    .expect("client config");
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(20) {
-        let now = Ms::from_ticks(start.elapsed().as_millis() as u32);
-        match client.poll(now, &mut transport) {
-            Some(Event::ConnectFailed(r) | Event::Down(r)) => return r,
-            Some(Event::Up { .. }) => panic!("up with a server it should refuse"),
-            _ => std::thread::sleep(Duration::from_millis(1)),
+    with_tls_client(port, config, "limpet-tls-refused", |client, poll| {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            match poll(client) {
+                Some(Seen::Failed(r)) => return r,
+                Some(Seen::Up) => panic!("up with a server it should refuse"),
+                _ => std::thread::sleep(Duration::from_millis(1)),
+            }
         }
-    }
-    panic!("no failure within 20 s");
+        panic!("no failure within 20 s");
+    })
 }
 
 #[test]
