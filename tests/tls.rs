@@ -313,6 +313,29 @@ fn publishes_qos1_over_tls_to_an_independent_tls_subscriber() {
     let _ = sub.wait();
 }
 
+/// The second broker: aedes over Node's TLS, the same certificates.
+#[test]
+fn publishes_qos1_over_tls_to_aedes_and_refuses_it_by_name_too() {
+    let certs = Certs::make();
+    let cert = std::path::PathBuf::from(certs.path("server.pem"));
+    let key = std::path::PathBuf::from(certs.path("server.key"));
+    let broker = Broker::start_aedes_tls(&cert, &key);
+    let port = broker.port();
+    let topic = format!("limpet/tls-aedes/{}", std::process::id());
+    let (mut sub, lines) = observe(&certs, port, &topic, &[]);
+    let cas = [certs.ca.as_slice()];
+    let config = TlsConfig::new("localhost", &cas).with_time(unix_now());
+    publish_qos1(port, config, &topic, b"over tls");
+    let got = wait_line(&lines, &|l| l.starts_with(&topic), "message");
+    assert_eq!(got, format!("{topic} over tls"));
+    let _ = sub.wait();
+    let config = TlsConfig::new("broker.example", &cas).with_time(unix_now());
+    assert_eq!(
+        first_failure(port, config),
+        Reason::Security(SecurityFailure::NameMismatch)
+    );
+}
+
 #[test]
 fn refuses_a_server_from_another_ca() {
     let certs = Certs::make();

@@ -179,6 +179,8 @@ pub struct Broker {
     child: Mutex<Option<Child>>,
     dir: PathBuf,
     extra_config: String,
+    /// aedes only: arguments after the port (`--tls CERT KEY`).
+    extra_args: Vec<String>,
     starts: u32,
 }
 
@@ -209,7 +211,22 @@ impl Broker {
         Broker::launch(BrokerKind::Mosquitto, extra)
     }
 
+    /// aedes with a TLS listener (Node's TLS) serving the certificate `cert`
+    /// and its key `key` (PEM files).
+    pub fn start_aedes_tls(cert: &Path, key: &Path) -> Broker {
+        let args = vec![
+            "--tls".to_owned(),
+            cert.display().to_string(),
+            key.display().to_string(),
+        ];
+        Broker::launch_with(BrokerKind::Aedes, "", args)
+    }
+
     fn launch(kind: BrokerKind, extra: &str) -> Broker {
+        Broker::launch_with(kind, extra, Vec::new())
+    }
+
+    fn launch_with(kind: BrokerKind, extra: &str, extra_args: Vec<String>) -> Broker {
         let bin = Broker::bin(kind);
         let name = kind.name();
         let dir = std::env::temp_dir().join(unique(name));
@@ -221,6 +238,7 @@ impl Broker {
             child: Mutex::new(None),
             dir,
             extra_config: extra.to_owned(),
+            extra_args,
             starts: 0,
         };
         let mut last = String::new();
@@ -416,7 +434,9 @@ impl Broker {
                 " running".to_owned()
             }
             BrokerKind::Aedes => {
-                cmd.arg(aedes_script()).arg(port.to_string());
+                cmd.arg(aedes_script())
+                    .arg(port.to_string())
+                    .args(&self.extra_args);
                 format!(" ready on 127.0.0.1:{port}")
             }
         };
