@@ -28,6 +28,7 @@ use limpet::net::Transport;
 use limpet::session::{Config, Event};
 use limpet::time::{Duration as Ms, Instant as Ms32};
 use limpet::QoS;
+use limpet_testbroker::certs::openssl;
 use limpet_testbroker::Broker;
 use rand_core::OsRng;
 
@@ -424,19 +425,6 @@ fn an_alert_from_the_server_is_its_reason_and_the_client_retries_with_backoff() 
 
 // ---------------------------------------------------------------------------
 // Certificates
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run openssl (scripts/setup installs it)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Test certificates in a fresh temp dir: a root CA (`ca.pem`, `ca.der`)
 /// and, when asked, a server chain for localhost in `chain.pem`/`server.key`.

@@ -175,13 +175,12 @@ mod tests {
 
     #[test]
     fn blocks() {
-        let text =
-            b"junk\n-----BEGIN EC PRIVATE KEY-----\nZm9v\n-----END EC PRIVATE KEY-----\nmore";
+        let text = b"junk\n-----BEGIN EC PARAMETERS-----\nZm9v\n-----END EC PARAMETERS-----\nmore";
         let mut out = [0u8; 8];
         let b = decode(text, &mut out).unwrap();
         assert_eq!(
             (b.label, b.der, b.rest),
-            (&b"EC PRIVATE KEY"[..], &b"foo"[..], &b"\nmore"[..])
+            (&b"EC PARAMETERS"[..], &b"foo"[..], &b"\nmore"[..])
         );
         let mut out = [0u8; 8];
         let mismatched = b"-----BEGIN A-----\nZm9v\n-----END B-----\n";
@@ -201,7 +200,7 @@ mod tests {
     #[test]
     fn bundles() {
         let text = b"-----BEGIN CERTIFICATE-----\nZm9v\n-----END CERTIFICATE-----\n\
-            -----BEGIN PRIVATE KEY-----\nYmFy\n-----END PRIVATE KEY-----\n\
+            -----BEGIN PUBLIC KEY-----\nYmFy\n-----END PUBLIC KEY-----\n\
             -----BEGIN CERTIFICATE-----\nYmF6\n-----END CERTIFICATE-----\n";
         let mut out = [0u8; 16];
         let mut ders: [&[u8]; 2] = [&[]; 2];
