@@ -21,7 +21,7 @@ use std::time::Instant as RealInstant;
 use limpet::bridge::frame::Framer;
 use limpet::wire::QoS;
 use limpet_sim::bridge::{
-    both_ways, CoprocClient, CoprocRole, HostRole, Machines, Rig, SimLink, FRAME, UP, WINDOW,
+    both_ways, CoprocRole, HostRole, Rig, SimLink, FRAME, INFLIGHT, SUBSCRIPTIONS, UP, WINDOW,
 };
 
 /// Set by Ctrl-C (SIGINT), SIGTERM or SIGHUP.
@@ -98,12 +98,12 @@ fn ram() {
     );
     println!(
         "  co-processor role (Coproc): {} B",
-        std::mem::size_of::<CoprocRole>()
+        std::mem::size_of::<CoprocRole<'static>>()
     );
     println!(
         "  co-processor machines (WLAN, stack, client structs; buffers apart): {} B (client {} B)",
-        std::mem::size_of::<Machines>(),
-        std::mem::size_of::<CoprocClient>()
+        std::mem::size_of::<limpet::Device<'static, INFLIGHT, SUBSCRIPTIONS>>(),
+        std::mem::size_of::<limpet::Client<'static, INFLIGHT, SUBSCRIPTIONS>>()
     );
 }
 

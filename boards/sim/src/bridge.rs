@@ -3,8 +3,8 @@
 //! for the host driver on their other end.
 //!
 //! [`CoprocFirmware`] is what a co-processor's firmware runs (a real one
-//! keeps its buffers in statics; here they are leaked, once per boot, as a
-//! reboot wipes RAM): phase 1 answers the host until it gives the
+//! keeps its buffers in statics; here they are in an [`Arena`] per boot,
+//! freed with it, as a reboot wipes RAM): phase 1 answers the host until it gives the
 //! settings; phase 2 builds the WLAN controller, the IP stack and the MQTT
 //! client from them and runs them with the role. Each boot starts from
 //! nothing but its boot counter, like a chip after reset.
@@ -21,7 +21,6 @@ use limpet::bridge::coproc::{Coproc, Settings};
 use limpet::bridge::host::{Host, HostConfig, HostEvent};
 use limpet::bridge::link::{Link, Side};
 use limpet::bridge::proto::{self, Outcome, TimeError};
-use limpet::client::Client;
 use limpet::device::{DeviceBuffers, DeviceConfig, DeviceEvent};
 use limpet::net::stack::{Addressing, Broker, StackConfig, UdpBuffers};
 use limpet::time::Instant;
@@ -30,6 +29,7 @@ use limpet::wlan::{self, Network, WlanEvent};
 use smoltcp::iface::SocketStorage;
 use smoltcp::socket::udp::PacketMetadata;
 
+use crate::arena::Arena;
 use crate::board::{BoardOptions, SimBoard, PASSWORD, SSID};
 use crate::broker::{publish, Sub};
 use crate::wires::{Pins, ResetOut, WireIn, WireOut, Wires};
@@ -44,9 +44,8 @@ pub const INFLIGHT: usize = 8;
 pub const SUBSCRIPTIONS: usize = 8;
 
 pub type SimLink = Link<WireIn, WireIn, WireOut, WireOut>;
-pub type CoprocRole = Coproc<'static, FRAME, WINDOW, INFLIGHT, SUBSCRIPTIONS>;
+pub type CoprocRole<'a> = Coproc<'a, FRAME, WINDOW, INFLIGHT, SUBSCRIPTIONS>;
 pub type HostRole<'a> = Host<'a, ResetOut, FRAME, WINDOW, INFLIGHT, SUBSCRIPTIONS>;
-pub type CoprocClient = Client<'static, INFLIGHT, SUBSCRIPTIONS>;
 
 /// One side's link engine on its pins.
 pub fn link(side: Side, (ck_in, d_in, ck_out, d_out): Pins) -> SimLink {
@@ -56,37 +55,43 @@ pub fn link(side: Side, (ck_in, d_in, ck_out, d_out): Pins) -> SimLink {
     }
 }
 
-fn leak<T>(value: T) -> &'static mut T {
-    Box::leak(Box::new(value))
-}
-
-fn leak_bytes(n: usize) -> &'static mut [u8] {
-    Box::leak(vec![0u8; n].into_boxed_slice())
-}
-
 /// The network side, built from the host's settings: the WLAN controller,
 /// the stack and the client the role drives.
-pub type Machines = limpet::Device<'static, INFLIGHT, SUBSCRIPTIONS>;
+type Machines = limpet::Device<'static, INFLIGHT, SUBSCRIPTIONS>;
 
 /// The co-processor's firmware, one boot of it.
 pub struct CoprocFirmware {
     pub link: SimLink,
-    pub role: CoprocRole,
-    pub machines: Option<Machines>,
-    pub settings: Option<&'static Settings<FRAME>>,
+    /// `role`, `machines` and `settings` borrow `statics`: declared before
+    /// it, so dropped first, and never handed out as `&mut` (their
+    /// `'static` must not escape).
+    role: CoprocRole<'static>,
+    machines: Option<Machines>,
+    settings: Option<&'static Settings<FRAME>>,
     pub boot: u32,
+    /// This boot's "statics": what a reboot wipes.
+    statics: Arena,
 }
 
 impl CoprocFirmware {
     /// Boots: its link on the co-processor's pins, nothing else yet.
     pub fn boot(wires: &Rc<Wires>, boot: u32) -> CoprocFirmware {
+        let mut statics = Arena::new();
+        // SAFETY: borrowed only by `role`, dropped before `statics`.
+        let filters = unsafe { statics.bytes(512) };
         CoprocFirmware {
             link: link(Side::Coproc, wires.coproc_pins()),
-            role: Coproc::new(boot, leak_bytes(512)),
+            role: Coproc::new(boot, filters),
             machines: None,
             settings: None,
             boot,
+            statics,
         }
+    }
+
+    /// The bridge role (its counters, frames).
+    pub fn role(&self) -> &CoprocRole<'_> {
+        &self.role
     }
 
     /// One superloop pass.
@@ -94,9 +99,10 @@ impl CoprocFirmware {
         let _ = self.link.poll(now);
         let Some(m) = &mut self.machines else {
             if let Some(settings) = self.role.configure(now, &mut self.link) {
-                let settings: &'static Settings<FRAME> = leak(settings);
+                // SAFETY: borrowed only by fields dropped before `statics`.
+                let settings: &'static Settings<FRAME> = unsafe { self.statics.keep(settings) };
                 self.settings = Some(settings);
-                match build(settings, board, self.boot) {
+                match unsafe { build(settings, board, self.boot, &mut self.statics) } {
                     Some(m) => self.machines = Some(m),
                     // Settings that can never work: the host is told.
                     None => self.role.config_failed(),
@@ -129,14 +135,24 @@ impl CoprocFirmware {
 }
 
 /// The machines a configured co-processor runs, from the host's settings.
-fn build(settings: &'static Settings<FRAME>, board: &mut SimBoard, boot: u32) -> Option<Machines> {
+///
+/// # Safety
+/// The machines must be dropped before `statics` (they borrow it).
+unsafe fn build(
+    settings: &'static Settings<FRAME>,
+    board: &mut SimBoard,
+    boot: u32,
+    statics: &mut Arena,
+) -> Option<Machines> {
     let c = settings.config();
     let mut wcfg = wlan::Config::new(c.ssid, c.wifi_password);
     wcfg.use_stored = c.use_stored;
-    let brokers: &'static [Broker<'static>] = leak([Broker {
-        host: c.broker,
-        port: c.port,
-    }]);
+    let brokers = unsafe {
+        statics.keep([Broker {
+            host: c.broker,
+            port: c.port,
+        }])
+    };
     let seed = board.seed() ^ boot.wrapping_mul(0x9E37_79B9);
     let mut config = DeviceConfig::new(
         wcfg,
@@ -144,20 +160,22 @@ fn build(settings: &'static Settings<FRAME>, board: &mut SimBoard, boot: u32) ->
         settings.mqtt(),
     );
     config.options.backoff = config.options.backoff.with_seed(seed);
-    let buffers = DeviceBuffers {
-        rx: leak_bytes(512),
-        tx: leak_bytes(512),
-        store: leak_bytes(INFLIGHT * 300),
-        tcp_rx: leak_bytes(2048),
-        tcp_tx: leak_bytes(2048),
-        sockets: leak([SocketStorage::EMPTY; 4]),
-        dns_queries: leak([None; 1]),
-        udp: Some(UdpBuffers {
-            rx_meta: leak([PacketMetadata::EMPTY; 2]),
-            rx: leak_bytes(128),
-            tx_meta: leak([PacketMetadata::EMPTY; 2]),
-            tx: leak_bytes(128),
-        }),
+    let buffers = unsafe {
+        DeviceBuffers {
+            rx: statics.bytes(512),
+            tx: statics.bytes(512),
+            store: statics.bytes(INFLIGHT * 300),
+            tcp_rx: statics.bytes(2048),
+            tcp_tx: statics.bytes(2048),
+            sockets: statics.keep([SocketStorage::EMPTY; 4]),
+            dns_queries: statics.keep([None; 1]),
+            udp: Some(UdpBuffers {
+                rx_meta: statics.keep([PacketMetadata::EMPTY; 2]),
+                rx: statics.bytes(128),
+                tx_meta: statics.keep([PacketMetadata::EMPTY; 2]),
+                tx: statics.bytes(128),
+            }),
+        }
     };
     Machines::with_buffers(config, board.interface(), seed, buffers).ok()
 }

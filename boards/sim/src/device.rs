@@ -15,9 +15,10 @@
 //!    backoff);
 //! 4. `client.poll` over the stack until it has nothing more to say.
 //!
-//! The deadline is the earliest of the three machines'. Buffers come from
-//! the heap and are leaked, once per device (this is the host's stand-in for
-//! a firmware's statics); the library itself allocates nothing.
+//! The deadline is the earliest of the three machines'. Buffers and the
+//! configuration's strings come from the heap, kept in the device's
+//! [`Arena`] (the host's stand-in for a firmware's statics) and freed with
+//! the device; the library itself allocates nothing.
 //!
 //! What happened is kept in a [`Journal`] for tests, the demo and the fleet
 //! benchmark: ups and downs with their times, messages received, QoS 1/2
@@ -25,7 +26,7 @@
 
 use limpet::client::Client;
 use limpet::device::{DeviceBuffers, DeviceConfig, DeviceEvent};
-use limpet::net::stack::{Addressing, Broker, Stack, StackConfig, StackEvent};
+use limpet::net::stack::{Addressing, Broker, StackConfig, StackCounters, StackEvent};
 use limpet::session::{Config, Event, Reason};
 use limpet::time::Instant;
 use limpet::wire::QoS;
@@ -33,8 +34,9 @@ use limpet::wire::Will;
 use limpet::wlan::{self, Wlan, WlanEvent};
 use smoltcp::iface::{Config as IfaceConfig, Interface, SocketStorage};
 use smoltcp::phy::{Device, DeviceCapabilities};
-use smoltcp::wire::{EthernetAddress, HardwareAddress};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, Ipv4Address};
 
+use crate::arena::Arena;
 use crate::link::{Endpoint, Link, Side};
 use crate::radio::{Position, SimAir, SimRadio};
 
@@ -43,8 +45,8 @@ pub const INFLIGHT: usize = 8;
 /// Subscriptions per device.
 pub const SUBSCRIPTIONS: usize = 4;
 
-/// The device's MQTT client.
-pub type DeviceClient = Client<'static, INFLIGHT, SUBSCRIPTIONS>;
+/// The device's MQTT client, borrowing the device's storage for `'a`.
+pub type DeviceClient<'a> = Client<'a, INFLIGHT, SUBSCRIPTIONS>;
 
 /// What a device is: its identity, networks, brokers and sizes.
 #[derive(Clone, Debug)]
@@ -183,26 +185,23 @@ impl Device for DeviceEnd {
     }
 }
 
-/// The device's three machines, as a firmware holds them.
-pub type Node = limpet::Device<'static, INFLIGHT, SUBSCRIPTIONS>;
+/// The device's three machines, as a firmware holds them (borrowing its
+/// statics; here, the device's arena).
+type Node = limpet::Device<'static, INFLIGHT, SUBSCRIPTIONS>;
 
 /// One simulated device. See the module documentation.
 pub struct SimDevice {
     pub radio: SimRadio,
+    /// Borrows `storage`: declared before it, so dropped first, and never
+    /// handed out as `&mut` (its `'static` must not escape).
     node: Node,
     end: DeviceEnd,
     /// World time of the stack's first poll (its clock's zero).
     started: bool,
     pub journal: Journal,
     spec: DeviceSpec,
-}
-
-fn leak_str(s: &str) -> &'static str {
-    Box::leak(s.to_string().into_boxed_str())
-}
-
-fn leak_bytes(n: usize) -> &'static mut [u8] {
-    Box::leak(vec![0u8; n].into_boxed_slice())
+    /// The buffers and strings `node` borrows.
+    _storage: Arena,
 }
 
 /// Why a device could not be built (a configuration that can never work).
@@ -220,11 +219,14 @@ impl SimDevice {
             .as_ref()
             .map(|(s, p)| (s.as_str(), p.as_slice()));
         let radio = air.add_radio(Position::Fixed(spec.position), stored);
+        let mut storage = Arena::new();
+        // SAFETY (each use of `storage` below): what it lends is borrowed
+        // only by `node`, which `SimDevice` drops before `storage`.
 
         let mut wcfg = match &spec.network {
             Some((ssid, pw)) => {
-                let ssid = leak_str(ssid);
-                let pw: &'static [u8] = Box::leak(pw.clone().into_boxed_slice());
+                let ssid = unsafe { storage.str(ssid) };
+                let pw = unsafe { storage.keep(pw.clone()) };
                 wlan::Config::new(ssid, pw)
             }
             None => wlan::Config::stored_only(),
@@ -243,18 +245,18 @@ impl SimDevice {
             .brokers
             .iter()
             .map(|(h, p)| Broker {
-                host: leak_str(h),
+                host: unsafe { storage.str(h) },
                 port: *p,
             })
             .collect();
-        let brokers: &'static [Broker<'static>] = Box::leak(brokers.into_boxed_slice());
+        let brokers = unsafe { storage.keep(brokers) };
 
-        let mut mqtt = Config::new(leak_str(&spec.client_id));
+        let mut mqtt = Config::new(unsafe { storage.str(&spec.client_id) });
         mqtt.clean = spec.clean;
         mqtt.keepalive = spec.keepalive;
         if let Some(topic) = &spec.will {
             mqtt.will = Some(Will {
-                topic: leak_str(topic),
+                topic: unsafe { storage.str(topic) },
                 payload: b"offline",
                 qos: QoS::AtLeastOnce,
                 retain: true,
@@ -262,20 +264,22 @@ impl SimDevice {
         }
         let mut config = DeviceConfig::new(wcfg, StackConfig::new(Addressing::Dhcp, brokers), mqtt);
         config.options.backoff = config.options.backoff.with_seed(spec.seed as u32);
-        let buffers = DeviceBuffers {
-            rx: leak_bytes(spec.mqtt_buffer),
-            tx: leak_bytes(spec.mqtt_buffer),
-            store: leak_bytes(spec.store),
-            tcp_rx: leak_bytes(spec.tcp_buffer),
-            tcp_tx: leak_bytes(spec.tcp_buffer),
-            sockets: Box::leak(Box::new([SocketStorage::EMPTY; 3])),
-            dns_queries: Box::leak(Box::new([const { None }; 1])),
-            udp: None,
+        let buffers = unsafe {
+            DeviceBuffers {
+                rx: storage.bytes(spec.mqtt_buffer),
+                tx: storage.bytes(spec.mqtt_buffer),
+                store: storage.bytes(spec.store),
+                tcp_rx: storage.bytes(spec.tcp_buffer),
+                tcp_tx: storage.bytes(spec.tcp_buffer),
+                sockets: storage.keep([SocketStorage::EMPTY; 3]),
+                dns_queries: storage.keep([const { None }; 1]),
+                udp: None,
+            }
         };
         let mut node = Node::with_buffers(config, iface, spec.seed as u32, buffers)
             .map_err(SpecError::Device)?;
         for (filter, qos) in &spec.subscribe {
-            node.subscribe(leak_str(filter), *qos)
+            node.subscribe(unsafe { storage.str(filter) }, *qos)
                 .map_err(SpecError::Subscribe)?;
         }
         Ok(SimDevice {
@@ -285,6 +289,7 @@ impl SimDevice {
             started: false,
             journal: Journal::default(),
             spec,
+            _storage: storage,
         })
     }
 
@@ -337,18 +342,35 @@ impl SimDevice {
     }
 
     /// The WLAN controller.
-    pub fn wlan(&self) -> &Wlan<'static> {
+    pub fn wlan(&self) -> &Wlan<'_> {
         self.node.wlan()
     }
 
-    /// The IP stack.
-    pub fn stack(&mut self) -> &mut Stack<'static> {
-        self.node.stack()
+    /// The IP stack's counters. (The stack itself is not handed out: its
+    /// type cannot shrink the `'static` of the borrows it holds.)
+    pub fn stack_counters(&mut self) -> StackCounters {
+        *self.node.stack().counters()
+    }
+
+    /// The address the stack has, if any.
+    pub fn address(&mut self) -> Option<Ipv4Address> {
+        self.node.stack().address()
     }
 
     /// The MQTT client.
-    pub fn client(&mut self) -> &mut DeviceClient {
+    pub fn client(&mut self) -> &DeviceClient<'_> {
         self.node.client()
+    }
+
+    /// Whether the MQTT session is up.
+    pub fn is_connected(&self) -> bool {
+        self.node.is_connected()
+    }
+
+    /// Ends the session with a DISCONNECT (no will), as a firmware does
+    /// before it sleeps.
+    pub fn disconnect(&mut self) {
+        self.node.client().disconnect();
     }
 
     /// When the link has a frame for this device (world time).

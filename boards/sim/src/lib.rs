@@ -23,6 +23,7 @@
 
 pub use limpet_testbroker as broker;
 
+pub mod arena;
 pub mod board;
 pub mod bridge;
 pub mod device;

@@ -59,7 +59,7 @@ fn given_line_noise_of_1e_4_then_nothing_is_lost_either_way() {
     both_ways(&mut rig, 200, |_, _| {});
     let (flips, _) = rig.board.wires.flips();
     assert!(flips > 10, "{flips} flips");
-    assert!(rig.host.frames().bad + rig.board.co.as_ref().unwrap().role.frames().bad > 0);
+    assert!(rig.host.frames().bad + rig.board.co.as_ref().unwrap().role().frames().bad > 0);
 }
 
 #[test]
@@ -80,11 +80,11 @@ fn given_a_host_that_stops_reading_for_a_minute_while_the_broker_floods_it_then_
     // The co-processor held what the host had credit for and stopped
     // reading: the link is still, nothing was dropped.
     let co = rig.board.co.as_ref().unwrap();
-    assert_eq!(co.role.counters().too_large, 0);
+    assert_eq!(co.role().counters().too_large, 0);
     assert!(
-        co.role.counters().messages_in <= 4,
+        co.role().counters().messages_in <= 4,
         "{:?}",
-        co.role.counters()
+        co.role().counters()
     );
     assert!(rig.host_link.still_for(rig.board.now()) > 50_000);
     rig.host_stopped = false;

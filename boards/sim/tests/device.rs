@@ -43,7 +43,7 @@ fn a_device_joins_wifi_gets_a_lease_resolves_connects_and_publishes() {
     println!("{}", broker.log());
     let steps = w.steps;
     let dev = w.device(d);
-    let stack = *dev.stack().counters();
+    let stack = dev.stack_counters();
     println!(
         "leases {} wlan ups {:?} stack {:?}",
         dev.journal.leases, dev.journal.wlan_ups, stack

@@ -224,7 +224,7 @@ fn access_point_returns_with_a_different_lease() {
     let mut r = Rig::new(RigOptions::new(6));
     r.up();
     r.run(3_000);
-    let before = r.w.device(r.dev).stack().address().expect("an address");
+    let before = r.w.device(r.dev).address().expect("an address");
     r.w.air.set_present(r.ap, false);
     r.w.network.renumber();
     r.run(30_000);
@@ -239,7 +239,7 @@ fn access_point_returns_with_a_different_lease() {
         .any(|&u| u >= back)));
     let wlan_up = *r.w.device(d).journal.wlan_ups.last().unwrap();
     let up = r.until_up_after(wlan_up, 30_000);
-    let after = r.w.device(d).stack().address().expect("an address");
+    let after = r.w.device(d).address().expect("an address");
     assert_ne!(
         before, after,
         "the renumbered network gave the same address"
@@ -259,7 +259,7 @@ fn dns_times_out_then_the_name_resolves_to_a_new_address() {
     let mut r = Rig::new(RigOptions::new(7));
     r.up();
     r.run(3_000);
-    let queries = r.w.device(r.dev).stack().counters().dns_queries;
+    let queries = r.w.device(r.dev).stack_counters().dns_queries;
     // The broker moves: its old address refuses, DNS goes silent.
     r.w.network.unmap(support::rig::BROKER_VIP, 1883);
     r.w.network.set_dns_fault(DnsFault::Silent);
@@ -270,12 +270,12 @@ fn dns_times_out_then_the_name_resolves_to_a_new_address() {
     // Make the device notice: the old connection is cut.
     r.w.gateway_reset(r.dev);
     r.run(30_000);
-    let c = *r.w.device(r.dev).stack().counters();
+    let c = r.w.device(r.dev).stack_counters();
     assert!(c.dns_failures > 0, "no DNS timeout seen: {c:?}");
     r.w.network.set_dns_fault(DnsFault::None);
     let back = r.w.ms();
     let up = r.until_up_after(back, 60_000);
-    let c = *r.w.device(r.dev).stack().counters();
+    let c = r.w.device(r.dev).stack_counters();
     assert!(c.dns_queries > queries + 1, "{c:?}");
     r.run(3_000);
     let v = r.verdict(60_000);
@@ -298,7 +298,7 @@ fn first_broker_dies_and_the_second_takes_over() {
     r.broker.kill();
     let killed = r.w.ms();
     let up = r.until_up_after(killed, 120_000);
-    let c = *r.w.device(r.dev).stack().counters();
+    let c = r.w.device(r.dev).stack_counters();
     assert_eq!(c.failovers, 1, "{c:?}");
     r.run(5_000);
     let v = r.verdict(60_000);
