@@ -249,6 +249,14 @@ impl<'a, const N: usize, const S: usize, const R: usize> Device<'a, N, S, R> {
         if let Some(event) = self.poll_network(now, radio, netdev) {
             return Some(event);
         }
+        self.poll_client(now)
+    }
+
+    /// The client's part of a pass. Kept out of line: the stack's poll and
+    /// the client's each need a large frame, and inlined into one function
+    /// they add up instead of taking turns (1.2 KB more stack on lx106).
+    #[inline(never)]
+    fn poll_client(&mut self, now: Instant) -> Option<DeviceEvent<'_>> {
         self.client
             .poll(now, &mut self.stack)
             .map(DeviceEvent::Mqtt)

@@ -8,7 +8,8 @@
 //! reset (RST) as the fifth wire.
 //!
 //! Phase 1 answers the host until it sends its settings; phase 2 builds the
-//! IP stack and the client from them and runs the bridge role, asking the
+//! device (`limpet::Device`: link controller on `wlan::Wired`, IP stack,
+//! MQTT client) from them and runs the bridge role on its parts, asking the
 //! configured time server (SNTP over the stack's UDP socket) when the host
 //! wants the time. Everything
 //! large is static (the role, its frames, the filters, the client's and the
@@ -25,10 +26,9 @@
 mod app {
     use limpet::bridge::coproc::{Coproc, Settings};
     use limpet::bridge::link::{Link, Side};
-    use limpet::client::{Client, Options};
-    use limpet::net::stack::{
-        Addressing, Broker, Buffers as NetBuffers, Stack, StackConfig, UdpBuffers,
-    };
+    use limpet::device::{Device, DeviceBuffers, DeviceConfig, DeviceEvent};
+    use limpet::net::stack::{Addressing, Broker, StackConfig, UdpBuffers};
+    use limpet::wlan::{Network, Wired, WlanEvent};
     use limpet_esp8266::clock::CycleClock;
     use limpet_esp8266::console::Console;
     use limpet_esp8266::gpio::Pins;
@@ -178,10 +178,13 @@ mod app {
             gateway: Some(gateway),
             dns: Some(gateway),
         };
-        let net_buffers = NetBuffers {
-            sockets,
+        let buffers = DeviceBuffers {
+            rx,
+            tx,
+            store,
             tcp_rx,
             tcp_tx,
+            sockets,
             dns_queries,
             udp: Some(UdpBuffers {
                 rx_meta: udp_rx_meta,
@@ -190,15 +193,14 @@ mod app {
                 tx: udp_tx,
             }),
         };
-        let stack = Stack::new(
+        let config = DeviceConfig::new(
+            Wired::config(),
             StackConfig::new(addressing, brokers),
-            iface,
-            net_buffers,
-            clock.now().ticks(),
+            settings.mqtt(),
         );
-        let client: Result<Client<'static, INFLIGHT, SUBSCRIPTIONS, 0>, _> =
-            Client::new(settings.mqtt(), Options::default(), rx, tx, store);
-        let (Ok(mut stack), Ok(mut client)) = (stack, client) else {
+        let device: Result<Device<'static, INFLIGHT, SUBSCRIPTIONS, 0>, _> =
+            Device::with_buffers(config, iface, clock.now().ticks(), buffers);
+        let Ok(mut device) = device else {
             // Settings that can never work: the host is told, and resets us
             // with new ones.
             role.config_failed();
@@ -210,12 +212,24 @@ mod app {
             }
         };
         log!("configured: broker {}:{}", c.broker, c.port);
+        let mut line = Wired;
         loop {
             watchdog.feed();
             let now = clock.now();
             let _ = link.poll(now);
-            let _ = stack.poll(now, &mut slip);
-            role.poll(now, &mut link, &mut client, &mut stack);
+            // The link controller and the stack, wired by the device; the
+            // role drives the client.
+            while let Some(event) = device.poll_network(now, &mut line, &mut slip) {
+                match event {
+                    DeviceEvent::Wlan(WlanEvent::Up(network)) => {
+                        role.wifi(Some(network == Network::Stored))
+                    }
+                    DeviceEvent::Wlan(WlanEvent::Down(_)) => role.wifi(None),
+                    _ => {}
+                }
+            }
+            let (client, stack) = device.parts();
+            role.poll(now, &mut link, client, stack);
             // The host asked for the time: SNTP through the stack.
             if role.time_wanted() {
                 stack.request_time(now, c.time_server);

@@ -15,12 +15,16 @@
 //!   `limpet/esp8266/uptime`, QoS 0;
 //! - feeds the hardware watchdog on every pass and logs on UART1 (GPIO2).
 //!
+//! The machines are one `limpet::Device` (the superloop every limpet
+//! firmware runs), its link controller on `wlan::Wired`: the serial line is
+//! always there, so the controller is up at once and the stack runs.
+//!
 //! Static RAM: MQTT 1 KiB receive and 1 KiB transmit buffer, 1 KiB store for
 //! 4 QoS 1 messages of up to 256 bytes in flight, 8 subscriptions; TCP 1 KiB
 //! receive and 1 KiB send buffer; SLIP one 576-byte frame each way. The
-//! client, the stack and the smoltcp interface live in `run`'s frame, inside
-//! the stack reserve (linker/esp8266.x; scripts/esp8266-sim-e2e checks the
-//! measured high-water against it).
+//! device and the smoltcp interface live in `run`'s frame, inside the stack
+//! reserve (linker/esp8266.x; scripts/esp8266-sim-e2e checks the measured
+//! high-water against it).
 //!
 //! With feature `sim` the same program runs under QEMU `-M sim`, its broker
 //! link on the host's stdin/stdout and its logs on stderr.
@@ -32,11 +36,12 @@ mod app {
     use core::fmt::Write;
 
     use embedded_hal::digital::{InputPin, OutputPin};
-    use limpet::client::{Client, Options};
-    use limpet::net::stack::{Addressing, Broker, Buffers as NetBuffers, Stack, StackConfig};
+    use limpet::device::{Device, DeviceBuffers, DeviceConfig, DeviceEvent};
+    use limpet::net::stack::{Addressing, Broker, StackConfig};
     use limpet::session::{Config, Event, Rejected};
-    use limpet::time::{reached, Duration, Instant};
+    use limpet::time::{reached, Duration};
     use limpet::wire::{QoS, Will};
+    use limpet::wlan::{Wired, WlanEvent};
     use limpet_esp8266::clock::CycleClock;
     use limpet_esp8266::console::Console;
     use limpet_esp8266::gpio::Pins;
@@ -169,114 +174,118 @@ mod app {
             hw::halt(1)
         };
 
-        let mut config = Config::new(CLIENT_ID);
-        config.will = Some(Will {
+        let mut mqtt = Config::new(CLIENT_ID);
+        mqtt.will = Some(Will {
             topic: TOPIC_STATUS,
             payload: b"offline",
             qos: QoS::AtLeastOnce,
             retain: true,
         });
-        let mut client: Client<'_, INFLIGHT, SUBSCRIPTIONS, 0> =
-            match Client::new(config, Options::default(), rx, tx, store) {
-                Ok(client) => client,
-                Err(e) => {
-                    log!("client config rejected: {:?}", e);
-                    hw::halt(1)
-                }
-            };
-        if let Err(e) = client.subscribe(TOPIC_OUT, QoS::AtLeastOnce) {
-            log!("subscribe {}: {:?}", TOPIC_OUT, e);
-        }
-
-        let mut clock = CycleClock::new(CPU_HZ);
-        let mut slip: SlipIp<_, MTU> = SlipIp::new(broker_port(), frames);
-        let mut iface_config = IfaceConfig::new(HardwareAddress::Ip);
-        iface_config.random_seed = u64::from(clock.now().ticks());
-        let iface = Interface::new(iface_config, &mut slip, smoltcp::time::Instant::ZERO);
         let gateway = Ipv4Address::new(10, 0, 0, 1);
         let addressing = Addressing::Static {
             address: Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, 2), 24),
             gateway: Some(gateway),
             dns: Some(gateway),
         };
-        let buffers = NetBuffers {
-            sockets,
+        let config = DeviceConfig::new(
+            Wired::config(),
+            StackConfig::new(addressing, &BROKERS),
+            mqtt,
+        );
+
+        let mut clock = CycleClock::new(CPU_HZ);
+        let mut slip: SlipIp<_, MTU> = SlipIp::new(broker_port(), frames);
+        let mut iface_config = IfaceConfig::new(HardwareAddress::Ip);
+        iface_config.random_seed = u64::from(clock.now().ticks());
+        let iface = Interface::new(iface_config, &mut slip, smoltcp::time::Instant::ZERO);
+        let buffers = DeviceBuffers {
+            rx,
+            tx,
+            store,
             tcp_rx,
             tcp_tx,
+            sockets,
             dns_queries,
         };
-        let mut link = match Stack::new(
-            StackConfig::new(addressing, &BROKERS),
-            iface,
-            buffers,
-            clock.now().ticks(),
-        ) {
-            Ok(stack) => stack,
-            Err(e) => {
-                log!("stack config rejected: {:?}", e);
-                hw::halt(1)
-            }
-        };
+        let mut device: Device<'_, INFLIGHT, SUBSCRIPTIONS, 0> =
+            match Device::with_buffers(config, iface, clock.now().ticks(), buffers) {
+                Ok(device) => device,
+                Err(e) => {
+                    log!("{:?}", e);
+                    hw::halt(1)
+                }
+            };
+        if let Err(e) = device.subscribe(TOPIC_OUT, QoS::AtLeastOnce) {
+            log!("subscribe {}: {:?}", TOPIC_OUT, e);
+        }
+        let mut line = Wired;
         let mut pressed = button.is_low().unwrap_or(false);
         // Timers start from the clock's first reading, whatever it is.
         let start = clock.now();
         let mut next_sample = start;
         let mut next_report = start + Duration::from_ticks(REPORT_MS);
 
-        // One pass: read the clock, poll each machine once, do the
+        // One pass: read the clock, poll the device once, do the
         // application's due work. `poll` does bounded work, so the clock is
         // read again soon whatever arrives.
         loop {
             watchdog.feed();
             let now = clock.now();
-            link.poll(now, &mut slip);
-
-            let mut announce = false;
-            if let Some(event) = client.poll(now, &mut link) {
-                match event {
-                    Event::Up { session_present } => {
-                        log!(
-                            "mqtt up (session present: {}; stack {} B used)",
-                            session_present,
-                            hw::stack_used()
-                        );
-                        announce = true;
+            match device.poll(now, &mut line, &mut slip) {
+                Some(DeviceEvent::Mqtt(Event::Up { session_present })) => {
+                    log!(
+                        "mqtt up (session present: {}; stack {} B used)",
+                        session_present,
+                        hw::stack_used()
+                    );
+                    if let Err(e) = device.publish(TOPIC_STATUS, b"online", QoS::AtLeastOnce, true)
+                    {
+                        log!("publish {}: {:?}", TOPIC_STATUS, e);
                     }
-                    Event::Down(reason) => {
-                        log!(
-                            "mqtt down: {:?} (stack {} B used)",
-                            reason,
-                            hw::stack_used()
-                        )
-                    }
-                    Event::ConnectFailed(reason) => log!("mqtt connect failed: {:?}", reason),
-                    Event::Message(m) => {
-                        if m.topic == TOPIC_OUT {
-                            let _ = match m.payload {
-                                b"1" => lamp.set_high(),
-                                b"0" => lamp.set_low(),
-                                _ => Ok(()),
-                            };
-                        }
-                        log!("message on {} ({} bytes)", m.topic, m.payload.len());
-                    }
-                    Event::Published(token) => log!("published #{}", token.0),
-                    Event::Subscribed { topic, qos } => log!("subscribed {} ({:?})", topic, qos),
-                    Event::SubscribeFailed { topic } => log!("subscribe refused: {}", topic),
-                    Event::Unsubscribed { topic } => log!("unsubscribed {}", topic),
-                    // Display, not Debug: `{:?}` of a `&str` links Unicode
-                    // escape tables (~1.5 KB, .rodata in DRAM here).
-                    Event::Rejected(Rejected::Publish(t)) => log!("broker rejected #{}", t.0),
-                    Event::Rejected(Rejected::Subscribe(f) | Rejected::Unsubscribe(f)) => {
-                        log!("broker rejected {}", f)
-                    }
-                    Event::Chunk(_) => {} // only `poll_chunked` hands out chunks
                 }
-            }
-            if announce {
-                if let Err(e) = client.publish(TOPIC_STATUS, b"online", QoS::AtLeastOnce, true) {
-                    log!("publish {}: {:?}", TOPIC_STATUS, e);
+                Some(DeviceEvent::Mqtt(Event::Down(reason))) => {
+                    log!(
+                        "mqtt down: {:?} (stack {} B used)",
+                        reason,
+                        hw::stack_used()
+                    )
                 }
+                Some(DeviceEvent::Mqtt(Event::ConnectFailed(reason))) => {
+                    log!("mqtt connect failed: {:?}", reason)
+                }
+                Some(DeviceEvent::Mqtt(Event::Message(m))) => {
+                    if m.topic == TOPIC_OUT {
+                        let _ = match m.payload {
+                            b"1" => lamp.set_high(),
+                            b"0" => lamp.set_low(),
+                            _ => Ok(()),
+                        };
+                    }
+                    log!("message on {} ({} bytes)", m.topic, m.payload.len());
+                }
+                Some(DeviceEvent::Mqtt(Event::Published(token))) => {
+                    log!("published #{}", token.0)
+                }
+                Some(DeviceEvent::Mqtt(Event::Subscribed { topic, qos })) => {
+                    log!("subscribed {} ({:?})", topic, qos)
+                }
+                Some(DeviceEvent::Mqtt(Event::SubscribeFailed { topic })) => {
+                    log!("subscribe refused: {}", topic)
+                }
+                // Display, not Debug: `{:?}` of a `&str` links Unicode
+                // escape tables (~1.5 KB, .rodata in DRAM here).
+                Some(DeviceEvent::Mqtt(Event::Rejected(Rejected::Publish(t)))) => {
+                    log!("broker rejected #{}", t.0)
+                }
+                Some(DeviceEvent::Mqtt(Event::Rejected(
+                    Rejected::Subscribe(f) | Rejected::Unsubscribe(f),
+                ))) => log!("broker rejected {}", f),
+                Some(DeviceEvent::Wlan(WlanEvent::Up(_))) => log!("serial link up"),
+                // Unsubscribed, chunks (only `poll_chunked` hands them out),
+                // the line's other events, the static address.
+                Some(_) => {}
+                // Nothing more this pass: the button and the report below.
+                None => {}
             }
 
             if reached(now, next_sample) {
@@ -285,7 +294,7 @@ mod app {
                 if is_pressed != pressed {
                     pressed = is_pressed;
                     let payload: &[u8] = if pressed { b"pressed" } else { b"released" };
-                    if let Err(e) = client.publish(TOPIC_BUTTON, payload, QoS::AtLeastOnce, false) {
+                    if let Err(e) = device.publish(TOPIC_BUTTON, payload, QoS::AtLeastOnce, false) {
                         log!("publish {}: {:?}", TOPIC_BUTTON, e);
                     }
                 }
@@ -305,7 +314,7 @@ mod app {
                 );
                 let payload = text.buf.get(..text.len).unwrap_or(&[]);
                 // QoS 0 is only sent while connected; a missed report is fine.
-                let _ = client.publish(TOPIC_UPTIME, payload, QoS::AtMostOnce, false);
+                let _ = device.publish(TOPIC_UPTIME, payload, QoS::AtMostOnce, false);
             }
         }
     }
