@@ -133,11 +133,10 @@ fn connect_full(
     hold: Duration,
 ) -> Result<(), Error<std::io::Error>> {
     let inner = StdTcp::new(([127, 0, 0, 1], port).into());
-    let (mut tx, mut rx) = ([0u8; 256], [0u8; 256]);
-    let mail = Mailbox::new(&mut tx, &mut rx);
+    let (mut plain, mut cipher) = ([0u8; 512], [0u8; 512]);
+    let mail = Mailbox::new(&mut plain, &mut cipher);
     let (mut read_record, mut write_record) = (vec![0u8; 16_640], vec![0u8; 1024]);
     let driver = pin!(tls::drive(
-        inner,
         config,
         OsRng,
         &mut read_record,
@@ -145,13 +144,14 @@ fn connect_full(
         &mail
     ));
     eprintln!(
-        "RAM: drive future {} bytes (+ records 16640 + 1024, pipes 2 x 256)",
+        "RAM: drive future {} bytes (+ records 16640 + 1024, pipes 4 x 256)",
         core::mem::size_of_val(&*driver),
     );
-    let mut tls = Tls::new(&mail, driver);
+    let mut layer = Tls::new(&mail, driver);
     if let Some(t) = time {
-        tls.set_time(t);
+        layer.set_time(t);
     }
+    let mut tls = layer.over(inner);
     let deadline = Instant::now() + Duration::from_secs(10);
     let result = loop {
         match tls.connect() {
@@ -235,18 +235,18 @@ fn with_tls_client<T>(
     run: impl FnOnce(&mut Client<'_, 4, 4>, &mut dyn FnMut(&mut Client<'_, 4, 4>) -> Option<Seen>) -> T,
 ) -> T {
     let inner = StdTcp::new(([127, 0, 0, 1], port).into());
-    let (mut tx, mut rx) = ([0u8; 512], [0u8; 512]);
-    let mail = Mailbox::new(&mut tx, &mut rx);
+    let (mut plain, mut cipher) = ([0u8; 1024], [0u8; 1024]);
+    let mail = Mailbox::new(&mut plain, &mut cipher);
     let (mut read_record, mut write_record) = (vec![0u8; 16_640], vec![0u8; 2048]);
     let driver = pin!(tls::drive(
-        inner,
         config,
         OsRng,
         &mut read_record,
         &mut write_record,
         &mail
     ));
-    let mut transport = Tls::new(&mail, driver);
+    let mut layer = Tls::new(&mail, driver);
+    let mut transport = layer.over(inner);
     let (mut crx, mut ctx, mut store) = ([0u8; 512], [0u8; 512], [0u8; 1024]);
     let mut client: Client<'_, 4, 4> = Client::new(
         Config::new(id),

@@ -40,18 +40,18 @@ macro_rules! tls_over_tcp {
     ($tls:ident, $port:expr, $config:expr, $read:expr) => {
         let inner = StdTcp::new(([127, 0, 0, 1], $port).into())
             .with_connect_timeout(Duration::from_millis(500));
-        let (mut tx, mut rx) = ([0u8; 512], [0u8; 512]);
-        let mail = Mailbox::new(&mut tx, &mut rx);
+        let (mut plain, mut cipher) = ([0u8; 1024], [0u8; 1024]);
+        let mail = Mailbox::new(&mut plain, &mut cipher);
         let (mut read_record, mut write_record) = (vec![0u8; $read], vec![0u8; 2048]);
         let driver = pin!(tls::drive(
-            inner,
             $config,
             OsRng,
             &mut read_record,
             &mut write_record,
             &mail
         ));
-        let mut $tls = Tls::new(&mail, driver);
+        let mut layer = Tls::new(&mail, driver);
+        let mut $tls = layer.over(inner);
     };
 }
 

@@ -140,19 +140,19 @@ fuzz_target!(|data: &[u8]| {
     if flags & 2 != 0 {
         config = config.insecure_skip_verify();
     }
-    let (mut tx, mut rx) = ([0u8; 256], [0u8; 256]);
-    let mail = Mailbox::new(&mut tx, &mut rx);
+    let (mut plain, mut cipher) = ([0u8; 512], [0u8; 512]);
+    let mail = Mailbox::new(&mut plain, &mut cipher);
     let mut read_record = vec![0u8; read_len];
     let mut write_record = [0u8; 1024];
     let driver = pin!(tls::drive(
-        peer,
         config,
         Counter(u64::from(flags)),
         &mut read_record,
         &mut write_record,
         &mail
     ));
-    let mut t = Tls::new(&mail, driver);
+    let mut layer = Tls::new(&mail, driver);
+    let mut t = layer.over(peer);
     for attempt in 0..2 {
         let mut result = None;
         // Bounded: every piece takes at most 4 calls.

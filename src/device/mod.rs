@@ -114,6 +114,7 @@ pub use resources::{DeviceBuffers, Resources};
 
 use crate::client::{Client, Options};
 use crate::net::stack::{Buffers, Stack, StackConfig, StackConfigError, StackEvent};
+use crate::net::{Layer, Plain};
 use crate::session::{self, RequestError, Token};
 use crate::time::{earliest, Instant};
 use crate::wire::QoS;
@@ -171,11 +172,13 @@ impl core::error::Error for DeviceError {}
 
 /// The WLAN controller, the IP stack and the MQTT client of one device:
 /// `N` QoS 1/2 messages in flight, `S` subscriptions, `R` incoming QoS 2
-/// ids (see [`Client`]).
-pub struct Device<'a, const N: usize, const S: usize, const R: usize = 32> {
+/// ids (see [`Client`]); `L`, what goes between the stack and the client
+/// ([`Plain`]: nothing; TLS with [`Device::with_layer`]).
+pub struct Device<'a, const N: usize, const S: usize, const R: usize = 32, L = Plain> {
     wlan: Wlan<'a>,
     stack: Stack<'a>,
     client: Client<'a, N, S, R>,
+    layer: L,
 }
 
 impl<'a, const N: usize, const S: usize, const R: usize> Device<'a, N, S, R> {
@@ -229,9 +232,26 @@ impl<'a, const N: usize, const S: usize, const R: usize> Device<'a, N, S, R> {
             wlan,
             stack,
             client,
+            layer: Plain,
         })
     }
 
+    /// The same device with `layer` between its stack and its client: TLS
+    /// (`net::tls::Tls`, feature `tls`), whose pinned driver lives in the
+    /// caller's frame or a `static`.
+    pub fn with_layer<L: Layer<Stack<'a>>>(self, layer: L) -> Device<'a, N, S, R, L> {
+        Device {
+            wlan: self.wlan,
+            stack: self.stack,
+            client: self.client,
+            layer,
+        }
+    }
+}
+
+impl<'a, const N: usize, const S: usize, const R: usize, L: Layer<Stack<'a>>>
+    Device<'a, N, S, R, L>
+{
     /// One pass: polls the WLAN controller with `radio`, the stack with
     /// `netdev`, then the client, and returns the first event (the others
     /// wait for the next call, which the loop makes at once). `None`: sleep
@@ -257,9 +277,8 @@ impl<'a, const N: usize, const S: usize, const R: usize> Device<'a, N, S, R> {
     /// they add up instead of taking turns (1.2 KB more stack on lx106).
     #[inline(never)]
     fn poll_client(&mut self, now: Instant) -> Option<DeviceEvent<'_>> {
-        self.client
-            .poll(now, &mut self.stack)
-            .map(DeviceEvent::Mqtt)
+        let mut transport = self.layer.over(&mut self.stack);
+        self.client.poll(now, &mut transport).map(DeviceEvent::Mqtt)
     }
 
     /// [`Device::poll`] without the client: the WLAN controller and the
@@ -301,6 +320,9 @@ impl<'a, const N: usize, const S: usize, const R: usize> Device<'a, N, S, R> {
     /// The earliest of the three machines' deadlines: when to poll again if
     /// no frame arrives. Never before `now`.
     pub fn next_deadline(&mut self, now: Instant) -> Option<Instant> {
+        if self.layer.busy() {
+            return Some(now);
+        }
         earliest(
             earliest(self.wlan.next_deadline(now), self.stack.next_deadline(now)),
             self.client.next_deadline(now),

@@ -5,7 +5,7 @@
 //! [`sntp`] is the time protocol's wire format, which the smoltcp stack
 //! speaks over UDP.
 
-pub mod shared;
+mod layer;
 pub mod sntp;
 #[cfg(feature = "smoltcp")]
 pub mod stack;
@@ -13,6 +13,8 @@ pub mod stack;
 pub mod std_tcp;
 #[cfg(feature = "tls")]
 pub mod tls;
+
+pub use layer::{Layer, Plain};
 
 use crate::security::SecurityFailure;
 

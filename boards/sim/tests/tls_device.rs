@@ -5,28 +5,24 @@
 //! the device out of range, then switches its access point off; an
 //! independent `mosquitto_sub` over TLS counts what arrives.
 //!
-//! The TLS driver owns a handle to the stack (`net::shared::Shared` over a
-//! `RefCell`), so the loop still polls the stack each pass.
+//! The device is `limpet::Device` with the TLS layer between its stack and
+//! its client (`Device::with_layer`): the loop is the plain device loop.
 
-use core::cell::RefCell;
 use core::pin::pin;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration as Wall, Instant as WallInstant, SystemTime, UNIX_EPOCH};
 
-use limpet::net::shared::Shared;
-use limpet::net::stack::{
-    Addressing, Broker as BrokerName, Buffers, Stack, StackConfig, StackEvent,
-};
+use limpet::device::{Device, DeviceConfig, DeviceEvent, Resources};
+use limpet::net::stack::{Addressing, Broker as BrokerName, StackConfig};
 use limpet::net::tls::{self, Config as TlsConfig, Mailbox, Tls};
 use limpet::time::{earliest, Duration};
-use limpet::wlan::{self, Wlan, WlanEvent};
-use limpet::{Client, Config, Event, Options, QoS};
+use limpet::wlan;
+use limpet::{Config, Event, QoS};
 use limpet_sim::board::{BoardOptions, SimBoard, PASSWORD, SSID};
 use limpet_testbroker::certs::{issue, make_ca, SERVER_EXT};
 use limpet_testbroker::Broker;
-use smoltcp::iface::SocketStorage;
 
 const TOPIC: &str = "tls/device";
 const MESSAGES: u32 = 40;
@@ -86,45 +82,36 @@ fn the_whole_device_over_tls_rides_out_wifi_outages_with_nothing_lost() {
         host: "broker.sim",
         port: 1883,
     }];
-    let mut wlan = Wlan::new(wlan::Config::new(SSID, PASSWORD)).unwrap();
-    let (mut tcp_rx, mut tcp_tx) = ([0u8; 4096], [0u8; 4096]);
-    let mut sockets = [SocketStorage::EMPTY; 3];
-    let mut dns_queries = [None; 1];
-    let buffers = Buffers {
-        sockets: &mut sockets,
-        tcp_rx: &mut tcp_rx,
-        tcp_tx: &mut tcp_tx,
-        dns_queries: &mut dns_queries,
-        udp: None,
-    };
-    let config = StackConfig::new(Addressing::Dhcp, &BROKERS);
-    let stack = RefCell::new(Stack::new(config, board.interface(), buffers, board.seed()).unwrap());
-    stack.borrow_mut().link_down();
+    let mut mqtt = Config::new("limpet-tls-device");
+    mqtt.clean = false;
+    let config = DeviceConfig::new(
+        wlan::Config::new(SSID, PASSWORD),
+        StackConfig::new(Addressing::Dhcp, &BROKERS),
+        mqtt,
+    );
+    let mut resources: Resources<'_, 1024, 1024, 4096> = Resources::new();
+    let device: Device<'_, 4, 4> =
+        Device::new(config, board.interface(), board.seed(), &mut resources).unwrap();
 
+    // TLS between the device's stack and its client: the broker's name and
+    // CA, the time (SNTP on a real device), the caller's buffers.
     let unix_now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
     let cas = [ca.as_slice()];
     let tls_config = TlsConfig::new("localhost", &cas).with_time(unix_now);
-    let (mut to_tls, mut from_tls) = ([0u8; 512], [0u8; 512]);
-    let mail = Mailbox::new(&mut to_tls, &mut from_tls);
+    let (mut plain, mut cipher) = ([0u8; 1024], [0u8; 1024]);
+    let mail = Mailbox::new(&mut plain, &mut cipher);
     let (mut read_record, mut write_record) = (vec![0u8; 16_640], vec![0u8; 2048]);
     let driver = pin!(tls::drive(
-        Shared(&stack),
         tls_config,
         rand_core::OsRng,
         &mut read_record,
         &mut write_record,
         &mail
     ));
-    let mut transport = Tls::new(&mail, driver);
-
-    let mut mqtt = Config::new("limpet-tls-device");
-    mqtt.clean = false;
-    let (mut rx, mut tx, mut store) = ([0u8; 1024], [0u8; 1024], [0u8; 1024]);
-    let mut client: Client<'_, 4, 4> =
-        Client::new(mqtt, Options::default(), &mut rx, &mut tx, &mut store).unwrap();
+    let mut device = device.with_layer(Tls::new(&mail, driver));
 
     let (mut next, mut acked, mut ups) = (0u32, 0u32, 0u32);
     let mut downs = Vec::new();
@@ -132,54 +119,27 @@ fn the_whole_device_over_tls_rides_out_wifi_outages_with_nothing_lost() {
     let started = WallInstant::now();
     while acked < MESSAGES && started.elapsed() < Wall::from_secs(60) {
         let now = board.now();
-        if let Some(event) = wlan.poll(now, &mut board.radio) {
-            match event {
-                WlanEvent::Up(_) => stack.borrow_mut().link_up(),
-                WlanEvent::Down(_) => stack.borrow_mut().link_down(),
-                WlanEvent::AttemptFailed(..) => {}
+        match device.poll(now, &mut board.radio, &mut board.net) {
+            Some(DeviceEvent::Mqtt(Event::Up { .. })) => ups += 1,
+            Some(DeviceEvent::Mqtt(Event::Published(_))) => acked += 1,
+            Some(DeviceEvent::Mqtt(Event::Down(r) | Event::ConnectFailed(r))) => downs.push(r),
+            Some(_) => {}
+            None => {
+                let deadline = earliest(device.next_deadline(now), Some(next_publish));
+                board.sleep_until(deadline.map(|d| if d > now { d } else { now }));
             }
         }
-        if let Some(StackEvent::Configured(_)) = stack.borrow_mut().poll(now, &mut board.net) {
-            client.network_up(now);
-        }
-        let idle = match client.poll(now, &mut transport) {
-            Some(Event::Up { .. }) => {
-                ups += 1;
-                false
-            }
-            Some(Event::Published(_)) => {
-                acked += 1;
-                false
-            }
-            Some(e) => {
-                if let Event::Down(r) | Event::ConnectFailed(r) = e {
-                    downs.push(r);
-                }
-                false
-            }
-            None => true,
-        };
         // A QoS 1 message every 2 s (80 s in all: through the first
         // outage), queued while offline.
         if next < MESSAGES && limpet::time::reached(now, next_publish) {
             let payload = format!("seq {next}");
-            if client
+            if device
                 .publish(TOPIC, payload.as_bytes(), QoS::AtLeastOnce, false)
                 .is_ok()
             {
                 next += 1;
                 next_publish = now + Duration::from_ticks(2_000);
             }
-        }
-        if idle {
-            let deadline = earliest(
-                earliest(
-                    wlan.next_deadline(now),
-                    stack.borrow_mut().next_deadline(now),
-                ),
-                earliest(client.next_deadline(now), Some(next_publish)),
-            );
-            board.sleep_until(deadline.map(|d| if d > now { d } else { now }));
         }
     }
     // ------------------------------------------------------ end firmware

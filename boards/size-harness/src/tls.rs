@@ -29,7 +29,7 @@
 //! The buffers are the harness's choice, exported the same way
 //! (`LIMPET_TLS_BUF_*`) and stated in the report: [`READ_RECORD`] (a whole
 //! encrypted record of any server: 2^14 + 256), [`WRITE_RECORD`] and the
-//! two plaintext pipes of [`PIPE`] bytes.
+//! four pipes of [`PIPE`] bytes (plaintext and ciphertext, each way).
 
 use core::hint::black_box;
 use core::pin::pin;
@@ -125,8 +125,8 @@ pub fn client_mtls() -> ! {
 fn run(mtls: bool) -> ! {
     let mut read_record = [0u8; READ_RECORD];
     let mut write_record = [0u8; WRITE_RECORD];
-    let (mut send_pipe, mut recv_pipe) = ([0u8; PIPE], [0u8; PIPE]);
-    let mail = Mailbox::new(&mut send_pipe, &mut recv_pipe);
+    let (mut plain, mut cipher) = ([0u8; 2 * PIPE], [0u8; 2 * PIPE]);
+    let mail = Mailbox::new(&mut plain, &mut cipher);
 
     // Names, CAs and time as a firmware has them at run time.
     let mut config = Config::new(black_box("broker.example.com"), black_box(&CAS[..]))
@@ -137,7 +137,6 @@ fn run(mtls: bool) -> ! {
     }
 
     let driver = pin!(tls::drive(
-        FakeTransport,
         config,
         FakeRng,
         &mut read_record,
@@ -148,9 +147,9 @@ fn run(mtls: bool) -> ! {
     export_size!("LIMPET_TLS_RAM_MAILBOX", &mail);
     export_size!("LIMPET_TLS_BUF_READ_RECORD", &[0u8; READ_RECORD]);
     export_size!("LIMPET_TLS_BUF_WRITE_RECORD", &[0u8; WRITE_RECORD]);
-    export_size!("LIMPET_TLS_BUF_PIPES", &[0u8; 2 * PIPE]);
-    let transport = Tls::new(&mail, driver);
+    export_size!("LIMPET_TLS_BUF_PIPES", &[0u8; 4 * PIPE]);
+    let mut layer = Tls::new(&mail, driver);
     // The time from SNTP, once known.
-    transport.set_time(black_box(clock_ms()).into());
-    run_over::<0, _>(QoS::AtLeastOnce, transport)
+    layer.set_time(black_box(clock_ms()).into());
+    run_over::<0, _>(QoS::AtLeastOnce, layer.over(FakeTransport))
 }

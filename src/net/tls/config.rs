@@ -1,0 +1,84 @@
+//! What a connection trusts and offers.
+
+use super::verify::Identity;
+
+/// What a connection trusts and offers: the broker's name, the CAs, the
+/// time, and optionally ALPN names and a client certificate.
+///
+/// # Time
+///
+/// Every certificate's validity dates (the server's chain and the CA that
+/// issued it) are checked against the unix time the caller gives:
+/// [`Config::with_time`] here, or later [`Mailbox::set_time`] /
+/// [`Tls::set_time`] (e.g. from SNTP; the latest given wins). Until a time
+/// is given the server is refused with [`Failure::TimeUnknown`] — after
+/// every other check has passed — unless the caller names
+/// [`Config::accept_unknown_time`]: then everything but the dates is still
+/// checked. Expired is [`Failure::Expired`], not yet valid
+/// [`Failure::NotYetValid`].
+#[derive(Clone, Copy, Debug)]
+pub struct Config<'c> {
+    pub(super) server_name: &'c str,
+    pub(super) cas: &'c [&'c [u8]],
+    pub(super) skip_verify: bool,
+    pub(super) time: Option<u64>,
+    pub(super) accept_unknown_time: bool,
+    pub(super) alpn: Option<&'c [&'c [u8]]>,
+    pub(super) identity: Option<Identity<'c>>,
+}
+
+impl<'c> Config<'c> {
+    /// Verify the server against `cas` (DER certificates, as many as
+    /// wanted; PEM through [`pem::certificates`]) and `server_name` (a DNS
+    /// name, checked against the certificate and sent as SNI). The issuer
+    /// of the server's chain is looked up among `cas` by name (and, among
+    /// several of one name, by key).
+    pub fn new(server_name: &'c str, cas: &'c [&'c [u8]]) -> Self {
+        Config {
+            server_name,
+            cas,
+            skip_verify: false,
+            time: None,
+            accept_unknown_time: false,
+            alpn: None,
+            identity: None,
+        }
+    }
+
+    /// The current time, unix seconds (UTC), for the validity dates.
+    pub fn with_time(mut self, unix_seconds: u64) -> Self {
+        self.time = Some(unix_seconds);
+        self
+    }
+
+    /// Without a time, check everything but the validity dates (an expired
+    /// or stolen-then-revoked-by-expiry certificate is then accepted). Once
+    /// a time is given it is used.
+    pub fn accept_unknown_time(mut self) -> Self {
+        self.accept_unknown_time = true;
+        self
+    }
+
+    /// Offer these ALPN protocol names in the ClientHello, e.g.
+    /// `&[b"x-amzn-mqtt-ca"]` for AWS IoT Core on port 443.
+    pub fn with_alpn(mut self, protocols: &'c [&'c [u8]]) -> Self {
+        self.alpn = Some(protocols);
+        self
+    }
+
+    /// Mutual TLS: when the server asks, send `certificate` (DER) and sign
+    /// with `key`, its P-256 private key (DER: SEC1 `EC PRIVATE KEY` or
+    /// PKCS#8 `PRIVATE KEY`; PEM through [`pem::decode`]). A key that is not
+    /// P-256 fails the handshake with [`Failure::BadClientKey`].
+    pub fn with_client_certificate(mut self, certificate: &'c [u8], key: &'c [u8]) -> Self {
+        self.identity = Some(Identity { certificate, key });
+        self
+    }
+
+    /// Accept any server: no chain, name or signature check (the link is
+    /// encrypted but anyone in the path can read it). For tests only.
+    pub fn insecure_skip_verify(mut self) -> Self {
+        self.skip_verify = true;
+        self
+    }
+}
