@@ -11,6 +11,9 @@
 //! Sending: [`Packet::encode`] writes into a caller buffer and returns
 //! [`EncodeError::BufferTooSmall`] rather than panicking when it does not fit.
 //!
+//! MQTT 5.0 is [`v5`] (feature `mqtt5`), built on the same frame, reader,
+//! writer and topic rules.
+//!
 //! Nothing here knows about sockets, time or sessions.
 
 mod error;
@@ -18,6 +21,10 @@ mod frame;
 mod packet;
 pub(crate) mod reader;
 pub mod topic;
+/// MQTT 5.0 (feature `mqtt5`): properties, reason codes, subscription
+/// options, the fifteen packets; a 3.1.1-only build links none of it.
+#[cfg(feature = "mqtt5")]
+pub mod v5;
 pub(crate) mod writer;
 
 pub use error::{DecodeError, EncodeError};

@@ -19,8 +19,8 @@
 //! way whether the caller gave them or they were decoded).
 
 mod decode;
-mod encode;
-mod lists;
+pub(super) mod encode;
+pub(super) mod lists;
 #[cfg(test)]
 mod tests;
 

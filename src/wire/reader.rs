@@ -32,6 +32,44 @@ impl<'a> Reader<'a> {
         self.bytes.u16().map_err(truncated)
     }
 
+    /// Four-byte big-endian integer (MQTT 5.0 §1.5.3).
+    #[cfg(feature = "mqtt5")]
+    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
+        self.bytes.u32().map_err(truncated)
+    }
+
+    /// The next `n` bytes.
+    #[cfg(feature = "mqtt5")]
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        self.bytes.take(n).map_err(truncated)
+    }
+
+    /// A Variable Byte Integer (MQTT 5.0 §1.5.5): the remaining length's
+    /// encoding (§2.2.3), so it is read by the one function that reads
+    /// that, [`Frame::parse`](super::Frame::parse), over a copy of at most
+    /// four bytes behind a DISCONNECT type byte (flags 0). Ending early is
+    /// [`DecodeError::Truncated`]; a fifth byte or a longer form than needed
+    /// ([MQTT-1.5.5-1]) is [`DecodeError::BadRemainingLength`].
+    #[cfg(feature = "mqtt5")]
+    pub(crate) fn var_int(&mut self) -> Result<u32, DecodeError> {
+        let rest = self.bytes.rest();
+        let mut header = [0xE0, 0, 0, 0, 0];
+        let n = rest.len().min(4);
+        for (slot, &b) in header.iter_mut().skip(1).zip(rest) {
+            *slot = b;
+        }
+        let parsed = super::Frame::parse(header.get(..=n).unwrap_or(&[]));
+        let frame = match parsed {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Err(DecodeError::Truncated),
+            Err(e) => return Err(e),
+        };
+        let used = frame.header_len - 1;
+        self.bytes = bytes::Reader::new(rest.get(used..).unwrap_or(&[]));
+        // At most 268,435,455: four 7-bit groups.
+        Ok(frame.remaining_len as u32)
+    }
+
     /// Binary data with a two-byte length prefix (§1.5.3 framing, §3.1.3.4).
     pub(crate) fn binary(&mut self) -> Result<&'a [u8], DecodeError> {
         self.bytes.prefixed().map_err(truncated)

@@ -53,6 +53,22 @@ impl<'a> Writer<'a> {
         self.bytes.u16(n).map_err(encode_error)
     }
 
+    /// Four-byte big-endian integer (MQTT 5.0 §1.5.3).
+    #[cfg(feature = "mqtt5")]
+    pub(crate) fn u32(&mut self, n: u32) -> Result<(), EncodeError> {
+        self.bytes.u32(n).map_err(encode_error)
+    }
+
+    /// A Variable Byte Integer (MQTT 5.0 §1.5.5), written as the remaining
+    /// length is (§2.2.3); over 268,435,455 is [`EncodeError::TooLong`].
+    #[cfg(feature = "mqtt5")]
+    pub(crate) fn var_int(&mut self, n: usize) -> Result<(), EncodeError> {
+        if n > super::MAX_REMAINING_LENGTH {
+            return Err(EncodeError::TooLong);
+        }
+        super::frame::write_remaining_len(self, n)
+    }
+
     /// Length-prefixed binary data or string (§1.5.3); over 65,535 bytes is
     /// [`EncodeError::TooLong`].
     pub(crate) fn binary(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {

@@ -102,7 +102,7 @@ impl Packet<'_> {
 
 /// Validates the body by writing it into a counter, then writes the fixed
 /// header and the body into `buf` (§2.2).
-fn encode_with(
+pub(in crate::wire) fn encode_with(
     first: u8,
     buf: &mut [u8],
     body: impl Fn(&mut Writer<'_>) -> Result<(), EncodeError>,
@@ -245,7 +245,7 @@ fn write_unsubscribe(u: &Unsubscribe<'_>, w: &mut Writer<'_>) -> Result<(), Enco
     }
 }
 
-fn non_empty(n: usize) -> Result<(), EncodeError> {
+pub(in crate::wire) fn non_empty(n: usize) -> Result<(), EncodeError> {
     if n == 0 {
         Err(EncodeError::Invalid)
     } else {
@@ -254,19 +254,22 @@ fn non_empty(n: usize) -> Result<(), EncodeError> {
 }
 
 /// A packet id, which must not be 0 (§2.3.1).
-fn write_id(id: u16, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+pub(in crate::wire) fn write_id(id: u16, w: &mut Writer<'_>) -> Result<(), EncodeError> {
     if id == 0 {
         return Err(EncodeError::Invalid);
     }
     w.u16(id)
 }
 
-fn write_topic_name(topic: &str, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+pub(in crate::wire) fn write_topic_name(
+    topic: &str,
+    w: &mut Writer<'_>,
+) -> Result<(), EncodeError> {
     check_name(topic).map_err(topic_error)?;
     w.str(topic)
 }
 
-fn write_filter(filter: &str, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+pub(in crate::wire) fn write_filter(filter: &str, w: &mut Writer<'_>) -> Result<(), EncodeError> {
     check_filter(filter).map_err(topic_error)?;
     w.str(filter)
 }

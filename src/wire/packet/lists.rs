@@ -15,10 +15,12 @@ use crate::wire::{DecodeError, QoS};
 /// The entries of a topic list: those of `list`, then those parsed from
 /// `wire` (validated by `decode`, or given by a caller when encoding),
 /// stopping at the first one that does not parse.
-struct Entries<'a, T> {
-    list: &'a [T],
-    wire: Reader<'a>,
-    entry: fn(&mut Reader<'a>) -> Result<T, DecodeError>,
+// Shared with the MQTT 5.0 lists (`wire::v5`), whose SUBSCRIBE entries
+// differ only in their options byte.
+pub(in crate::wire) struct Entries<'a, T> {
+    pub(in crate::wire) list: &'a [T],
+    pub(in crate::wire) wire: Reader<'a>,
+    pub(in crate::wire) entry: fn(&mut Reader<'a>) -> Result<T, DecodeError>,
 }
 
 impl<'a, T: Copy> Iterator for Entries<'a, T> {
