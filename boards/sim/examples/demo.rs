@@ -5,15 +5,22 @@
 //! live status line while the board injects an outage now and then.
 //!
 //! ```text
-//! scripts/demo [--broker HOST:PORT] [--seconds N] [--speed N] [--no-outages]
+//! scripts/demo [--broker HOST:PORT] [--seconds N] [--speed N] [--no-outages] [--tls]
 //! ```
+//!
+//! With `--tls` the board's broker speaks TLS only and the device puts
+//! limpet's TLS layer between its stack and its client: the same
+//! superloop, the broker verified against its CA and name.
 //!
 //! Everything below `fn main`'s "firmware" line is what a real firmware
 //! runs: swap `SimBoard` for the chip's radio driver, network device and
 //! clock, and the buffers for statics. The board (boards/sim/src/board.rs)
 //! is the harness: access point, gateway, broker, outages.
 
-use limpet::net::stack::{Addressing, Broker, StackConfig};
+use core::pin::pin;
+use limpet::net::stack::{Addressing, Broker, Stack, StackConfig};
+use limpet::net::tls::{self, Config as TlsConfig, Mailbox, Tls};
+use limpet::net::Layer;
 use limpet::time::{earliest, reached, Duration, Instant};
 use limpet::wire::Will;
 use limpet::wlan;
@@ -43,8 +50,13 @@ fn main() -> ExitCode {
     options.led_topic = Some(TOPIC_LED);
     let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
     let mut board = SimBoard::start(options);
+    let tls_note = if board.tls_ca().is_some() {
+        " over TLS (add --cafile with the board's CA)"
+    } else {
+        ""
+    };
     println!(
-        "limpet demo: broker {}; drive the LED with\n  mosquitto_pub -h {} -p {} -t {TOPIC_LED} -m on   (or off)",
+        "limpet demo: broker {}{tls_note}; drive the LED with\n  mosquitto_pub -h {} -p {} -t {TOPIC_LED} -m on   (or off)",
         board.broker_addr(),
         board.broker_addr().ip(),
         board.broker_addr().port()
@@ -70,7 +82,40 @@ fn main() -> ExitCode {
     device
         .subscribe(TOPIC_LED, QoS::AtLeastOnce)
         .expect("topic");
+    let Some(ca) = board.tls_ca().map(<[u8]>::to_vec) else {
+        return superloop(&mut board, device, seconds);
+    };
 
+    // TLS between the stack and the client: the broker's CA and name
+    // (given at build time on a chip), the time for the certificate dates
+    // (SNTP on a chip), the pipes and records (statics on a chip).
+    let cas = [ca.as_slice()];
+    let tls_config = TlsConfig::new("broker.sim", &cas).with_time(unix_now());
+    let (mut plain, mut cipher) = ([0u8; 1024], [0u8; 1024]);
+    let mail = Mailbox::new(&mut plain, &mut cipher);
+    let (mut read_record, mut write_record) = (vec![0u8; 16_640], [0u8; 2048]);
+    let rng = rand_core::OsRng; // the chip's TRNG
+    let driver = pin!(tls::drive(
+        tls_config,
+        rng,
+        &mut read_record,
+        &mut write_record,
+        &mail
+    ));
+    superloop(
+        &mut board,
+        device.with_layer(Tls::new(&mail, driver)),
+        seconds,
+    )
+}
+
+/// The superloop, the same over TLS or not (`L`: what goes between the
+/// device's stack and its client).
+fn superloop<'a, L: Layer<Stack<'a>>>(
+    board: &mut SimBoard,
+    mut device: Device<'a, 4, 4, 32, L>,
+    seconds: Option<u64>,
+) -> ExitCode {
     let start = board.now();
     let mut next_report = start;
     let mut next_show = start;
@@ -175,6 +220,11 @@ fn main() -> ExitCode {
     }
 }
 
+fn unix_now() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.map_or(0, |d| d.as_secs())
+}
+
 fn elapsed_s(start: Instant, now: Instant) -> u64 {
     u64::from(now.checked_duration_since(start).map_or(0, |d| d.ticks()) / 1000)
 }
@@ -203,14 +253,18 @@ fn parse_args() -> (BoardOptions, Option<u64>) {
             "--seconds" => seconds = Some(value().parse().unwrap_or_else(|_| usage("--seconds N"))),
             "--speed" => options.speed = value().parse().unwrap_or_else(|_| usage("--speed N")),
             "--no-outages" => options.outages = false,
+            "--tls" => options.tls = true,
             _ => usage(&format!("unknown argument {a}")),
         }
+    }
+    if options.tls && options.broker.is_some() {
+        usage("--tls starts its own TLS broker (with test certificates): not with --broker");
     }
     (options, seconds)
 }
 
 /// Exits at once: only while parsing the arguments, before anything is started.
 fn usage(msg: &str) -> ! {
-    eprintln!("demo: {msg}\nusage: scripts/demo [--broker HOST:PORT] [--seconds N] [--speed N] [--no-outages]");
+    eprintln!("demo: {msg}\nusage: scripts/demo [--broker HOST:PORT] [--seconds N] [--speed N] [--no-outages] [--tls]");
     std::process::exit(2)
 }

@@ -15,6 +15,12 @@
 //! the board started), the access point off for 10 s. The console line
 //! ([`SimBoard::show`]) says which outage came last and how long the
 //! firmware took to be back up after it ended.
+//!
+//! With [`BoardOptions::tls`] the private broker listens with TLS only: a
+//! CA and a certificate for `broker.sim` are made by `openssl` when the
+//! board starts (never committed; removed with the board), and the
+//! firmware gets the CA from [`SimBoard::tls_ca`], as a real one is given
+//! its broker's CA at build time.
 
 use std::io::Write;
 use std::net::Ipv4Addr;
@@ -41,6 +47,46 @@ const AWAY: f32 = 500.0;
 /// The remote user flips the LED this often (simulated ms).
 const LED_EVERY_MS: i64 = 15_000;
 
+/// The TLS broker's CA and certificate, in a folder removed with them.
+struct Certs {
+    dir: std::path::PathBuf,
+    ca: Vec<u8>,
+}
+
+impl Certs {
+    fn make() -> Certs {
+        use limpet_testbroker::certs::{issue, make_ca};
+        let dir = std::env::temp_dir().join(format!(
+            "limpet-board-tls-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a folder for the test certificates");
+        let ca = make_ca(&dir, "ca", "limpet sim board CA");
+        let ext = "subjectAltName=DNS:broker.sim,DNS:localhost\nbasicConstraints=CA:FALSE\n";
+        issue(&dir, "server", "broker.sim", "ca", ext, None);
+        Certs { dir, ca }
+    }
+
+    /// mosquitto's listener settings: TLS only, this certificate.
+    fn listener(&self) -> String {
+        let path = |f: &str| self.dir.join(f).display().to_string();
+        format!(
+            "cafile {}\ncertfile {}\nkeyfile {}\n",
+            path("ca.pem"),
+            path("server.pem"),
+            path("server.key")
+        )
+    }
+}
+
+impl Drop for Certs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// How the board is set up.
 #[derive(Clone, Debug)]
 pub struct BoardOptions {
@@ -55,6 +101,8 @@ pub struct BoardOptions {
     /// A remote user: publishes `on` / `off` here (QoS 1) every 15 s.
     pub led_topic: Option<&'static str>,
     pub seed: u64,
+    /// The private broker speaks TLS only (see the module documentation).
+    pub tls: bool,
 }
 
 impl Default for BoardOptions {
@@ -66,6 +114,7 @@ impl Default for BoardOptions {
             outage_every_ms: 30_000,
             led_topic: None,
             seed: 1,
+            tls: false,
         }
     }
 }
@@ -152,6 +201,8 @@ pub struct SimBoard {
     _network: Network,
     broker: Option<Broker>,
     broker_addr: std::net::SocketAddr,
+    /// The TLS broker's certificates, when it has them.
+    certs: Option<Certs>,
     options: BoardOptions,
     started: RealInstant,
     origin: u32,
@@ -168,9 +219,15 @@ impl SimBoard {
     /// Starts the world: a private mosquitto (unless one is given), the
     /// access point, the gateway, the device's radio and link.
     pub fn start(options: BoardOptions) -> SimBoard {
-        let (broker, broker_addr) = match options.broker {
-            Some(addr) => (None, addr),
-            None => {
+        let certs = (options.tls && options.broker.is_none()).then(Certs::make);
+        let (broker, broker_addr) = match (options.broker, &certs) {
+            (Some(addr), _) => (None, addr),
+            (None, Some(certs)) => {
+                let b = Broker::start_with_config(&certs.listener());
+                let addr = b.addr();
+                (Some(b), addr)
+            }
+            (None, None) => {
                 let b = Broker::start();
                 let addr = b.addr();
                 (Some(b), addr)
@@ -212,6 +269,7 @@ impl SimBoard {
             _network: network,
             broker,
             broker_addr,
+            certs,
             next_outage_ms: options.outage_every_ms,
             options,
             started: RealInstant::now(),
@@ -229,6 +287,12 @@ impl SimBoard {
     /// The broker the world proxies to.
     pub fn broker_addr(&self) -> std::net::SocketAddr {
         self.broker_addr
+    }
+
+    /// The CA (DER) that issued the TLS broker's certificate for
+    /// `broker.sim`, if the board started one ([`BoardOptions::tls`]).
+    pub fn tls_ca(&self) -> Option<&[u8]> {
+        self.certs.as_ref().map(|c| c.ca.as_slice())
     }
 
     /// A smoltcp interface on the board's network device (its MAC address).
@@ -371,8 +435,15 @@ impl SimBoard {
         }
         self.led_on = !self.led_on;
         let payload = if self.led_on { "on" } else { "off" };
-        let _ = std::process::Command::new("mosquitto_pub")
-            .args(["-h", &self.broker_addr.ip().to_string()])
+        let mut publish = std::process::Command::new("mosquitto_pub");
+        match &self.certs {
+            // The certificate names localhost too, for this user.
+            Some(certs) => publish
+                .args(["-h", "localhost", "--cafile"])
+                .arg(certs.dir.join("ca.pem")),
+            None => publish.args(["-h", &self.broker_addr.ip().to_string()]),
+        };
+        let _ = publish
             .args(["-p", &self.broker_addr.port().to_string()])
             .args(["-t", topic, "-q", "1", "-m", payload])
             .stdout(std::process::Stdio::null())
