@@ -13,6 +13,8 @@
 pub mod clock;
 pub mod ethernet;
 pub mod settings;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod wifi;
 
 use esp_hal::peripherals::{FROM_CPU_INTR0, TIMG0, WIFI};

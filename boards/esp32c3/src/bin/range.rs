@@ -9,6 +9,12 @@
 //! `LIMPET_PORT`, `LIMPET_CLIENT_ID`, `LIMPET_COUNTRY`; `LIMPET_USE_STORED=1`
 //! tries the radio's stored network first (esp-radio stores none, so the
 //! configured one is used).
+//!
+//! With feature `tls` (the `range-tls` image) limpet's TLS layer goes
+//! between the device's stack and its client: the broker is verified
+//! against the CA given at build time (`LIMPET_TLS_CA`; optionally a client
+//! certificate, `LIMPET_TLS_CERT` and `LIMPET_TLS_KEY`), the time for its
+//! dates from SNTP. The superloop is the same.
 #![no_std]
 #![no_main]
 
@@ -25,6 +31,8 @@ use limpet::wire::Will;
 use limpet::wlan::station::{drive, Mailbox, StationRadio};
 use limpet::wlan::{self, WlanEvent};
 use limpet::{Config, Device, DeviceConfig, DeviceEvent, Event, QoS, Resources};
+#[cfg(feature = "tls")]
+use limpet_esp32c3::tls;
 use limpet_esp32c3::{clock, settings};
 
 esp_bootloader_esp_idf::esp_app_desc!();
@@ -73,8 +81,79 @@ fn main() -> ! {
     let mut config = DeviceConfig::new(wcfg, StackConfig::new(Addressing::Dhcp, &brokers), mqtt);
     config.options.backoff = config.options.backoff.with_seed(seed);
     let mut resources: Resources = Resources::new();
-    let mut node: Device<'_, 4, 4> =
-        Device::new(config, device.interface(seed), seed, &mut resources).expect("settings");
+    #[cfg(not(feature = "tls"))]
+    let buffers = resources.buffers();
+    // TLS: a fourth socket slot and a UDP socket for SNTP (the time for the
+    // certificates' dates).
+    #[cfg(feature = "tls")]
+    let (mut sockets, mut udp_meta, mut udp_bytes) = (
+        [smoltcp::iface::SocketStorage::EMPTY; 4],
+        [smoltcp::socket::udp::PacketMetadata::EMPTY; 2],
+        [0u8; 2 * 96],
+    );
+    #[cfg(feature = "tls")]
+    let buffers = {
+        let (rx_meta, tx_meta) = udp_meta.split_at_mut(1);
+        let (rx, tx) = udp_bytes.split_at_mut(96);
+        let mut buffers = resources.buffers();
+        buffers.sockets = &mut sockets;
+        buffers.udp = Some(limpet::net::stack::UdpBuffers {
+            rx_meta,
+            rx,
+            tx_meta,
+            tx,
+        });
+        buffers
+    };
+    let node: Device<'_, 4, 4> =
+        Device::with_buffers(config, device.interface(seed), seed, buffers).expect("settings");
+
+    // Between the stack and the client: nothing, or TLS.
+    #[cfg(not(feature = "tls"))]
+    let layer = limpet::net::Plain;
+    #[cfg(feature = "tls")]
+    let (mut ca_der, mut cert_der, mut key_der) = ([0u8; 4096], [0u8; 1024], [0u8; 256]);
+    #[cfg(feature = "tls")]
+    let mut cas: [&[u8]; 4] = [&[]; 4];
+    #[cfg(feature = "tls")]
+    let tls_config = {
+        use limpet::net::tls::{pem, Config as TlsConfig};
+        // No CA given (or none readable): nothing is trusted, every server
+        // refused with its reason.
+        let n = pem::certificates(tls::CA_PEM, &mut ca_der, &mut cas).unwrap_or(0);
+        let config = TlsConfig::new(tls::SERVER_NAME, &cas[..n]);
+        match (
+            pem::decode(tls::CERT_PEM, &mut cert_der),
+            pem::decode(tls::KEY_PEM, &mut key_der),
+        ) {
+            (Ok(cert), Ok(key)) => config.with_client_certificate(cert.der, key.der),
+            _ => config,
+        }
+    };
+    #[cfg(feature = "tls")]
+    let (mut plain, mut cipher) = ([0u8; 512], [0u8; 1024]);
+    #[cfg(feature = "tls")]
+    let mail = limpet::net::tls::Mailbox::new(&mut plain, &mut cipher);
+    #[cfg(feature = "tls")]
+    let (mut read_record, mut write_record) = ([0u8; 16_640], [0u8; 1024]);
+    #[cfg(feature = "tls")]
+    // The true random source stays on for as long as the firmware runs
+    // (it takes ADC1, which this image does not use otherwise).
+    let _entropy = esp_hal::rng::TrngSource::new(p.RNG, p.ADC1);
+    #[cfg(feature = "tls")]
+    let tls_driver = pin!(limpet::net::tls::drive(
+        tls_config,
+        esp_hal::rng::Trng::try_new().expect("the TRNG source is on"),
+        &mut read_record,
+        &mut write_record,
+        &mail
+    ));
+    #[cfg(feature = "tls")]
+    let layer = limpet::net::tls::Tls::new(&mail, tls_driver);
+    #[cfg(feature = "tls")]
+    let mut unix = tls::UnixClock::new();
+
+    let mut node = node.with_layer(layer);
     node.subscribe(TOPIC_LED, QoS::AtLeastOnce).expect("topic");
 
     let mut next_report = clock::now();
@@ -117,6 +196,12 @@ fn main() -> ! {
             }
             None => true,
         };
+
+        // TLS: the time for the next handshake's certificate dates.
+        #[cfg(feature = "tls")]
+        if let Some(t) = unix.poll(now, node.stack()) {
+            mail.set_time(t);
+        }
 
         // The application: a report every 5 s, queued while offline.
         if reached(now, next_report) {
