@@ -11,8 +11,9 @@
 //! acknowledgement with Success and no properties is its packet identifier
 //! alone (§3.4.2.1); one with another reason and no properties leaves the
 //! Property Length out (§3.4.2.2.1); a DISCONNECT with Normal disconnection
-//! and no properties is empty (§3.14.2.1). AUTH always carries its Property
-//! Length after a reason code: §3.15.2.2.1 does not let it be left out.
+//! and no properties is empty (§3.14.2.1). DISCONNECT and AUTH always
+//! carry their Property Length after a reason code (see `write_disconnect`;
+//! §3.15.2.2.1 does not let AUTH leave it out).
 
 use super::packet::{CLEAN_START, PASSWORD, USERNAME, WILL, WILL_RETAIN};
 use super::reason::ReasonIn;
@@ -337,7 +338,11 @@ fn write_suback(s: &SubAck<'_>, t: PacketType, w: &mut Writer<'_>) -> Result<(),
 }
 
 /// DISCONNECT (§3.14.2): empty for a normal disconnection without
-/// properties, else the reason code and, if any, the properties.
+/// properties, else the reason code and the properties with their length.
+/// §3.14.2.2.1 would let the length go after a lone reason code, but some
+/// receivers read one after any reason code (mqttbytes 0.6, found by the
+/// oracle test), and a DISCONNECT is the one packet whose reason must get
+/// through: one byte more is cheap.
 fn write_disconnect(d: &Disconnect<'_>, w: &mut Writer<'_>) -> Result<(), EncodeError> {
     let packet = ReasonIn::Packet(PacketType::Disconnect);
     write_reason_block(
@@ -345,7 +350,7 @@ fn write_disconnect(d: &Disconnect<'_>, w: &mut Writer<'_>) -> Result<(), Encode
         &d.properties,
         packet,
         Carrier::Disconnect,
-        false,
+        true,
         w,
     )
 }

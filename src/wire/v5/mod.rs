@@ -33,8 +33,10 @@
 //! survives decoding and re-encoding:
 //! - the short forms of acknowledgements, DISCONNECT and AUTH (reason code
 //!   and property length left out, §3.4.2.1, §3.14.2.1) are all accepted,
-//!   and encoding writes the shortest one; so a decoded long form re-encodes
-//!   shorter, to a packet that decodes equal;
+//!   and encoding writes the shortest one, except that DISCONNECT and AUTH
+//!   keep the property length after a reason code (some receivers need it);
+//!   so a decoded long form may re-encode shorter, to a packet that decodes
+//!   equal;
 //! - AUTH is decoded and encoded (§3.15); whether a client answers it
 //!   (enhanced authentication) is the session's business, not the codec's;
 //! - rules that need the connection's state are the session's: a Topic

@@ -473,7 +473,12 @@ fn disconnect_with_and_without_a_reason() {
         reason: ReasonCode::SessionTakenOver,
         properties: Properties::NONE,
     };
-    check(&[0xE0, 1, 0x8E], Packet::Disconnect(taken));
+    // A lone reason code decodes; encoding keeps the Property Length.
+    check_long_form(
+        &[0xE0, 1, 0x8E],
+        &[0xE0, 2, 0x8E, 0],
+        Packet::Disconnect(taken),
+    );
     let props = [
         Property::SessionExpiryInterval(0),
         Property::ServerReference("b:1883"),
@@ -491,8 +496,8 @@ fn disconnect_with_and_without_a_reason() {
         reason: ReasonCode::DisconnectWithWillMessage,
         properties: Properties::NONE,
     };
-    assert_eq!(will.encode(&mut buf), Ok(3));
-    assert_eq!(buf[..3], [0xE0, 1, 0x04]);
+    assert_eq!(will.encode(&mut buf), Ok(4));
+    assert_eq!(buf[..4], [0xE0, 2, 0x04, 0]);
 }
 
 #[test]
