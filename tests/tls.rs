@@ -15,7 +15,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use limpet::client::Client;
 use limpet::net::std_tcp::StdTcp;
-use limpet::net::tls::{self, pem, Config as TlsConfig, Error, Failure, Mailbox, Tls};
+use limpet::net::tls::{
+    self, pem, Config as TlsConfig, Error, Failure, FragmentLength, Mailbox, Tls,
+};
 use limpet::net::Transport;
 use limpet::security::SecurityFailure;
 use limpet::session::{Event, Reason, Token};
@@ -222,22 +224,26 @@ fn wait_line(lines: &mpsc::Receiver<String>, pred: &dyn Fn(&str) -> bool, what: 
 enum Seen {
     Up,
     Published(Token),
+    /// A message's payload length.
+    Message(usize),
     Failed(Reason),
     Other,
 }
 
 /// The limpet client (`id`) over TLS with `config` to 127.0.0.1:`port`,
-/// handed to `run` with the clock it polls with.
+/// handed to `run` with the clock it polls with; a read record buffer of
+/// `read` bytes (16,640 takes any server's records).
 fn with_tls_client<T>(
     port: u16,
     config: TlsConfig<'_>,
     id: &str,
+    read: usize,
     run: impl FnOnce(&mut Client<'_, 4, 4>, &mut dyn FnMut(&mut Client<'_, 4, 4>) -> Option<Seen>) -> T,
 ) -> T {
     let inner = StdTcp::new(([127, 0, 0, 1], port).into());
     let (mut plain, mut cipher) = ([0u8; 1024], [0u8; 1024]);
     let mail = Mailbox::new(&mut plain, &mut cipher);
-    let (mut read_record, mut write_record) = (vec![0u8; 16_640], vec![0u8; 2048]);
+    let (mut read_record, mut write_record) = (vec![0u8; read], vec![0u8; 2048]);
     let driver = pin!(tls::drive(
         config,
         OsRng,
@@ -247,7 +253,7 @@ fn with_tls_client<T>(
     ));
     let mut layer = Tls::new(&mail, driver);
     let mut transport = layer.over(inner);
-    let (mut crx, mut ctx, mut store) = ([0u8; 512], [0u8; 512], [0u8; 1024]);
+    let (mut crx, mut ctx, mut store) = ([0u8; 2048], [0u8; 2048], [0u8; 8192]);
     let mut client: Client<'_, 4, 4> = Client::new(
         Config::new(id),
         Options::default(),
@@ -263,6 +269,7 @@ fn with_tls_client<T>(
         c.poll(now, &mut transport).map(|e| match e {
             Event::Up { .. } => Seen::Up,
             Event::Published(t) => Seen::Published(t),
+            Event::Message(m) => Seen::Message(m.payload.len()),
             Event::Down(r) | Event::ConnectFailed(r) => Seen::Failed(r),
             _ => Seen::Other,
         })
@@ -273,7 +280,7 @@ fn with_tls_client<T>(
 /// The limpet client over TLS with `config`: connects, publishes `payload`
 /// to `topic` at QoS 1 and waits for its PUBACK.
 fn publish_qos1(port: u16, config: TlsConfig<'_>, topic: &str, payload: &[u8]) {
-    with_tls_client(port, config, "limpet-tls", |client, poll| {
+    with_tls_client(port, config, "limpet-tls", 16_640, |client, poll| {
         let start = Instant::now();
         let (mut up, mut published, mut token) = (false, false, None);
         while start.elapsed() < Duration::from_secs(20) && !published {
@@ -310,6 +317,52 @@ fn publishes_qos1_over_tls_to_an_independent_tls_subscriber() {
     publish_qos1(port, config, &topic, b"over tls");
     let got = wait_line(&lines, &|l| l.starts_with(&topic), "message");
     assert_eq!(got, format!("{topic} over tls"));
+    let _ = sub.wait();
+}
+
+/// A small device asks for 1 KiB records (max fragment length, RFC 6066)
+/// and reads them with a 1,280-byte buffer instead of 16,640: a 1,500-byte
+/// message goes out in two records and comes back (subscribed) in two.
+#[test]
+fn max_fragment_length_lets_a_small_buffer_carry_large_messages() {
+    let certs = Certs::make();
+    let broker = Broker::start_with_config(&certs.listener());
+    let topic = format!("limpet/tls-mfl/{}", std::process::id());
+    let (mut sub, lines) = observe(&certs, broker.port(), &topic, &[]);
+    let cas = [certs.ca.as_slice()];
+    let config = TlsConfig::new("localhost", &cas)
+        .with_time(unix_now())
+        .with_max_fragment_length(FragmentLength::B1024);
+    let payload = vec![b'x'; 1_500];
+    // A filter for the client's whole life (the fixture's client is
+    // generic over its buffers' lifetime).
+    let filter: &'static str = Box::leak(topic.clone().into_boxed_str());
+    let read = FragmentLength::B1024.bytes() + 256;
+    with_tls_client(broker.port(), config, "limpet-mfl", read, |client, poll| {
+        let start = Instant::now();
+        let (mut up, mut published, mut back) = (false, false, None);
+        while start.elapsed() < Duration::from_secs(20) && !(published && back.is_some()) {
+            match poll(client) {
+                Some(Seen::Up) => {
+                    up = true;
+                    client.subscribe(filter, QoS::AtLeastOnce).unwrap();
+                    client
+                        .publish(&topic, &payload, QoS::AtLeastOnce, false)
+                        .unwrap();
+                }
+                Some(Seen::Published(_)) => published = true,
+                Some(Seen::Message(len)) => back = Some(len),
+                Some(Seen::Failed(r)) => panic!("down: {r:?}"),
+                Some(Seen::Other) => {}
+                None => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+        assert!(up, "no Up with a 1,280-byte read buffer");
+        assert!(published, "no PUBACK");
+        assert_eq!(back, Some(1_500), "the message did not come back whole");
+    });
+    let got = wait_line(&lines, &|l| l.starts_with(&topic), "message");
+    assert_eq!(got.len(), topic.len() + 1 + 1_500);
     let _ = sub.wait();
 }
 
@@ -692,17 +745,23 @@ fn mutual_tls_refusals_have_their_reasons() {
 /// The first reason the limpet client gives for not getting up over TLS
 /// with `config`.
 fn first_failure(port: u16, config: TlsConfig<'_>) -> Reason {
-    with_tls_client(port, config, "limpet-tls-refused", |client, poll| {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(20) {
-            match poll(client) {
-                Some(Seen::Failed(r)) => return r,
-                Some(Seen::Up) => panic!("up with a server it should refuse"),
-                _ => std::thread::sleep(Duration::from_millis(1)),
+    with_tls_client(
+        port,
+        config,
+        "limpet-tls-refused",
+        16_640,
+        |client, poll| {
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(20) {
+                match poll(client) {
+                    Some(Seen::Failed(r)) => return r,
+                    Some(Seen::Up) => panic!("up with a server it should refuse"),
+                    _ => std::thread::sleep(Duration::from_millis(1)),
+                }
             }
-        }
-        panic!("no failure within 20 s");
-    })
+            panic!("no failure within 20 s");
+        },
+    )
 }
 
 #[test]

@@ -24,6 +24,7 @@ pub struct Config<'c> {
     pub(super) time: Option<u64>,
     pub(super) accept_unknown_time: bool,
     pub(super) alpn: Option<&'c [&'c [u8]]>,
+    pub(super) fragment: Option<FragmentLength>,
     pub(super) identity: Option<Identity<'c>>,
 }
 
@@ -41,6 +42,7 @@ impl<'c> Config<'c> {
             time: None,
             accept_unknown_time: false,
             alpn: None,
+            fragment: None,
             identity: None,
         }
     }
@@ -66,6 +68,20 @@ impl<'c> Config<'c> {
         self
     }
 
+    /// Ask the server for records of at most `length` bytes of plaintext
+    /// (max fragment length, RFC 6066 §4), so the read record buffer can
+    /// be that plus 256 bytes instead of 16,640. This layer then writes
+    /// records no larger either. A server that ignores the request (the
+    /// extension is optional) and sends larger records ends the connection
+    /// with [`super::Failure::RecordTooLarge`]. The server's Certificate
+    /// message must then fit in one record: embedded-tls does not join a
+    /// handshake message split over records, so a chain larger than
+    /// `length` fails ([`super::Failure::ChainTooLarge`] or a parse error).
+    pub fn with_max_fragment_length(mut self, length: FragmentLength) -> Self {
+        self.fragment = Some(length);
+        self
+    }
+
     /// Mutual TLS: when the server asks, send `certificate` (DER) and sign
     /// with `key`, its P-256 private key (DER: SEC1 `EC PRIVATE KEY` or
     /// PKCS#8 `PRIVATE KEY`; PEM through [`pem::decode`]). A key that is not
@@ -80,5 +96,42 @@ impl<'c> Config<'c> {
     pub fn insecure_skip_verify(mut self) -> Self {
         self.skip_verify = true;
         self
+    }
+}
+
+/// The largest record plaintext asked of the server
+/// ([`Config::with_max_fragment_length`]): the four lengths RFC 6066 §4
+/// allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FragmentLength {
+    /// 512 bytes.
+    B512,
+    /// 1,024 bytes.
+    B1024,
+    /// 2,048 bytes.
+    B2048,
+    /// 4,096 bytes.
+    B4096,
+}
+
+impl FragmentLength {
+    /// The length in bytes.
+    pub const fn bytes(self) -> usize {
+        match self {
+            FragmentLength::B512 => 512,
+            FragmentLength::B1024 => 1024,
+            FragmentLength::B2048 => 2048,
+            FragmentLength::B4096 => 4096,
+        }
+    }
+
+    pub(super) fn code(self) -> embedded_tls::MaxFragmentLength {
+        use embedded_tls::MaxFragmentLength as M;
+        match self {
+            FragmentLength::B512 => M::Bits9,
+            FragmentLength::B1024 => M::Bits10,
+            FragmentLength::B2048 => M::Bits11,
+            FragmentLength::B4096 => M::Bits12,
+        }
     }
 }

@@ -116,6 +116,12 @@ async fn session<E, R: CryptoRngCore>(
     if let Some(alpn) = config.alpn {
         tls_config = tls_config.with_alpn(alpn);
     }
+    if let Some(length) = config.fragment {
+        tls_config = tls_config.with_max_fragment_length(length.code());
+    }
+    // Records written no larger than asked of the server (embedded-tls
+    // fills its write buffer whole otherwise).
+    let fragment = config.fragment.map_or(usize::MAX, |f| f.bytes());
     let now = mail.time.get().or(config.time);
     let mut provider = Provider {
         rng,
@@ -161,6 +167,8 @@ async fn session<E, R: CryptoRngCore>(
         }
     };
     let outbound = async {
+        // Plaintext in the record being filled.
+        let mut pending = 0usize;
         loop {
             poll_fn(|_| match mail.tx.try_borrow() {
                 Ok(p) if !p.is_empty() => Poll::Ready(()),
@@ -171,13 +179,17 @@ async fn session<E, R: CryptoRngCore>(
             let Ok(mut tx) = mail.tx.try_borrow_mut() else {
                 continue;
             };
-            let n = match writer.write(tx.data()).await {
+            let data = tx.data();
+            let chunk = data.get(..fragment.saturating_sub(pending)).unwrap_or(data);
+            let n = match writer.write(chunk).await {
                 Ok(n) => n,
                 Err(e) => return Err::<core::convert::Infallible, TlsError>(e),
             };
             tx.consume(n);
-            if tx.is_empty() {
+            pending += n;
+            if tx.is_empty() || pending >= fragment {
                 writer.flush().await?;
+                pending = 0;
             }
         }
     };

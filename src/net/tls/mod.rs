@@ -167,12 +167,11 @@
 //! Mutual TLS: [`Config::with_client_certificate`] (P-256 key, signed with
 //! `p256`); ALPN: [`Config::with_alpn`]; PEM: [`pem`].
 //!
-//! Not yet: max fragment length, revocation (no CRL or OCSP), name
-//! constraints and key usage in the server's chain, a `Down` reason
-//! carrying the [`Failure`] (the client reports [`Error`] as
-//! `Reason::Transport`; a later `Reason::Tls(Failure)` needs
-//! `Transport::Error` to expose a `Failure`, e.g. through a small trait the
-//! client's error path asks).
+//! Max fragment length: [`Config::with_max_fragment_length`] (then a read
+//! record buffer of the length plus 256 bytes is enough).
+//!
+//! Not yet: revocation (no CRL or OCSP), name constraints and key usage in
+//! the server's chain, session resumption (embedded-tls has none).
 
 mod config;
 mod der;
@@ -187,7 +186,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Waker};
 
-pub use config::Config;
+pub use config::{Config, FragmentLength};
 pub use driver::drive;
 pub use failure::{AlertDescription, Error, Failure};
 pub use mailbox::Mailbox;
