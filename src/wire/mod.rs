@@ -21,8 +21,8 @@ mod frame;
 mod packet;
 pub(crate) mod reader;
 pub mod topic;
-/// MQTT 5.0 (feature `mqtt5`): properties, reason codes, subscription
-/// options, the fifteen packets; a 3.1.1-only build links none of it.
+// MQTT 5.0 (feature `mqtt5`): properties, reason codes, subscription
+// options, the fifteen packets; a 3.1.1-only build links none of it.
 #[cfg(feature = "mqtt5")]
 pub mod v5;
 pub(crate) mod writer;

@@ -177,7 +177,7 @@ fn check_wire(bytes: &[u8], carrier: Carrier) -> Result<(), PropertyError> {
 /// let n = props.encode(Carrier::Connect, &mut buf).unwrap();
 /// assert_eq!(props.encoded_len(Carrier::Connect), Ok(n));
 /// // The length first (a Variable Byte Integer), then each property.
-/// assert_eq!(&buf[..9], &[21, 0x11, 0, 0, 0x0E, 0x10, 0x21, 0, 8]);
+/// assert_eq!(&buf[..9], &[22, 0x11, 0, 0, 0x0E, 0x10, 0x21, 0, 8]);
 ///
 /// // A duplicate is refused before anything is written (§3.1.2.11.3).
 /// let twice = [Property::ReceiveMaximum(8), Property::ReceiveMaximum(9)];

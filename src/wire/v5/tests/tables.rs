@@ -131,3 +131,21 @@ fn every_sample_property_reads_back_typed() {
     assert!(Properties::NONE.is_empty());
     assert_eq!(Properties::default(), Properties::NONE);
 }
+
+#[cfg(not(target_os = "none"))]
+#[test]
+fn the_fuzz_seeds_decode() {
+    extern crate std;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/decode_v5");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            Packet::decode(&bytes).is_ok(),
+            "{bytes:02x?}: {:?}",
+            Packet::decode(&bytes)
+        );
+        n += 1;
+    }
+    assert!(n >= 10);
+}
