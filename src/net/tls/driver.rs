@@ -147,6 +147,9 @@ async fn session<E, R: CryptoRngCore>(
     }
     mail.phase.set(Phase::Up);
     let (mut reader, mut writer) = conn.split();
+    // Whether any application data came: a hang-up before any is how some
+    // servers (Node's TLS) refuse a client certificate, with no alert.
+    let heard = Cell::new(false);
     let inbound = async {
         loop {
             let mut records = match reader.read_buffered().await {
@@ -162,6 +165,7 @@ async fn session<E, R: CryptoRngCore>(
                 if let Ok(mut rx) = mail.rx.try_borrow_mut() {
                     let n = rx.push(records.peek_all());
                     records.pop(n);
+                    heard.set(true);
                 }
             }
         }
@@ -197,13 +201,24 @@ async fn session<E, R: CryptoRngCore>(
         Either::First(Err(e)) | Either::Second(Err(e)) => e,
     };
     // An alert other than close_notify after the handshake comes out of
-    // embedded-tls as InternalError, without its code.
-    let alert = matches!(e, TlsError::InternalError);
-    why(e, client_refusal(&provider, config, alert))
+    // embedded-tls as InternalError, without its code; or the server hangs
+    // up (its connection ends) before it said anything.
+    let hung_up = framing.get().failure.is_none() && stash_has_error(stash) && !heard.get();
+    let ended = matches!(e, TlsError::InternalError) || hung_up;
+    why(e, client_refusal(&provider, config, ended))
+}
+
+/// Whether the inner transport's error was kept (the session ran into it),
+/// leaving it in place.
+fn stash_has_error<E>(stash: &Cell<Option<E>>) -> bool {
+    let e = stash.take();
+    let has = e.is_some();
+    stash.set(e);
+    has
 }
 
 /// After the server asked for a client certificate, an alert (or a hang-up
-/// mid-flight) is the server refusing it, or its absence (inferred: TLS 1.3
+/// before it said anything) is the server refusing it, or its absence (inferred: TLS 1.3
 /// sends that alert encrypted and embedded-tls does not report its code).
 fn client_refusal<R>(
     provider: &Provider<'_, '_, R>,

@@ -1,10 +1,11 @@
 // aedes on 127.0.0.1:PORT for limpet's integration tests (tests/support/mod.rs).
 //
-//   node broker.mjs PORT [--tls CERT KEY]
+//   node broker.mjs PORT [--tls CERT KEY [CA]]
 //
 // With --tls the listener is TLS (Node's TLS: 1.2 and 1.3) with the server
 // certificate CERT and its key KEY (PEM files; limpet's TLS tests make them
-// with openssl at test time).
+// with openssl at test time). With CA too, a client certificate issued by
+// CA is required (mutual TLS).
 //
 // In-memory persistence (aedes' default): persistent sessions, their
 // subscriptions and queued QoS 1/2 messages, and retained messages live as
@@ -17,12 +18,17 @@ import { Aedes } from 'aedes'
 
 const port = Number(process.argv[2])
 if (!Number.isInteger(port) || port < 1 || port > 65535) {
-  console.error('usage: node broker.mjs PORT [--tls CERT KEY]')
+  console.error('usage: node broker.mjs PORT [--tls CERT KEY [CA]]')
   process.exit(2)
 }
 const secure = process.argv[3] === '--tls'
   ? { cert: readFileSync(process.argv[4]), key: readFileSync(process.argv[5]) }
   : null
+if (secure && process.argv[6]) {
+  secure.ca = readFileSync(process.argv[6])
+  secure.requestCert = true
+  secure.rejectUnauthorized = true
+}
 const pkg = new URL('node_modules/aedes/package.json', import.meta.url)
 const { version } = JSON.parse(readFileSync(pkg, 'utf8'))
 

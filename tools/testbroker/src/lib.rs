@@ -222,6 +222,18 @@ impl Broker {
         Broker::launch_with(BrokerKind::Aedes, "", args)
     }
 
+    /// aedes with a TLS listener that also requires a client certificate
+    /// issued by the CA in `ca` (PEM): mutual TLS.
+    pub fn start_aedes_mutual_tls(cert: &Path, key: &Path, ca: &Path) -> Broker {
+        let args = vec![
+            "--tls".to_owned(),
+            cert.display().to_string(),
+            key.display().to_string(),
+            ca.display().to_string(),
+        ];
+        Broker::launch_with(BrokerKind::Aedes, "", args)
+    }
+
     fn launch(kind: BrokerKind, extra: &str) -> Broker {
         Broker::launch_with(kind, extra, Vec::new())
     }
