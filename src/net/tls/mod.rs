@@ -363,3 +363,19 @@ impl<'m, 'b, F: Future, T: Transport> Layer<T> for Tls<'m, 'b, F, T::Error> {
         self.busy
     }
 }
+
+/// The certificate decoder on arbitrary bytes, for the fuzz target
+/// `tls_certs` (cargo-fuzz builds with `--cfg fuzzing`): every question
+/// the verifier asks of a certificate, and of a client key. Whether the
+/// certificate's fields decoded.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn fuzz_certificate(cert: &[u8], issuer: &[u8], host: &str) -> bool {
+    let decoded = der::fields(cert).is_some();
+    let _ = der::validity(cert);
+    let _ = der::is_ca(cert);
+    let _ = der::names_match(cert, host);
+    let _ = der::p256_signed_by(cert, issuer);
+    let _ = der::p256_secret(cert);
+    decoded
+}
