@@ -62,4 +62,26 @@ fn main() {
     }
     println!("cargo:rustc-link-search=native={}", linker_dir.display());
     println!("cargo:rustc-link-arg-bins=-T{script}");
+
+    // TLS (feature `tls`): the broker's CA from the PEM file named by
+    // LIMPET_TLS_CA (empty if unset: every server is refused), and the
+    // stack TLS needs: 44,732 B measured under QEMU
+    // (scripts/esp8266-sim-e2e --tls), 80 % of this reserve; with the
+    // image's 19 KB of static RAM, 76 KB of the 80 KB DRAM.
+    println!("cargo:rerun-if-env-changed=LIMPET_TLS_CA");
+    if env::var_os("CARGO_FEATURE_TLS").is_some() {
+        let ca = match env::var_os("LIMPET_TLS_CA") {
+            Some(path) => {
+                println!("cargo:rerun-if-changed={}", PathBuf::from(&path).display());
+                std::fs::read(&path).unwrap_or_else(|e| {
+                    panic!("LIMPET_TLS_CA={}: {e}", PathBuf::from(&path).display())
+                })
+            }
+            None => Vec::new(),
+        };
+        std::fs::write(out.join("tls-ca.pem"), ca).expect("write OUT_DIR/tls-ca.pem");
+        if !sim {
+            println!("cargo:rustc-link-arg-bins=-Wl,--defsym=__limpet_stack_size=56K");
+        }
+    }
 }

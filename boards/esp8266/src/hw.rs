@@ -120,6 +120,12 @@ pub(crate) const fn io_mux(n: u8) -> Option<Reg> {
 /// Hardware watchdog: writing 0x73 here restarts its count ("feeds" it).
 pub(crate) const WDT_FEED: Reg = Reg(0x6000_0914);
 
+/// The hardware random number generator: each read a fresh 32-bit value
+/// (from the radio's noise: random once the RF part has run; the
+/// community-documented address, not in Espressif's TRM).
+#[cfg(not(feature = "sim"))]
+pub(crate) const RNG: Reg = Reg(0x3FF2_0E44);
+
 // --------------------------------------------------------- assembly routines
 
 /// CCOUNT: CPU cycles, wrapping.

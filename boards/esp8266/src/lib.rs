@@ -40,6 +40,8 @@ pub mod fatal;
 pub mod gpio;
 #[cfg(target_arch = "xtensa")]
 pub mod hw;
+#[cfg(all(target_arch = "xtensa", feature = "tls"))]
+pub mod random;
 #[cfg(all(target_arch = "xtensa", feature = "sim"))]
 pub mod sim;
 #[cfg(target_arch = "xtensa")]

@@ -99,17 +99,59 @@ mod app {
         tcp_tx: [0; 1024],
     });
 
-    /// The stack's socket slots (DNS, TCP) and DNS query slot: not all
-    /// zero bits, so apart from the buffers (in .data).
+    /// Socket slots: DNS and TCP, and with TLS a UDP socket for SNTP.
+    const SOCKETS: usize = if cfg!(feature = "tls") { 3 } else { 2 };
+
+    /// The stack's socket slots and DNS query slot: not all zero bits, so
+    /// apart from the buffers (in .data).
     struct Slots {
-        sockets: [SocketStorage<'static>; 2],
+        sockets: [SocketStorage<'static>; SOCKETS],
         dns_queries: [Option<DnsQuery>; 1],
     }
 
     static SLOTS: TakeOnce<Slots> = TakeOnce::new(Slots {
-        sockets: [SocketStorage::EMPTY; 2],
+        sockets: [SocketStorage::EMPTY; SOCKETS],
         dns_queries: [const { None }; 1],
     });
+
+    /// TLS (feature `tls`): the broker's name and CA (PEM, given at build
+    /// time through LIMPET_TLS_CA; build.rs), the time server.
+    #[cfg(feature = "tls")]
+    const TLS_NAME: &str = "broker.sim";
+    #[cfg(feature = "tls")]
+    const CA_PEM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tls-ca.pem"));
+    #[cfg(feature = "tls")]
+    const TIME_SERVER: &str = "10.0.0.1"; // the gateway (README.md, "The serial link")
+
+    /// TLS buffers, in .bss: a read record for 1 KiB of plaintext (max
+    /// fragment length) plus 256, a 1 KiB write record, the pipes, the CA's
+    /// DER, the SNTP datagrams.
+    #[cfg(feature = "tls")]
+    struct TlsBuffers {
+        read: [u8; 1024 + 256],
+        write: [u8; 1024],
+        plain: [u8; 512],
+        cipher: [u8; 512],
+        ca: [u8; 1024],
+        udp_rx: [u8; 96],
+        udp_tx: [u8; 64],
+    }
+
+    #[cfg(feature = "tls")]
+    static TLS_BUFFERS: TakeOnce<TlsBuffers> = TakeOnce::new(TlsBuffers {
+        read: [0; 1024 + 256],
+        write: [0; 1024],
+        plain: [0; 512],
+        cipher: [0; 512],
+        ca: [0; 1024],
+        udp_rx: [0; 96],
+        udp_tx: [0; 64],
+    });
+
+    /// The SNTP socket's datagram slots (not all zero bits: .data).
+    #[cfg(feature = "tls")]
+    static UDP_META: TakeOnce<[smoltcp::socket::udp::PacketMetadata; 2]> =
+        TakeOnce::new([smoltcp::socket::udp::PacketMetadata::EMPTY; 2]);
 
     /// The SLIP link's frame buffers (one MTU each way), in .bss.
     static FRAMES: TakeOnce<SlipFrames<MTU>> = TakeOnce::new(SlipFrames::new());
@@ -198,6 +240,11 @@ mod app {
         let mut iface_config = IfaceConfig::new(HardwareAddress::Ip);
         iface_config.random_seed = u64::from(clock.now().ticks());
         let iface = Interface::new(iface_config, &mut slip, smoltcp::time::Instant::ZERO);
+        #[cfg(feature = "tls")]
+        let (Some(tls_buffers), Some(udp_meta)) = (TLS_BUFFERS.take(), UDP_META.take()) else {
+            log!("TLS buffers already taken");
+            hw::halt(1)
+        };
         let buffers = DeviceBuffers {
             rx,
             tx,
@@ -206,8 +253,18 @@ mod app {
             tcp_tx,
             sockets,
             dns_queries,
+            #[cfg(feature = "tls")]
+            udp: {
+                let (rx_meta, tx_meta) = udp_meta.split_at_mut(1);
+                Some(limpet::net::stack::UdpBuffers {
+                    rx_meta,
+                    rx: &mut tls_buffers.udp_rx,
+                    tx_meta,
+                    tx: &mut tls_buffers.udp_tx,
+                })
+            },
         };
-        let mut device: Device<'_, INFLIGHT, SUBSCRIPTIONS, 0> =
+        let device: Device<'_, INFLIGHT, SUBSCRIPTIONS, 0> =
             match Device::with_buffers(config, iface, clock.now().ticks(), buffers) {
                 Ok(device) => device,
                 Err(e) => {
@@ -215,6 +272,35 @@ mod app {
                     hw::halt(1)
                 }
             };
+
+        // Between the stack and the client: nothing, or TLS.
+        #[cfg(not(feature = "tls"))]
+        let layer = limpet::net::Plain;
+        #[cfg(feature = "tls")]
+        let mut cas: [&[u8]; 1] = [&[]];
+        #[cfg(feature = "tls")]
+        let tls_config = {
+            use limpet::net::tls::{pem, Config as TlsConfig, FragmentLength};
+            // No CA given (or none readable): every server is refused.
+            let n = pem::certificates(CA_PEM, &mut tls_buffers.ca, &mut cas).unwrap_or(0);
+            TlsConfig::new(TLS_NAME, &cas[..n]).with_max_fragment_length(FragmentLength::B1024)
+        };
+        #[cfg(feature = "tls")]
+        let mail = limpet::net::tls::Mailbox::new(&mut tls_buffers.plain, &mut tls_buffers.cipher);
+        #[cfg(feature = "tls")]
+        let tls_driver = core::pin::pin!(limpet::net::tls::drive(
+            tls_config,
+            limpet_esp8266::random::HardwareRng::new(),
+            &mut tls_buffers.read,
+            &mut tls_buffers.write,
+            &mail
+        ));
+        #[cfg(feature = "tls")]
+        let layer = limpet::net::tls::Tls::new(&mail, tls_driver);
+        // The time for the certificates' dates: unix seconds and when.
+        #[cfg(feature = "tls")]
+        let mut unix: Option<(u64, limpet::time::Instant)> = None;
+        let mut device = device.with_layer(layer);
         if let Err(e) = device.subscribe(TOPIC_OUT, QoS::AtLeastOnce) {
             log!("subscribe {}: {:?}", TOPIC_OUT, e);
         }
@@ -222,6 +308,8 @@ mod app {
         let mut pressed = button.is_low().unwrap_or(false);
         // Timers start from the clock's first reading, whatever it is.
         let start = clock.now();
+        #[cfg(feature = "tls")]
+        let mut next_time_ask = start;
         let mut next_sample = start;
         let mut next_report = start + Duration::from_ticks(REPORT_MS);
 
@@ -231,6 +319,27 @@ mod app {
         loop {
             watchdog.feed();
             let now = clock.now();
+            #[cfg(feature = "tls")]
+            {
+                let stack = device.stack();
+                if let Some(Ok(t)) = stack.time() {
+                    log!("time: {} (unix)", t);
+                    unix = Some((t, now));
+                }
+                match unix {
+                    Some((t, at)) => {
+                        let ms = now.checked_duration_since(at).map_or(0, |d| d.ticks());
+                        mail.set_time(t + u64::from(ms / 1000));
+                    }
+                    // Asked every 2 s until answered (a new ask replaces
+                    // one in progress).
+                    None if reached(now, next_time_ask) => {
+                        stack.request_time(now, TIME_SERVER);
+                        next_time_ask = now + Duration::from_ticks(2_000);
+                    }
+                    None => {}
+                }
+            }
             match device.poll(now, &mut line, &mut slip) {
                 Some(DeviceEvent::Mqtt(Event::Up { session_present })) => {
                     log!(
