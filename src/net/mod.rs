@@ -1,9 +1,10 @@
 //! The transport seam: a non-blocking byte stream to the broker.
 //!
 //! The client needs nothing more than [`Transport`]; boards implement it over
-//! smoltcp or a vendor TCP stack, hosts over `std` ([`std_tcp`], feature `std`).
-//! [`sntp`] is the time protocol's wire format, which the smoltcp stack
-//! speaks over UDP.
+//! smoltcp or a vendor TCP stack, hosts over `std` (`std_tcp`, feature `std`).
+//! A [`Layer`] goes between a transport and the client: [`Plain`], or TLS
+//! (`tls`, feature `tls`). [`sntp`] is the time protocol's wire format,
+//! which the smoltcp stack speaks over UDP.
 
 mod layer;
 pub mod sntp;
