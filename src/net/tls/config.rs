@@ -9,13 +9,13 @@ use super::verify::Identity;
 ///
 /// Every certificate's validity dates (the server's chain and the CA that
 /// issued it) are checked against the unix time the caller gives:
-/// [`Config::with_time`] here, or later [`Mailbox::set_time`] /
-/// [`Tls::set_time`] (e.g. from SNTP; the latest given wins). Until a time
-/// is given the server is refused with [`Failure::TimeUnknown`] — after
+/// [`Config::with_time`] here, or later [`Mailbox::set_time`](super::Mailbox::set_time) /
+/// [`Tls::set_time`](super::Tls::set_time) (e.g. from SNTP; the latest given wins). Until a time
+/// is given the server is refused with [`Failure::TimeUnknown`](super::Failure::TimeUnknown) — after
 /// every other check has passed — unless the caller names
 /// [`Config::accept_unknown_time`]: then everything but the dates is still
-/// checked. Expired is [`Failure::Expired`], not yet valid
-/// [`Failure::NotYetValid`].
+/// checked. Expired is [`Failure::Expired`](super::Failure::Expired), not yet valid
+/// [`Failure::NotYetValid`](super::Failure::NotYetValid).
 #[derive(Clone, Copy, Debug)]
 pub struct Config<'c> {
     pub(super) server_name: &'c str,
@@ -30,7 +30,7 @@ pub struct Config<'c> {
 
 impl<'c> Config<'c> {
     /// Verify the server against `cas` (DER certificates, as many as
-    /// wanted; PEM through [`pem::certificates`]) and `server_name` (a DNS
+    /// wanted; PEM through [`pem::certificates`](super::pem::certificates)) and `server_name` (a DNS
     /// name, checked against the certificate and sent as SNI). The issuer
     /// of the server's chain is looked up among `cas` by name (and, among
     /// several of one name, by key).
@@ -84,8 +84,8 @@ impl<'c> Config<'c> {
 
     /// Mutual TLS: when the server asks, send `certificate` (DER) and sign
     /// with `key`, its P-256 private key (DER: SEC1 `EC PRIVATE KEY` or
-    /// PKCS#8 `PRIVATE KEY`; PEM through [`pem::decode`]). A key that is not
-    /// P-256 fails the handshake with [`Failure::BadClientKey`].
+    /// PKCS#8 `PRIVATE KEY`; PEM through [`pem::decode`](super::pem::decode)). A key that is not
+    /// P-256 fails the handshake with [`Failure::BadClientKey`](super::Failure::BadClientKey).
     pub fn with_client_certificate(mut self, certificate: &'c [u8], key: &'c [u8]) -> Self {
         self.identity = Some(Identity { certificate, key });
         self

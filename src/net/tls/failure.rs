@@ -23,14 +23,14 @@ pub enum Failure {
     NotAuthenticated,
     /// A signature algorithm this build cannot check.
     UnsupportedAlgorithm,
-    /// The server's chain is larger than [`CHAIN_CAPACITY`].
+    /// The server's chain is larger than [`CHAIN_CAPACITY`](super::CHAIN_CAPACITY).
     ChainTooLarge,
     /// A certificate's notAfter is before the time given.
     Expired,
     /// A certificate's notBefore is after the time given.
     NotYetValid,
     /// No time was given, so validity dates cannot be checked (see
-    /// [`Config`]'s "Time").
+    /// [`Config`](super::Config)'s "Time").
     TimeUnknown,
     /// The client key given is not a P-256 private key in DER.
     BadClientKey,
@@ -83,7 +83,7 @@ impl Failure {
     }
 }
 
-/// A [`Tls`] transport's error: the inner transport's, or the TLS layer's.
+/// A [`Tls`](super::Tls) transport's error: the inner transport's, or the TLS layer's.
 #[derive(Debug)]
 pub enum Error<E> {
     /// The inner transport failed.
