@@ -92,6 +92,9 @@ impl<const BYTES: usize> Inbox<BYTES> {
             qos: QoS::from_bits(flags & 3).unwrap_or(QoS::AtMostOnce),
             retain: flags & 4 != 0,
             dup: flags & 8 != 0,
+            // MQTT 5.0: the properties are not copied in.
+            #[cfg(feature = "mqtt5")]
+            properties: crate::wire::v5::Properties::NONE,
         })
     }
 
@@ -131,6 +134,8 @@ mod tests {
             qos: QoS::AtLeastOnce,
             retain: true,
             dup: false,
+            #[cfg(feature = "mqtt5")]
+            properties: crate::wire::v5::Properties::NONE,
         }
     }
 

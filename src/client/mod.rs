@@ -72,12 +72,13 @@ pub use crate::time::Backoff;
 pub use inbox::Inbox;
 
 use crate::net::Transport;
+use crate::session::encode_publish;
 pub use crate::session::ConfigError;
 use crate::session::{
     Config, Counters, Event, Reason, RequestError, RestoreError, SaveError, Session, Token,
 };
 use crate::time::{elapsed, Duration, Instant};
-use crate::wire::{Publish, QoS};
+use crate::wire::QoS;
 use buffers::{RxBuf, TxBuf};
 use receive::Received;
 
@@ -171,7 +172,12 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         if rx.len() < 16 {
             return Err(ConfigError::RxTooSmall);
         }
-        let session = Session::new(config, store, tx.len())?;
+        #[allow(unused_mut)]
+        let mut session = Session::new(config, store, tx.len())?;
+        // MQTT 5.0: the server never sends more than the receive buffer
+        // holds (§3.1.2.11.4; see `connect` on `poll_chunked`).
+        #[cfg(feature = "mqtt5")]
+        session.set_max_incoming(u32::try_from(rx.len()).unwrap_or(u32::MAX));
         Ok(Client {
             session,
             rx: RxBuf::new(rx),
@@ -225,23 +231,26 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         crate::wire::topic::check_name(topic)
             .and_then(|()| crate::wire::topic::check_text(topic))
             .map_err(RequestError::Topic)?;
-        let packet = Publish {
-            dup: false,
-            qos: QoS::AtMostOnce,
-            retain,
-            topic,
-            pid: None,
-            payload,
-        };
-        if Publish::len_for(topic, payload, QoS::AtMostOnce) > self.tx.buf.len() {
+        let len = self
+            .session
+            .publish_len(topic, payload, QoS::AtMostOnce, retain)?;
+        if len > self.tx.buf.len() {
             return Err(RequestError::TooLarge);
         }
         if !self.is_connected() {
             return Err(RequestError::NotConnected);
         }
-        let n = packet
-            .encode(self.tx.free())
-            .map_err(|_| RequestError::WouldBlock)?;
+        let v5 = self.session.config().is_v5();
+        let n = encode_publish(
+            v5,
+            topic,
+            payload,
+            QoS::AtMostOnce,
+            retain,
+            None,
+            self.tx.free(),
+        )
+        .ok_or(RequestError::WouldBlock)?;
         // Counted as sent for the keepalive when the transport takes it.
         self.tx.end += n;
         Ok(())
@@ -396,6 +405,8 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         self.busy = false;
         // What the previous call handed out is done with.
         self.release();
+        #[cfg(feature = "mqtt5")]
+        self.session.clear_reason_code();
         if let Some(r) = self.session.take_rejected() {
             return Some(Event::Rejected(r));
         }
@@ -419,6 +430,12 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
                         self.link = Link::Up { since: now };
                         self.rx.clear();
                         self.tx.clear();
+                        // MQTT 5.0: a client that takes large messages in
+                        // pieces announces no Maximum Packet Size.
+                        #[cfg(feature = "mqtt5")]
+                        if CHUNKS {
+                            self.session.set_max_incoming(0);
+                        }
                         self.session.transport_up(now);
                     }
                     Err(nb::Error::WouldBlock) => {
@@ -510,7 +527,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
     fn lost<T: Transport>(&mut self, now: Instant, transport: &mut T, reason: Reason) -> Event<'a> {
         let was_up = self.session.is_connected();
         transport.close();
-        if reason == Reason::Transport {
+        if closed_by_peer(reason) {
             self.session.closed_by_peer(now, self.tx.is_empty());
         } else {
             self.session.transport_down();
@@ -529,9 +546,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         self.link = if self.stopping {
             self.after_close(now)
         } else {
-            Link::Waiting {
-                until: now + self.options.backoff.next_delay(),
-            }
+            self.next_attempt(now, reason)
         };
         if was_up {
             Event::Down(reason)
@@ -540,10 +555,59 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         }
     }
 
+    /// When to connect again after `reason`: after the backoff's next
+    /// delay, except where an MQTT 5.0 server's reason code says otherwise
+    /// (§4.13, the reason codes of §3.14.2.1 and §3.2.2.2):
+    /// - 0x8E Session taken over: another connection uses this client id.
+    ///   Connecting again would take it back, and the other would do the
+    ///   same: the client stops (as after [`Client::disconnect`]) until the
+    ///   application calls [`Client::connect`];
+    /// - 0x89 Server busy, 0x97 Quota exceeded, 0x9F Connection rate
+    ///   exceeded: the backoff's longest delays at once;
+    /// - 0x9C Use another server, 0x9D Server moved: the same. The client
+    ///   has no list of brokers (its `Transport` knows where it connects)
+    ///   and does not follow the Server Reference: the `Down` or
+    ///   `ConnectFailed` event with this reason lets the application move
+    ///   the transport elsewhere meanwhile.
+    fn next_attempt(&mut self, now: Instant, reason: Reason) -> Link {
+        #[cfg(feature = "mqtt5")]
+        if let Reason::Server(code) = reason {
+            use crate::wire::v5::ReasonCode as C;
+            match code {
+                C::SessionTakenOver => return Link::Stopped,
+                C::ServerBusy
+                | C::QuotaExceeded
+                | C::ConnectionRateExceeded
+                | C::UseAnotherServer
+                | C::ServerMoved => {
+                    return Link::Waiting {
+                        until: now + self.options.backoff.next_long_delay(),
+                    }
+                }
+                _ => {}
+            }
+        }
+        let _ = reason;
+        Link::Waiting {
+            until: now + self.options.backoff.next_delay(),
+        }
+    }
+
     fn count_protocol_error(&mut self) {
         let c = &mut self.session.counters_mut().protocol_errors;
         *c = c.wrapping_add(1);
     }
+}
+
+/// True if `reason` says the broker ended the connection (TCP closed, or
+/// an MQTT 5.0 DISCONNECT): the session may then hold it against the
+/// request it was answering (see `Session::closed_by_peer`).
+fn closed_by_peer(reason: Reason) -> bool {
+    #[cfg(feature = "mqtt5")]
+    if let Reason::Server(_) = reason {
+        return true;
+    }
+    reason == Reason::Transport
 }
 
 /// The reason for a transport's error: a secure transport's refusal of

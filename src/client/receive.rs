@@ -16,6 +16,34 @@ use crate::session::{Chunk, Event, Handled, Message, Reason};
 use crate::time::Instant;
 use crate::wire::{DecodeError, Frame, Packet, PacketType, PublishHeader, QoS};
 
+/// What the session made of a packet, without the packet's borrow.
+enum Outcome<'a> {
+    Nothing,
+    Event(Event<'a>),
+    /// A message to hand over (it stays in the buffer).
+    Deliver,
+}
+
+impl<'a> Outcome<'a> {
+    fn of(handled: Handled<'a, '_>) -> Self {
+        match handled {
+            Handled::Nothing => Outcome::Nothing,
+            Handled::Event(event) => Outcome::Event(event),
+            Handled::Deliver(_) => Outcome::Deliver,
+        }
+    }
+}
+
+/// True if the session closed over a packet that broke the protocol (a
+/// counted protocol error, as a malformed one is).
+fn broke_protocol(reason: Reason) -> bool {
+    #[cfg(feature = "mqtt5")]
+    if let Reason::Violation(_) = reason {
+        return true;
+    }
+    reason == Reason::Unexpected
+}
+
 /// What processing received bytes produced.
 pub(crate) enum Received<'a> {
     /// Nothing more can be done until new bytes arrive or acks are flushed.
@@ -77,6 +105,20 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
                 dup: h.dup,
             }));
         }
+        #[cfg(feature = "mqtt5")]
+        if self.session.config().is_v5() {
+            return match crate::wire::v5::Packet::decode_from_server(self.rx.buf.get(..held)?) {
+                Ok(crate::wire::v5::Packet::Publish(p)) => Some(Event::Message(Message {
+                    topic: p.topic,
+                    payload: p.payload,
+                    qos: p.qos,
+                    retain: p.retain,
+                    dup: p.dup,
+                    properties: p.properties,
+                })),
+                _ => None,
+            };
+        }
         match Packet::decode_from_server(self.rx.buf.get(..held)?) {
             Ok(Packet::Publish(p)) => Some(Event::Message(Message {
                 topic: p.topic,
@@ -84,6 +126,8 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
                 qos: p.qos,
                 retain: p.retain,
                 dup: p.dup,
+                #[cfg(feature = "mqtt5")]
+                properties: crate::wire::v5::Properties::NONE,
             })),
             _ => None,
         }
@@ -129,22 +173,42 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
             return Ok(waiting);
         }
         let bytes = self.rx.buf.get(..len).unwrap_or(&[]);
+        #[cfg(feature = "mqtt5")]
+        if self.session.config().is_v5() {
+            let handled = match crate::wire::v5::Packet::decode_from_server(bytes) {
+                Ok(packet) => self.session.handle_v5(now, packet).map(Outcome::of),
+                Err(e) => {
+                    self.count_protocol_error();
+                    return Err(Reason::MalformedV5(e));
+                }
+            };
+            return self.handled(len, handled);
+        }
         let packet = match Packet::decode_from_server(bytes) {
             Ok(packet) => packet,
             Err(e) => return Err(self.malformed(e)),
         };
-        let handled = self.session.handle(now, packet);
-        if let Ok(Handled::Deliver(_)) = handled {
+        let handled = self.session.handle(now, packet).map(Outcome::of);
+        self.handled(len, handled)
+    }
+
+    /// What the session made of the packet in the buffer's first `len` bytes.
+    fn handled(
+        &mut self,
+        len: usize,
+        handled: Result<Outcome<'a>, Reason>,
+    ) -> Result<Received<'a>, Reason> {
+        if let Ok(Outcome::Deliver) = handled {
             // Released on the next poll, once the application is done with it.
             self.rx.held = len;
             return Ok(Received::Held);
         }
         self.rx.end = 0;
         match handled {
-            Ok(Handled::Event(event)) => Ok(Received::Event(event)),
+            Ok(Outcome::Event(event)) => Ok(Received::Event(event)),
             Ok(_) => Ok(Received::Progress),
             Err(reason) => {
-                if reason == Reason::Unexpected {
+                if broke_protocol(reason) {
                     self.count_protocol_error();
                 }
                 Err(reason)
@@ -248,20 +312,19 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
             return Ok(self.skip(len - self.rx.end, None));
         }
         if CHUNKS {
-            match PublishHeader::parse(&frame, self.rx.pending()) {
-                Ok(Some(h)) if h.payload_start < self.rx.buf.len() => {
-                    if !self.session.chunked_start(h.qos, h.pid)? {
+            match self.chunk_header(&frame)? {
+                Some((qos, pid, start, total)) if start < self.rx.buf.len() => {
+                    if !self.session.chunked_start(qos, pid)? {
                         return Ok(self.skip(len - self.rx.end, None));
                     }
                     self.rx.mode = Mode::Chunks {
-                        prefix: h.payload_start,
+                        prefix: start,
                         delivered: 0,
-                        total: h.payload_len,
+                        total,
                     };
                     return self.next_chunk(Received::Progress);
                 }
-                Ok(_) => {} // The header alone fills the buffer: skip it.
-                Err(e) => return Err(self.malformed(e)),
+                _ => {} // The header alone fills the buffer: skip it.
             }
         }
         let qos = QoS::from_bits((frame.flags >> 1) & 3).unwrap_or(QoS::AtMostOnce);
@@ -297,6 +360,40 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
             }
             // Wholly in the buffer, yet not read: it is 0.
             None => Err(self.malformed(DecodeError::ZeroPacketId)),
+        }
+    }
+
+    /// The QoS, packet id, payload start and payload length of the
+    /// PUBLISH `frame` whose first bytes are in the buffer; `None` if its
+    /// header (in MQTT 5.0, with its properties) does not fit the buffer.
+    #[allow(clippy::type_complexity)]
+    fn chunk_header(
+        &mut self,
+        frame: &Frame,
+    ) -> Result<Option<(QoS, Option<u16>, usize, usize)>, Reason> {
+        #[cfg(feature = "mqtt5")]
+        if self.session.config().is_v5() {
+            use crate::wire::v5::{publish_header, PropertyId, ReasonCode};
+            return match publish_header(frame, self.rx.pending()) {
+                Ok(Some((h, properties))) => {
+                    // No Topic Alias is allowed (see `Session::handle_v5`).
+                    if properties.get(PropertyId::TopicAlias).is_some() {
+                        self.count_protocol_error();
+                        return Err(Reason::Violation(ReasonCode::TopicAliasInvalid));
+                    }
+                    Ok(Some((h.qos, h.pid, h.payload_start, h.payload_len)))
+                }
+                Ok(None) => Ok(None),
+                Err(e) => {
+                    self.count_protocol_error();
+                    Err(Reason::MalformedV5(e))
+                }
+            };
+        }
+        match PublishHeader::parse(frame, self.rx.pending()) {
+            Ok(Some(h)) => Ok(Some((h.qos, h.pid, h.payload_start, h.payload_len))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(self.malformed(e)),
         }
     }
 

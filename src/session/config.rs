@@ -1,16 +1,36 @@
 //! What the application chooses about its MQTT session, with `mqtt_as`'s
 //! defaults, and the checks that refuse a configuration that can never work.
+//!
+//! The protocol version is a field ([`Protocol`]): one client type speaks
+//! either. Without the `mqtt5` feature [`Protocol`] has the one variant
+//! [`Protocol::V311`] and takes no byte, and nothing of MQTT 5.0 is built.
 
 use crate::time::Duration;
 use crate::wire::topic::{check_name, check_text, TopicError, MAX_STRING};
 use crate::wire::Will;
 
+/// The MQTT version a session speaks, chosen per configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// MQTT 3.1.1 (protocol level 4), the default.
+    #[default]
+    V311,
+    /// MQTT 5.0 (protocol level 5; feature `mqtt5`): properties, reason
+    /// codes, the server's limits honoured (see `Session::server`).
+    #[cfg(feature = "mqtt5")]
+    V5,
+}
+
 /// Session settings. Build with [`Config::new`] and change fields as needed.
 #[derive(Clone, Copy, Debug)]
 pub struct Config<'a> {
+    /// The MQTT version to speak. Default [`Protocol::V311`].
+    pub protocol: Protocol,
     /// Client identifier (MQTT 3.1.1 §3.1.3.1). Must be unique per broker.
     /// An empty id asks the broker to assign one, which §3.1.3.1 allows only
-    /// with a clean session (`clean_init` and `clean` both true).
+    /// with a clean session (`clean_init` and `clean` both true). In MQTT
+    /// 5.0 any session may start with an empty id: the id the server
+    /// assigns (§3.2.2.3.7) is kept and used for the next connections.
     pub client_id: &'a str,
     /// Keepalive in seconds sent in CONNECT (§3.1.2.10). Default 60.
     pub keepalive: u16,
@@ -38,7 +58,23 @@ pub struct Config<'a> {
     /// Clean session flag for reconnections. Default true. With
     /// `clean_init = true, clean = false` the first connection discards
     /// whatever the broker kept, then the session persists across outages.
+    ///
+    /// MQTT 5.0 separates the two halves of 3.1.1's flag: Clean Start is
+    /// `clean_init` / `clean` as above (§3.1.2.4), and the session outlives
+    /// a connection for [`Config::session_expiry`] seconds when `clean` is
+    /// false, not at all when it is true (§3.1.2.11.2). So `clean_init =
+    /// true, clean = false` needs no extra connection in 5.0: the first
+    /// CONNECT both discards the old session and starts a lasting one.
     pub clean: bool,
+    /// MQTT 5.0: how long the broker keeps a persistent session (`clean =
+    /// false`) after its connection ends, in seconds (Session Expiry
+    /// Interval, §3.1.2.11.2). Default `u32::MAX`, "never expires": what a
+    /// 3.1.1 persistent session is. A device that sleeps sets it a little
+    /// longer than its sleep, so a device that never comes back does not
+    /// leave its session with the broker for ever. Unused with `clean =
+    /// true` (the session ends with the connection: 0 is sent, as absence).
+    #[cfg(feature = "mqtt5")]
+    pub session_expiry: u32,
     /// Last will, published by the broker when this client vanishes (§3.1.2.5).
     pub will: Option<Will<'a>>,
     /// User name for the broker's authentication (§3.1.3.4).
@@ -95,6 +131,7 @@ impl<'a> Config<'a> {
     /// before a give-up, a clean session, no will, no credentials.
     pub const fn new(client_id: &'a str) -> Self {
         Config {
+            protocol: Protocol::V311,
             client_id,
             keepalive: 60,
             ping_interval: None,
@@ -103,9 +140,20 @@ impl<'a> Config<'a> {
             max_rejections: 3,
             clean_init: true,
             clean: true,
+            #[cfg(feature = "mqtt5")]
+            session_expiry: u32::MAX,
             will: None,
             username: None,
             password: None,
+        }
+    }
+
+    /// True when the session speaks MQTT 5.0.
+    pub(crate) fn is_v5(&self) -> bool {
+        match self.protocol {
+            Protocol::V311 => false,
+            #[cfg(feature = "mqtt5")]
+            Protocol::V5 => true,
         }
     }
 
@@ -121,7 +169,8 @@ impl<'a> Config<'a> {
     /// an empty id with a persistent session, timers that cannot run.
     pub fn check(&self) -> Result<(), ConfigError> {
         check_text(self.client_id).map_err(ConfigError::ClientId)?;
-        if self.client_id.is_empty() && !(self.clean && self.clean_init) {
+        // MQTT 5.0 keeps the id the server assigns (§3.2.2.3.7).
+        if self.client_id.is_empty() && !(self.clean && self.clean_init) && !self.is_v5() {
             return Err(ConfigError::EmptyClientIdNeedsCleanSession);
         }
         if let Some(will) = &self.will {

@@ -27,7 +27,8 @@ pub struct Counters {
     /// clean session to send them again (see `Client`'s `R`).
     pub untracked: u32,
     /// Requests dropped after the broker closed the connection on them
-    /// `max_rejections` times (each also reported as `Event::Rejected`).
+    /// `max_rejections` times, or (MQTT 5.0) refused with a reason code
+    /// (each also reported as `Event::Rejected`).
     pub rejected: u32,
 }
 

@@ -1,6 +1,8 @@
 //! What the session tells the application.
 
 use crate::security::SecurityFailure;
+#[cfg(feature = "mqtt5")]
+use crate::wire::v5::{self, Properties, ReasonCode};
 use crate::wire::{ConnectReturnCode, DecodeError, QoS};
 
 /// Identifies one QoS 1 or QoS 2 publish from `publish()` until its
@@ -23,6 +25,13 @@ pub struct Message<'a> {
     pub retain: bool,
     /// The broker may have delivered this message before (§3.3.1.1).
     pub dup: bool,
+    /// MQTT 5.0: the PUBLISH Properties (§3.3.2.3), validated: content
+    /// type, user properties, response topic, correlation data, message
+    /// expiry, subscription identifiers ([`Properties::get`],
+    /// [`Properties::user_properties`]). Empty for a 3.1.1 session and for
+    /// a message taken out of an [`crate::client::Inbox`].
+    #[cfg(feature = "mqtt5")]
+    pub properties: Properties<'a>,
 }
 
 /// A piece of a message too large for the receive buffer, handed over as it
@@ -61,6 +70,10 @@ impl Chunk<'_> {
 
 /// A request dropped because the broker closed the connection on it
 /// `Config::max_rejections` times, each on evidence (see `Session::closed_by_peer`).
+/// MQTT 5.0 also drops a publish the server answered with a failure reason
+/// code (a PUBACK or PUBREC of 0x80 and above, §4.3), or one it could never
+/// take (above its Maximum QoS, retained without Retain Available, larger
+/// than its Maximum Packet Size): `Session::reason_code` says which code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rejected<'a> {
     /// The QoS 1/2 publish with this token; it is no longer in flight.
@@ -109,6 +122,28 @@ pub enum Reason {
     /// (§4.4, persistent session). Size `R` to the broker's in-flight
     /// window (mosquitto: `max_inflight_messages`) to avoid it.
     ExactlyOnceFull,
+    /// MQTT 5.0: the server's reason code (§2.4, 0x80 and above): in
+    /// `ConnectFailed`, its CONNACK's refusal (§3.2.2.2); in `Down`, its
+    /// DISCONNECT (§3.14.2.1). Some steer the reconnection (see
+    /// `Client`): 0x8E Session taken over stops it (call
+    /// `Client::connect` to try again: the client does not fight another
+    /// connection for its client id); 0x89 Server busy, 0x97 Quota
+    /// exceeded, 0x9F Connection rate exceeded, 0x9C Use another server and
+    /// 0x9D Server moved wait the backoff's longest delay.
+    #[cfg(feature = "mqtt5")]
+    Server(ReasonCode),
+    /// MQTT 5.0: the broker sent bytes that are not a valid MQTT 5.0
+    /// packet (§4.13: a Malformed Packet or a Protocol Error).
+    #[cfg(feature = "mqtt5")]
+    MalformedV5(v5::DecodeError),
+    /// MQTT 5.0: the broker broke a rule of this connection (§4.13); the
+    /// reason code names it: 0x94 Topic Alias invalid (a PUBLISH with a
+    /// Topic Alias, which this client never allows: it announces a Topic
+    /// Alias Maximum of 0, §3.1.2.11.5, [MQTT-3.3.2-9]), 0x82 Protocol
+    /// Error (AUTH, though the client asked for no enhanced authentication,
+    /// §4.12).
+    #[cfg(feature = "mqtt5")]
+    Violation(ReasonCode),
 }
 
 /// What `poll` returns. Drain them in a loop; nothing is delivered by callback.
@@ -140,7 +175,8 @@ pub enum Event<'a> {
         /// The maximum QoS the broker granted (§3.9.3).
         qos: QoS,
     },
-    /// SUBACK returned 0x80 for the filter; it is removed from the table.
+    /// SUBACK returned 0x80 for the filter (MQTT 5.0: a reason code of 0x80
+    /// or above, `Session::reason_code`); it is removed from the table.
     SubscribeFailed {
         /// The filter.
         topic: &'a str,
@@ -151,7 +187,8 @@ pub enum Event<'a> {
         topic: &'a str,
     },
     /// A request was dropped: the broker closed the connection on it
-    /// `Config::max_rejections` times (see [`Rejected`]).
+    /// `Config::max_rejections` times, or (MQTT 5.0) refused it with a
+    /// reason code (see [`Rejected`]).
     Rejected(Rejected<'a>),
 }
 

@@ -284,6 +284,48 @@ impl<'a, const N: usize> Inflight<'a, N> {
         }
     }
 
+    /// MQTT 5.0: a PUBREC with a failure reason (§4.3.3): the QoS 2 message
+    /// `pid`, not released yet, is taken out. False if there is none.
+    #[cfg(feature = "mqtt5")]
+    pub(crate) fn abandon(&mut self, pid: u16) -> bool {
+        match self.find(pid) {
+            Some(i) if self.slots[usize::from(i)].flags & (QOS2 | RELEASED) == QOS2 => {
+                self.remove(i);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// MQTT 5.0: messages sent on this connection and not completed, as
+    /// far as the server's Receive Maximum is concerned: those ahead of the
+    /// cursor (all of them when everything was sent). O(N).
+    #[cfg(feature = "mqtt5")]
+    pub(crate) fn sent_ahead(&self) -> usize {
+        let mut n = 0;
+        let mut i = self.head;
+        while i != self.cursor {
+            match self.slot(i) {
+                Some(s) => i = s.next,
+                None => break,
+            }
+            n += 1;
+        }
+        n
+    }
+
+    /// MQTT 5.0: the first byte, length and id of the PUBLISH in slot `i`,
+    /// unless it is released (its PUBREL is what goes out).
+    #[cfg(feature = "mqtt5")]
+    pub(crate) fn unreleased_publish(&self, i: u16) -> Option<(u8, usize, u16)> {
+        let s = self.slot(i)?;
+        if s.has(RELEASED) {
+            return None;
+        }
+        let first = *self.store.get(self.store_range(i))?.first()?;
+        Some((first, usize::from(s.len), s.pid))
+    }
+
     /// The connection ended: every message is sent again on the next one,
     /// from the oldest, in publish order (§4.4, §4.6).
     pub(crate) fn reset_sends(&mut self) {

@@ -1,4 +1,4 @@
-//! The MQTT 3.1.1 session, sans-IO: packets and time in, packets and events out.
+//! The MQTT session, sans-IO: packets and time in, packets and events out.
 //!
 //! [`Session`] never touches a socket. The caller (normally [`crate::client`])
 //! tells it when the transport comes up or goes down and when bytes moved,
@@ -15,6 +15,12 @@
 //! The state that must outlive a reboot (ids, messages in flight, incoming
 //! QoS 2 ids, subscription states) can be saved into caller bytes and
 //! restored ([`Session::save`], [`Session::restore`]).
+//!
+//! It speaks MQTT 3.1.1, or MQTT 5.0 with the `mqtt5` feature when
+//! [`Config::protocol`] says so (`v5`: what 5.0 adds, on the same tables
+//! and timers). Every 5.0 path is behind `#[cfg(feature = "mqtt5")]`, so a
+//! build without the feature has none of it; a 5.0 session is given
+//! [`crate::wire::v5`] packets ([`Session::handle_v5`]) and emits them.
 
 mod caution;
 mod config;
@@ -30,11 +36,15 @@ mod subscriptions;
 mod table;
 mod transmit;
 mod unreleased;
+#[cfg(feature = "mqtt5")]
+mod v5;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, Protocol};
 pub use counters::Counters;
 pub use event::{Chunk, Event, Handled, Message, Reason, Rejected, Token};
 pub use snapshot::{RestoreError, SaveError};
+#[cfg(feature = "mqtt5")]
+pub use v5::{ServerLimits, MAX_ASSIGNED_ID};
 
 use crate::time::{earliest, elapsed, Duration, Instant};
 use crate::wire::topic::{check_filter, check_name, check_text, TopicError};
@@ -68,6 +78,12 @@ pub enum RequestError {
     NotConnected,
     /// The transmit buffer has no room right now; poll and retry.
     WouldBlock,
+    /// MQTT 5.0: the server said in its CONNACK that it cannot take this:
+    /// a publish above its Maximum QoS or retained without Retain
+    /// Available, a wildcard or shared filter it does not support (see
+    /// [`ServerLimits`]).
+    #[cfg(feature = "mqtt5")]
+    ServerUnsupported,
 }
 
 impl core::fmt::Display for RequestError {
@@ -125,6 +141,8 @@ pub struct Session<'a, const N: usize, const S: usize, const R: usize> {
     /// Changes to what [`Session::save`] writes.
     revision: u32,
     counters: Counters,
+    #[cfg(feature = "mqtt5")]
+    v5: v5::V5,
 }
 
 impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
@@ -153,8 +171,10 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             max_packet,
             revision: 0,
             counters: Counters::default(),
+            #[cfg(feature = "mqtt5")]
+            v5: v5::V5::new(),
         };
-        match session.connect().encoded_len() {
+        match session.connect_len() {
             Ok(len) if len <= max_packet => {}
             _ => return Err(ConfigError::ConnectTooLarge),
         }
@@ -226,6 +246,33 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
     /// The CONNECT this session sends next (clean flag per clean_init / clean).
     pub fn connect_packet(&self) -> Packet<'a> {
         Packet::Connect(self.connect())
+    }
+
+    /// Bytes of the next CONNECT.
+    fn connect_len(&self) -> Result<usize, crate::wire::EncodeError> {
+        #[cfg(feature = "mqtt5")]
+        if self.config.is_v5() {
+            return self.connect_len_v5();
+        }
+        self.connect().encoded_len()
+    }
+
+    /// Writes the next CONNECT into `out`.
+    fn encode_connect(&self, out: &mut [u8]) -> Option<usize> {
+        #[cfg(feature = "mqtt5")]
+        if self.config.is_v5() {
+            return self.with_connect_v5(|c| c.encode(out).ok());
+        }
+        self.connect().encode(out).ok()
+    }
+
+    /// The ping interval in milliseconds (0: never ping).
+    fn ping_interval_ms(&self) -> u32 {
+        #[cfg(feature = "mqtt5")]
+        if self.config.is_v5() {
+            return self.ping_interval_v5();
+        }
+        self.config.ping_interval_ms()
     }
 
     fn connect(&self) -> Connect<'a> {
@@ -304,6 +351,10 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
     /// A request given up on since the last call (see [`Rejected`]).
     pub fn take_rejected(&mut self) -> Option<Rejected<'a>> {
         let given_up = self.given_up.take();
+        #[cfg(feature = "mqtt5")]
+        if given_up.is_some() {
+            self.report_given_up_v5();
+        }
         // A message stays in the table (and in a saved session) until its
         // rejection has been reported.
         if let Some(Rejected::Publish(token)) = given_up {
@@ -374,34 +425,48 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             _ if N == 0 => return Err(RequestError::Unsupported),
             _ => {}
         }
-        if Publish::len_for(topic, payload, qos) > self.max_publish() {
+        if self.publish_len(topic, payload, qos, retain)? > self.max_publish() {
             return Err(RequestError::TooLarge);
         }
         if self.inflight.is_full() {
             return Err(RequestError::Full);
         }
+        let v5 = self.config.is_v5();
         let pid = self
             .inflight
             .insert(qos == QoS::ExactlyOnce, |pid, buf| {
-                let publish = Publish {
-                    dup: false,
-                    qos,
-                    retain,
-                    topic,
-                    pid: Some(pid),
-                    payload,
-                };
-                publish.encode(buf).ok()
+                encode_publish(v5, topic, payload, qos, retain, Some(pid), buf)
             })
             .ok_or(RequestError::TooLarge)?;
         self.changed();
         Ok(Token(pid))
     }
 
+    /// The length of a PUBLISH of this message, once it passed what the
+    /// protocol version checks at the call (MQTT 5.0: the server's limits).
+    pub(crate) fn publish_len(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+    ) -> Result<usize, RequestError> {
+        #[cfg(feature = "mqtt5")]
+        if self.config.is_v5() {
+            return self.check_publish_v5(topic, payload, qos, retain);
+        }
+        let _ = retain;
+        Ok(Publish::len_for(topic, payload, qos))
+    }
+
     /// Adds `filter` to the subscription table; SUBSCRIBE goes out when
     /// connected and again whenever the broker has lost our session.
     pub fn subscribe(&mut self, filter: &'a str, qos: QoS) -> Result<(), RequestError> {
         self.check_filter(filter)?;
+        #[cfg(feature = "mqtt5")]
+        if self.config.is_v5() {
+            self.check_filter_v5(filter)?;
+        }
         if qos == QoS::ExactlyOnce && R == 0 {
             return Err(RequestError::Unsupported);
         }
@@ -429,12 +494,39 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         if S == 0 {
             return Err(RequestError::Unsupported);
         }
-        // The SUBSCRIBE for it (an UNSUBSCRIBE is one byte shorter).
-        if Subscribe::len_for(filter) > self.max_packet {
+        // The SUBSCRIBE for it (an UNSUBSCRIBE is one byte shorter; MQTT
+        // 5.0 adds an empty property block to both, one byte).
+        if Subscribe::len_for(filter) + usize::from(self.config.is_v5()) > self.max_packet {
             return Err(RequestError::TooLarge);
         }
         Ok(())
     }
+}
+
+/// Writes a PUBLISH of the session's protocol version (MQTT 5.0 when `v5`).
+pub(crate) fn encode_publish(
+    v5: bool,
+    topic: &str,
+    payload: &[u8],
+    qos: QoS,
+    retain: bool,
+    pid: Option<u16>,
+    buf: &mut [u8],
+) -> Option<usize> {
+    #[cfg(feature = "mqtt5")]
+    if v5 {
+        return v5::encode_publish(topic, payload, qos, retain, pid, buf);
+    }
+    let _ = v5;
+    let publish = Publish {
+        dup: false,
+        qos,
+        retain,
+        topic,
+        pid,
+        payload,
+    };
+    publish.encode(buf).ok()
 }
 
 fn check_topic_name(topic: &str) -> Result<(), RequestError> {

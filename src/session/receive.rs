@@ -40,22 +40,36 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         if ack.code != ConnectReturnCode::Accepted {
             return Err(Reason::Refused(ack.code));
         }
+        self.accepted(now, ack.session_present, clean)
+    }
+
+    /// A CONNACK accepted the connection whose CONNECT had `clean` (Clean
+    /// Session in 3.1.1, Clean Start in 5.0).
+    pub(super) fn accepted<'p>(
+        &mut self,
+        now: Instant,
+        session_present: bool,
+        clean: bool,
+    ) -> Result<Handled<'a, 'p>, Reason> {
         let first = !self.connected_once;
         self.connected_once = true;
         self.changed();
         // [MQTT-3.2.2-1]: after a clean CONNECT there is no session, whatever
         // the flag says. Believing a broker that says otherwise would leave
         // the subscriptions marked active and never sent: resubscribe instead.
-        let present = ack.session_present && !clean;
+        // (MQTT 5.0 says the same of Clean Start, [MQTT-3.2.2-2].)
+        let present = session_present && !clean;
         if !present {
             // §3.2.2.2: the broker has no session: its QoS 2 ids are gone,
             // and our subscriptions must be sent again.
             self.unreleased.clear();
             self.subs.session_lost();
         }
-        if first && self.config.clean_init && !self.config.clean {
+        if first && self.config.clean_init && !self.config.clean && !self.config.is_v5() {
             // §3.1.2.4: a clean session ends with its connection. Having
             // discarded the old state, start the persistent one (mqtt_as).
+            // (MQTT 5.0 needs no such hand-over: its first CONNECT has
+            // Clean Start and a Session Expiry Interval, §3.1.2.11.2.)
             self.state = State::Closing { sent: false };
             return Ok(Handled::Nothing);
         }
@@ -67,7 +81,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         self.state = State::Connected {
             deferred: false,
             since: now,
-            clean,
+            clean: self.session_ends(clean),
         };
         self.keepalive = KeepAlive::new(now);
         self.caution.connected(&mut self.keepalive);
@@ -76,94 +90,131 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         }))
     }
 
+    /// True if the session ends with this connection (its CONNECT had
+    /// `clean`): nothing will resume it (see `exactly_once`).
+    fn session_ends(&self, clean: bool) -> bool {
+        // MQTT 5.0: whatever Clean Start said, a session with an expiry
+        // interval outlives its connection (§3.1.2.11.2).
+        #[cfg(feature = "mqtt5")]
+        if self.config.is_v5() {
+            return self.session_expiry() == 0;
+        }
+        clean
+    }
+
     fn handle_connected<'p>(
         &mut self,
         now: Instant,
         packet: Packet<'p>,
     ) -> Result<Handled<'a, 'p>, Reason> {
-        let event = match packet {
+        match packet {
             Packet::Publish(p) => {
                 if !self.accept(p.qos, p.pid)? {
                     return Ok(Handled::Nothing);
                 }
-                return Ok(Handled::Deliver(Message {
+                Ok(Handled::Deliver(Message {
                     topic: p.topic,
                     payload: p.payload,
                     qos: p.qos,
                     retain: p.retain,
                     dup: p.dup,
-                }));
+                    #[cfg(feature = "mqtt5")]
+                    properties: crate::wire::v5::Properties::NONE,
+                }))
             }
-            Packet::PubAck(pid) => {
-                // A PUBACK for an id no longer in flight is a late duplicate
-                // after a retransmission: harmless.
-                if !self.inflight.acknowledge(pid) {
-                    return Ok(Handled::Nothing);
-                }
-                self.caution.answered();
-                self.changed();
-                Event::Published(Token(pid))
-            }
-            // §4.3.3: the broker has the message; release it. A PUBREC for
-            // an id we do not know (already completed, or from a session we
-            // lost) is answered all the same, so the broker can finish.
-            Packet::PubRec(pid) if R > 0 => {
-                if self.inflight.received(pid, now) {
-                    self.changed();
-                }
-                self.owe(Owed::Release(pid))?;
-                return Ok(Handled::Nothing);
-            }
-            Packet::PubComp(pid) if R > 0 => {
-                if !self.inflight.complete(pid) {
-                    return Ok(Handled::Nothing);
-                }
-                self.caution.answered();
-                self.changed();
-                Event::Published(Token(pid))
-            }
-            Packet::PubRel(pid) if R > 0 => {
-                // §4.3.3: PUBCOMP, known id or not. The id may be used again.
-                self.unreleased.release(pid);
-                self.changed();
-                self.owe(Owed::Complete(pid))?;
-                return Ok(Handled::Nothing);
-            }
-            Packet::SubAck(s) => {
-                let code = s.codes.first().copied().unwrap_or(0x80);
-                let acked = self.subs.suback(s.pid, code);
-                self.changed();
-                match acked {
-                    Some(acked) => {
-                        self.caution.answered();
-                        acked_event(acked)
-                    }
-                    None => return Ok(Handled::Nothing),
-                }
-            }
-            Packet::UnsubAck(pid) => match self.subs.unsuback(pid) {
-                Some(acked) => {
-                    self.caution.answered();
-                    self.changed();
-                    acked_event(acked)
-                }
-                None => return Ok(Handled::Nothing),
-            },
+            Packet::PubAck(pid) => Ok(self.puback(pid)),
+            Packet::PubRec(pid) if R > 0 => self.pubrec(now, pid),
+            Packet::PubComp(pid) if R > 0 => Ok(self.pubcomp(pid)),
+            Packet::PubRel(pid) if R > 0 => self.pubrel(pid),
+            Packet::SubAck(s) => Ok(self.suback(s.pid, s.codes)),
+            Packet::UnsubAck(pid) => Ok(self.unsuback(pid)),
             Packet::PingResp => {
-                self.caution.pong(elapsed(self.keepalive.ping_sent(), now));
-                self.keepalive.pong();
-                return Ok(Handled::Nothing);
+                self.pingresp(now);
+                Ok(Handled::Nothing)
             }
-            _ => return Err(Reason::Unexpected),
-        };
-        Ok(Handled::Event(event))
+            _ => Err(Reason::Unexpected),
+        }
+    }
+
+    /// PUBACK (§3.4): the QoS 1 message `pid` is complete. One for an id
+    /// no longer in flight is a late duplicate after a retransmission:
+    /// harmless.
+    pub(super) fn puback<'p>(&mut self, pid: u16) -> Handled<'a, 'p> {
+        if !self.inflight.acknowledge(pid) {
+            return Handled::Nothing;
+        }
+        self.caution.answered();
+        self.changed();
+        Handled::Event(Event::Published(Token(pid)))
+    }
+
+    /// PUBREC (§4.3.3): the broker has the message; release it. A PUBREC
+    /// for an id we do not know (already completed, or from a session we
+    /// lost) is answered all the same, so the broker can finish.
+    pub(super) fn pubrec<'p>(&mut self, now: Instant, pid: u16) -> Result<Handled<'a, 'p>, Reason> {
+        if self.inflight.received(pid, now) {
+            self.changed();
+        }
+        self.owe(Owed::Release(pid))?;
+        Ok(Handled::Nothing)
+    }
+
+    /// PUBCOMP (§3.7): the QoS 2 message `pid` is complete.
+    pub(super) fn pubcomp<'p>(&mut self, pid: u16) -> Handled<'a, 'p> {
+        if !self.inflight.complete(pid) {
+            return Handled::Nothing;
+        }
+        self.caution.answered();
+        self.changed();
+        Handled::Event(Event::Published(Token(pid)))
+    }
+
+    /// PUBREL (§4.3.3): PUBCOMP, known id or not. The id may be used again.
+    pub(super) fn pubrel<'p>(&mut self, pid: u16) -> Result<Handled<'a, 'p>, Reason> {
+        self.unreleased.release(pid);
+        self.changed();
+        self.owe(Owed::Complete(pid))?;
+        Ok(Handled::Nothing)
+    }
+
+    /// SUBACK (§3.9): the first code answers our one filter (0..=2: the
+    /// granted QoS, else a failure; MQTT 5.0's codes agree, §3.9.3).
+    pub(super) fn suback<'p>(&mut self, pid: u16, codes: &[u8]) -> Handled<'a, 'p> {
+        let code = codes.first().copied().unwrap_or(0x80);
+        let acked = self.subs.suback(pid, code);
+        self.changed();
+        match acked {
+            Some(acked) => {
+                self.caution.answered();
+                Handled::Event(acked_event(acked))
+            }
+            None => Handled::Nothing,
+        }
+    }
+
+    /// UNSUBACK (§3.11).
+    pub(super) fn unsuback<'p>(&mut self, pid: u16) -> Handled<'a, 'p> {
+        match self.subs.unsuback(pid) {
+            Some(acked) => {
+                self.caution.answered();
+                self.changed();
+                Handled::Event(acked_event(acked))
+            }
+            None => Handled::Nothing,
+        }
+    }
+
+    /// PINGRESP (§3.13).
+    pub(super) fn pingresp(&mut self, now: Instant) {
+        self.caution.pong(elapsed(self.keepalive.ping_sent(), now));
+        self.keepalive.pong();
     }
 
     /// The acknowledgement rules for a PUBLISH from the broker (§4.3): queue
     /// what is owed, sent on the next poll after the application has the
     /// message. False: not to be delivered (a QoS 2 re-send of a message
     /// delivered before, or one left with the broker, see `exactly_once`).
-    fn accept(&mut self, qos: QoS, pid: Option<u16>) -> Result<bool, Reason> {
+    pub(super) fn accept(&mut self, qos: QoS, pid: Option<u16>) -> Result<bool, Reason> {
         match (qos, pid) {
             (QoS::AtMostOnce, _) => Ok(true),
             (QoS::AtLeastOnce, Some(pid)) => self.owe(Owed::Ack(pid)).map(|()| true),

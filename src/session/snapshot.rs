@@ -17,12 +17,15 @@
 //! next poll sends its PUBREC, and after `publish` returned a token. Then a
 //! reboot at any moment loses nothing and duplicates nothing.
 //!
-//! Format (big-endian): `"LMPT"`, version 1, flags (bit 0: session exists),
+//! Format (big-endian): `"LMPT"`, version 1 (an MQTT 3.1.1 session; 2 for
+//! MQTT 5.0, whose saved PUBLISH bytes are 5.0's), flags (bit 0: session exists),
 //! N (u16); messages: count (u16), then per message id (u16), flags (u8:
 //! QoS 2, released, DUP), length (u16), PUBLISH bytes; incoming QoS 2 ids:
 //! count (u16), ids; filters: count (u16), then per filter FNV-1a hash
 //! (u32), QoS (u8), state (u8: 0 confirmed, 1 to subscribe, 2 to
-//! unsubscribe); CRC-16/CCITT-FALSE of all that. Bytes from RTC RAM after a
+//! unsubscribe); in version 2 the client id the server assigned: length
+//! (u8), bytes (§3.2.2.3.7: the session resumes only under that id);
+//! CRC-16/CCITT-FALSE of all that. Bytes from RTC RAM after a
 //! power loss fail the magic or the CRC and are refused, never trusted.
 //!
 //! Passing the CRC is not enough to be trusted either (a half-written flash
@@ -42,7 +45,12 @@ use crate::wire::topic::check_text;
 use crate::wire::{Packet, QoS};
 
 const MAGIC: &[u8; 4] = b"LMPT";
+/// The format of an MQTT 3.1.1 session.
 const VERSION: u8 = 1;
+/// The format of an MQTT 5.0 session: version 1's, its PUBLISH bytes 5.0's,
+/// and the assigned client id.
+#[cfg(feature = "mqtt5")]
+const VERSION_V5: u8 = 2;
 const EXISTS: u8 = 1;
 const QOS2: u8 = 1;
 const RELEASED: u8 = 2;
@@ -60,8 +68,13 @@ pub enum SaveError {
 pub enum RestoreError {
     /// Not a saved session, or damaged (magic, length or CRC wrong).
     Corrupt,
-    /// Saved by another version of the format.
+    /// Saved by another version of the format (a build without the
+    /// `mqtt5` feature also says this of an MQTT 5.0 session's save).
     Version,
+    /// MQTT 5.0: saved by a session of the other MQTT version (its
+    /// messages are that version's packets).
+    #[cfg(feature = "mqtt5")]
+    Protocol,
     /// Saved with another in-flight capacity `N`, more incoming QoS 2 ids
     /// than `R`, or a message larger than a slot of this store.
     Capacity,
@@ -108,7 +121,10 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
     /// most 65,535 bytes, and N, R and the filters are far fewer.
     fn write(&self, w: &mut Writer<'_>) {
         let _ = w.bytes(MAGIC);
-        let _ = w.bytes(&[VERSION, if self.connected_once { EXISTS } else { 0 }]);
+        let _ = w.bytes(&[
+            self.format_version(),
+            if self.connected_once { EXISTS } else { 0 },
+        ]);
         let _ = w.u16(N as u16);
         let _ = w.u16(self.inflight.len() as u16);
         for e in self.inflight.entries() {
@@ -128,8 +144,23 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             let _ = w.u32(hash(topic));
             let _ = w.bytes(&[qos as u8, saved as u8]);
         }
+        #[cfg(feature = "mqtt5")]
+        if self.config.is_v5() {
+            let id = self.v5.assigned.as_str();
+            let _ = w.u8(id.len() as u8);
+            let _ = w.bytes(id.as_bytes());
+        }
         let crc = w.written().map_or(0, crc::crc16);
         let _ = w.u16(crc);
+    }
+
+    /// The format this session saves in (and restores from).
+    fn format_version(&self) -> u8 {
+        #[cfg(feature = "mqtt5")]
+        if self.config.is_v5() {
+            return VERSION_V5;
+        }
+        VERSION
     }
 
     /// Restores a session saved by [`Session::save`] into this new one
@@ -156,7 +187,11 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         // Where `r` is in `body`.
         let at = |r: &Reader<'_>| body.len() - r.remaining();
         let version = r.u8().map_err(|_| Corrupt)?;
-        if version != VERSION {
+        if version != self.format_version() {
+            #[cfg(feature = "mqtt5")]
+            if version == VERSION || version == VERSION_V5 {
+                return Err(RestoreError::Protocol);
+            }
             return Err(RestoreError::Version);
         }
         let flags = r.u8().map_err(|_| Corrupt)?;
@@ -178,7 +213,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             if f & QOS2 != 0 && R == 0 || bytes.len() > slot || !slot_of::<N>(pid) {
                 return Err(Capacity);
             }
-            check_message(pid, f, bytes)?;
+            self.check_message(pid, f, bytes)?;
             // Two ids for one slot would be a damaged (or forged) save.
             let mut earlier = Reader::new(body.get(first..this).ok_or(Corrupt)?);
             for _ in 0..k {
@@ -228,6 +263,18 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
                 self.subs.restore(qos, saved, |topic| hash(topic) == h);
             }
         }
+        #[cfg(feature = "mqtt5")]
+        if self.config.is_v5() {
+            let len = r.u8().map_err(|_| Corrupt)?;
+            let id = r.take(usize::from(len)).map_err(|_| Corrupt)?;
+            let id = core::str::from_utf8(id).map_err(|_| Corrupt)?;
+            if check_text(id).is_err() || id.len() > super::v5::MAX_ASSIGNED_ID {
+                return Err(Corrupt);
+            }
+            if commit {
+                self.v5.assigned.set(id);
+            }
+        }
         if r.remaining() != 0 {
             return Err(Corrupt);
         }
@@ -257,25 +304,57 @@ fn message<'b>(r: &mut Reader<'b>) -> Option<(u16, u8, &'b [u8])> {
 /// entry's flag sets it on a re-send, §3.3.1.1); released (PUBREC came,
 /// §4.3.3) only if QoS 2. Anything else would go to the broker as it is.
 fn check_message(pid: u16, flags: u8, bytes: &[u8]) -> Result<(), RestoreError> {
-    let qos = if flags & QOS2 != 0 {
+    // The receive path's decoder: the same PUBLISH checks, and it links no
+    // decoder of the packets only a client sends.
+    match Packet::decode_from_server(bytes) {
+        Ok(Packet::Publish(p)) => check_entry(pid, flags, p.qos, p.pid, p.dup, p.topic),
+        _ => Err(RestoreError::BadMessage),
+    }
+}
+
+/// [`check_message`] for an MQTT 5.0 session: its PUBLISH as 5.0 encodes
+/// it, with no properties (`publish` sets none).
+#[cfg(feature = "mqtt5")]
+fn check_message_v5(pid: u16, flags: u8, bytes: &[u8]) -> Result<(), RestoreError> {
+    use crate::wire::v5;
+    match v5::Packet::decode_from_server(bytes) {
+        Ok(v5::Packet::Publish(p)) if p.properties.is_empty() => {
+            check_entry(pid, flags, p.qos, p.pid, p.dup, p.topic)
+        }
+        _ => Err(RestoreError::BadMessage),
+    }
+}
+
+/// The fields of a saved PUBLISH against its entry (see [`check_message`]).
+fn check_entry(
+    pid: u16,
+    flags: u8,
+    qos: QoS,
+    id: Option<u16>,
+    dup: bool,
+    topic: &str,
+) -> Result<(), RestoreError> {
+    let entry_qos = if flags & QOS2 != 0 {
         QoS::ExactlyOnce
     } else {
         QoS::AtLeastOnce
     };
-    let released_ok = qos == QoS::ExactlyOnce || flags & RELEASED == 0;
-    // The receive path's decoder: the same PUBLISH checks, and it links no
-    // decoder of the packets only a client sends.
-    match Packet::decode_from_server(bytes) {
-        Ok(Packet::Publish(p))
-            if p.qos == qos
-                && p.pid == Some(pid)
-                && !p.dup
-                && released_ok
-                && check_text(p.topic).is_ok() =>
-        {
-            Ok(())
+    let released_ok = entry_qos == QoS::ExactlyOnce || flags & RELEASED == 0;
+    if qos == entry_qos && id == Some(pid) && !dup && released_ok && check_text(topic).is_ok() {
+        Ok(())
+    } else {
+        Err(RestoreError::BadMessage)
+    }
+}
+
+impl<const N: usize, const S: usize, const R: usize> Session<'_, N, S, R> {
+    /// The saved PUBLISH of an entry, in this session's protocol version.
+    fn check_message(&self, pid: u16, flags: u8, bytes: &[u8]) -> Result<(), RestoreError> {
+        #[cfg(feature = "mqtt5")]
+        if self.config.is_v5() {
+            return check_message_v5(pid, flags, bytes);
         }
-        _ => Err(RestoreError::BadMessage),
+        check_message(pid, flags, bytes)
     }
 }
 

@@ -20,7 +20,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
                 if sent {
                     return Ok(None);
                 }
-                let n = self.connect().encode(out).ok();
+                let n = self.encode_connect(out);
                 if n.is_some() {
                     self.state = State::Connecting {
                         since,
@@ -50,7 +50,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         let last_rx = self.keepalive.last_rx();
         let ping = self
             .keepalive
-            .check(now, self.config.ping_interval_ms(), response_ms);
+            .check(now, self.ping_interval_ms(), response_ms);
         if ping == Ping::Dead {
             bump(&mut self.counters.ping_timeouts);
             return Err(Reason::PingTimeout);
@@ -102,12 +102,17 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
                 return Ok(self.send_request(now, request, out));
             }
         }
+        let hold_new = !may_send || self.window_full();
         let due =
             self.inflight
-                .next_send(now, last_rx, response_ms, self.config.max_repubs, !may_send);
+                .next_send(now, last_rx, response_ms, self.config.max_repubs, hold_new);
         match due {
             Some(Due::Dead) => Err(Reason::PubAckTimeout),
             Some(Due::Send(slot)) => {
+                #[cfg(feature = "mqtt5")]
+                if self.config.is_v5() && !self.sendable_v5(slot) {
+                    return Ok(None);
+                }
                 let sent = self.inflight.send(slot, now, out);
                 if let Some((_, true)) = sent {
                     bump(&mut self.counters.republishes);
@@ -116,6 +121,15 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             }
             None => Ok(None),
         }
+    }
+
+    /// MQTT 5.0: the server's Receive Maximum is reached (see `v5::send`).
+    fn window_full(&self) -> bool {
+        #[cfg(feature = "mqtt5")]
+        if self.config.is_v5() {
+            return self.window_full_v5();
+        }
+        false
     }
 
     /// May a request not yet sent on this connection go out (see `caution`)?
@@ -132,6 +146,21 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
     ) -> Option<usize> {
         let subs = &self.subs;
         let pid = self.sub_ids.next::<N>(|p| subs.uses_pid(p))?;
+        #[cfg(feature = "mqtt5")]
+        if self.config.is_v5() {
+            let (index, n) = match request {
+                Request::Subscribe { index, topic, qos } => {
+                    (index, Self::encode_subscribe_v5(pid, topic, qos, out))
+                }
+                Request::Unsubscribe { index, topic } => {
+                    (index, Self::encode_unsubscribe_v5(pid, topic, out))
+                }
+            };
+            if n.is_some() {
+                self.subs.sent(index, pid, now);
+            }
+            return n;
+        }
         let (index, n) = match request {
             Request::Subscribe { index, topic, qos } => {
                 let list = [(topic, qos)];
@@ -166,7 +195,8 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
                 !self.acks.is_empty()
                     || self.keepalive.forced()
                     || (self.may_send_new()
-                        && (self.inflight.has_unsent() || self.subs.next_request().is_some()))
+                        && ((self.inflight.has_unsent() && !self.window_full())
+                            || self.subs.next_request().is_some()))
             }
         }
     }
@@ -186,7 +216,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             } => earliest(
                 earliest(
                     self.keepalive
-                        .deadline(self.config.ping_interval_ms(), response_ms),
+                        .deadline(self.ping_interval_ms(), response_ms),
                     deferred.then(|| since + response),
                 ),
                 earliest(

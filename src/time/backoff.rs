@@ -104,6 +104,23 @@ impl Backoff {
         Duration::from_ticks(d)
     }
 
+    /// A delay from the upper half of `[min, max]`, for a server that said
+    /// it is busy, over its quota or elsewhere (MQTT 5.0 reason codes); the
+    /// delays after it grow from there, the fast start (if any) over.
+    #[cfg(feature = "mqtt5")]
+    pub fn next_long_delay(&mut self) -> Duration {
+        self.attempts = self.attempts.max(self.fast_attempts);
+        let low = (self.max_ms / 2).max(self.min_ms);
+        let span = self.max_ms.saturating_sub(low);
+        let jitter = self
+            .random()
+            .checked_rem(span.saturating_add(1))
+            .unwrap_or(0);
+        let d = low.saturating_add(jitter);
+        self.previous_ms = d;
+        Duration::from_ticks(d)
+    }
+
     fn random(&mut self) -> u32 {
         let mut x = self.rng;
         x ^= x << 13;

@@ -19,6 +19,8 @@ mod chunks;
 mod driver;
 mod give_up;
 mod liveness;
+#[cfg(feature = "mqtt5")]
+mod mqtt5;
 mod qos2;
 mod refusals;
 mod restore;

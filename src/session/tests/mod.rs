@@ -349,5 +349,7 @@ fn keepalive_zero_means_no_pings() {
 
 mod liveness;
 mod messages;
+#[cfg(feature = "mqtt5")]
+mod mqtt5;
 mod qos2;
 mod subscriptions;

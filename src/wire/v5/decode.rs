@@ -15,7 +15,9 @@ use super::{
 };
 use crate::wire::reader::Reader;
 use crate::wire::topic::{check_filter, check_name};
-use crate::wire::{DecodeError as WireError, Frame, PacketType, QoS, UnsubscribeTopics};
+use crate::wire::{
+    DecodeError as WireError, Frame, PacketType, PublishHeader, QoS, UnsubscribeTopics,
+};
 
 /// The high nibble of AUTH's first byte (§2.1.2).
 const AUTH: u8 = 15;
@@ -74,6 +76,50 @@ impl<'a> Packet<'a> {
         let (t, f, body) = split(frame)?;
         decode_server_packet(t, f, body)
     }
+}
+
+/// The header of an MQTT 5.0 PUBLISH `frame` from `prefix`, its first
+/// bytes, for a receiver that takes the payload in pieces: 3.1.1's
+/// [`PublishHeader`] (topic, packet identifier), with `payload_start` and
+/// `payload_len` past the property block, and the block itself,
+/// validated. `Ok(None)`: `prefix` ends before the property block does.
+/// An empty Topic Name is refused here (`Packet(BadPayload)`), Topic Alias
+/// or not: a receiver taking pieces cannot have announced aliases.
+pub fn publish_header<'a>(
+    frame: &Frame,
+    prefix: &'a [u8],
+) -> Result<Option<(PublishHeader<'a>, Properties<'a>)>, DecodeError> {
+    let Some(h) = PublishHeader::parse(frame, prefix)? else {
+        return Ok(None);
+    };
+    let end = prefix.len().min(frame.len());
+    let rest = prefix.get(h.payload_start..end).unwrap_or(&[]);
+    let complete = end == frame.len();
+    // The Property Length, and whether the whole block is in `prefix`.
+    let mut r = Reader::new(rest);
+    let len = match r.var_int() {
+        Ok(len) => len as usize,
+        Err(_) if !complete => return Ok(None),
+        Err(e) => return Err(super::property::property_error(e).into()),
+    };
+    let block = rest.len() - r.rest().len() + len;
+    if block > rest.len() {
+        return if complete {
+            Err(super::PropertyError::Truncated.into())
+        } else {
+            Ok(None)
+        };
+    }
+    let properties = properties(&mut Reader::new(rest), Carrier::Publish)?;
+    let payload_start = h.payload_start + block;
+    Ok(Some((
+        PublishHeader {
+            payload_start,
+            payload_len: frame.len() - payload_start,
+            ..h
+        },
+        properties,
+    )))
 }
 
 /// The type number, fixed header and body of a frame that must be exactly

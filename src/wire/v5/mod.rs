@@ -60,7 +60,7 @@ mod subscription;
 #[cfg(test)]
 mod tests;
 
-pub use decode::frame_len;
+pub use decode::{frame_len, publish_header};
 pub use error::{DecodeError, PropertyError};
 pub use packet::{
     Ack, Auth, ConnAck, Connect, Disconnect, Packet, Publish, SubAck, Subscribe, UnsubAck,
