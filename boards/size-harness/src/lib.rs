@@ -2,7 +2,9 @@
 //!
 //! [`client`] is the measured scenario (QoS 0 and 1, no QoS 2 table:
 //! `Client<4, 8, 0>`); [`client_qos2`] the same with QoS 2 both ways
-//! (`Client<4, 8, 8>`); [`baseline`] is the same program without limpet
+//! (`Client<4, 8, 8>`); `client_v5` (feature `mqtt5`, built in a run of its
+//! own so the others link no MQTT 5.0) the [`client`] scenario speaking
+//! MQTT 5.0; [`baseline`] is the same program without limpet
 //! (same entry, same fake transport, same clock reads), so
 //! `flash(client) - flash(baseline)` is what limpet costs. The transport and
 //! the clock go through [`core::hint::black_box`], so the optimizer can
@@ -18,7 +20,7 @@ use core::hint::black_box;
 
 use limpet::client::{Client, Options};
 use limpet::net::Transport;
-use limpet::session::{Config, Event};
+use limpet::session::{Config, Event, Protocol};
 use limpet::time::Instant;
 use limpet::wire::{QoS, Will};
 
@@ -39,8 +41,10 @@ pub const RELEASES: usize = 8;
 
 /// Goal: the state of `Client<4, 8>` fits 576 bytes (512 with `R = 8`; the
 /// default `R = 32`, sized to the brokers' QoS 2 windows, adds 48). Checked
-/// on 32-bit targets (the firmware ones; a 64-bit host has wider pointers).
-#[cfg(target_pointer_width = "32")]
+/// on 32-bit targets (the firmware ones; a 64-bit host has wider pointers),
+/// for 3.1.1 builds (MQTT 5.0 adds the server's limits and an assigned
+/// client id: `client-v5` reports its state).
+#[cfg(all(target_pointer_width = "32", not(feature = "mqtt5")))]
 const _: () = assert!(
     CLIENT_STATE_BYTES <= 576,
     "Client<4, 8> state grew past 576 bytes"
@@ -148,6 +152,12 @@ pub fn client_qos2() -> ! {
     run::<RELEASES>(QoS::ExactlyOnce)
 }
 
+/// The [`client`] scenario in MQTT 5.0 (`Protocol::V5`).
+#[cfg(feature = "mqtt5")]
+pub fn client_v5() -> ! {
+    run_in::<0, _>(QoS::AtLeastOnce, Protocol::V5, FakeTransport)
+}
+
 // Inlined, so the client harnesses' code is the scenario alone.
 #[inline(always)]
 fn run<const R: usize>(top: QoS) -> ! {
@@ -156,12 +166,19 @@ fn run<const R: usize>(top: QoS) -> ! {
 
 /// The scenario of [`client`] over any transport `t` ([`FakeTransport`], or
 /// TLS over it in [`tls`]).
-fn run_over<const R: usize, T: Transport>(top: QoS, mut t: T) -> ! {
+#[inline(always)]
+fn run_over<const R: usize, T: Transport>(top: QoS, t: T) -> ! {
+    run_in::<R, _>(top, Protocol::V311, t)
+}
+
+/// The scenario of [`client`] in MQTT version `protocol`.
+fn run_in<const R: usize, T: Transport>(top: QoS, protocol: Protocol, mut t: T) -> ! {
     let mut rx = [0u8; RX_LEN];
     let mut tx = [0u8; TX_LEN];
     let mut store = [0u8; STORE_LEN];
 
     let mut config = Config::new("limpet-size");
+    config.protocol = protocol;
     config.will = Some(Will {
         topic: "dev/1/status",
         payload: b"offline",
