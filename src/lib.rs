@@ -51,6 +51,7 @@ pub mod crc;
 #[cfg(feature = "smoltcp")]
 pub mod device;
 pub mod net;
+mod polled;
 pub mod security;
 pub mod session;
 pub mod slip;

@@ -48,9 +48,11 @@
 //! ```
 
 use core::cell::Cell;
+
+use crate::polled::{first, poll_once, Either};
 use core::future::{poll_fn, Future};
-use core::pin::{pin, Pin};
-use core::task::{Context, Poll, Waker};
+use core::pin::Pin;
+use core::task::Poll;
 
 use heapless::String;
 
@@ -240,34 +242,4 @@ impl<F: Future> Radio for StationRadio<'_, F> {
     fn rssi(&mut self) -> Option<i8> {
         self.mail.rssi.get()
     }
-}
-
-/// Polls `future` once with a waker that does nothing.
-fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>) -> Option<F::Output> {
-    let mut cx = Context::from_waker(Waker::noop());
-    match future.poll(&mut cx) {
-        Poll::Ready(output) => Some(output),
-        Poll::Pending => None,
-    }
-}
-
-enum Either<A, B> {
-    First(A),
-    Second(B),
-}
-
-/// The first of `a` and `b` to finish; the other is dropped.
-async fn first<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Output> {
-    let mut a = pin!(a);
-    let mut b = pin!(b);
-    poll_fn(|cx| {
-        if let Poll::Ready(x) = a.as_mut().poll(cx) {
-            return Poll::Ready(Either::First(x));
-        }
-        if let Poll::Ready(y) = b.as_mut().poll(cx) {
-            return Poll::Ready(Either::Second(y));
-        }
-        Poll::Pending
-    })
-    .await
 }

@@ -1,8 +1,7 @@
 //! The TLS side: one future that runs the sessions, one after another.
 
 use core::cell::Cell;
-use core::future::{poll_fn, Future};
-use core::pin::pin;
+use core::future::poll_fn;
 use core::task::Poll;
 
 use embedded_io_async::{ErrorKind, ErrorType, Read, Write};
@@ -13,6 +12,7 @@ use super::config::Config;
 use super::failure::{Error, Failure};
 use super::mailbox::{Command, Link, Mailbox, Phase};
 use super::verify::{Provider, Verifier};
+use crate::polled::{first, Either};
 
 /// Largest TLS 1.3 ciphertext record: 2^14 + 256 (RFC 8446 §5.2).
 const MAX_RECORD: usize = 16_384 + 256;
@@ -393,25 +393,4 @@ impl<E> Write for Io<'_, '_, E> {
     async fn flush(&mut self) -> Result<(), IoFailed> {
         Ok(())
     }
-}
-
-enum Either<A, B> {
-    First(A),
-    Second(B),
-}
-
-/// The first of `a` and `b` to finish; the other is dropped.
-async fn first<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Output> {
-    let mut a = pin!(a);
-    let mut b = pin!(b);
-    poll_fn(|cx| {
-        if let Poll::Ready(x) = a.as_mut().poll(cx) {
-            return Poll::Ready(Either::First(x));
-        }
-        if let Poll::Ready(y) = b.as_mut().poll(cx) {
-            return Poll::Ready(Either::Second(y));
-        }
-        Poll::Pending
-    })
-    .await
 }

@@ -184,7 +184,6 @@ mod verify;
 
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Waker};
 
 pub use config::{Config, FragmentLength};
 pub use driver::drive;
@@ -245,8 +244,7 @@ impl<'m, 'b, F: Future, E> Tls<'m, 'b, F, E> {
     }
 
     fn run(&mut self) {
-        let mut cx = Context::from_waker(Waker::noop());
-        let _ = self.driver.as_mut().poll(&mut cx);
+        let _ = crate::polled::poll_once(self.driver.as_mut());
     }
 
     /// Driver and pump in turn until nothing moves (bounded: [`ROUNDS`]).
