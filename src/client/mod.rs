@@ -177,7 +177,13 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         // MQTT 5.0: the server never sends more than the receive buffer
         // holds (§3.1.2.11.4; see `connect` on `poll_chunked`).
         #[cfg(feature = "mqtt5")]
-        session.set_max_incoming(u32::try_from(rx.len()).unwrap_or(u32::MAX));
+        {
+            session.set_max_incoming(u32::try_from(rx.len()).unwrap_or(u32::MAX));
+            // The property makes the CONNECT longer than `Session::new` saw.
+            if !session.connect_fits() {
+                return Err(ConfigError::ConnectTooLarge);
+            }
+        }
         Ok(Client {
             session,
             rx: RxBuf::new(rx),

@@ -163,7 +163,21 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         let frame = match Frame::parse(self.rx.pending()) {
             Ok(Some(frame)) => frame,
             Ok(None) => return Ok(waiting),
-            Err(e) => return Err(self.malformed(e)),
+            Err(e) => {
+                // MQTT 5.0: type 15, which 3.1.1 reserves, is AUTH, which a
+                // client that asked for no enhanced authentication must
+                // never get (§4.12): a Protocol Error, not a malformed frame.
+                #[cfg(feature = "mqtt5")]
+                if self.session.config().is_v5()
+                    && self.rx.pending().first().is_some_and(|b| b >> 4 == 15)
+                {
+                    self.count_protocol_error();
+                    return Err(Reason::Violation(
+                        crate::wire::v5::ReasonCode::ProtocolError,
+                    ));
+                }
+                return Err(self.malformed(e));
+            }
         };
         let len = frame.len();
         if len > self.rx.buf.len() {

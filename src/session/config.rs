@@ -61,7 +61,7 @@ pub struct Config<'a> {
     ///
     /// MQTT 5.0 separates the two halves of 3.1.1's flag: Clean Start is
     /// `clean_init` / `clean` as above (§3.1.2.4), and the session outlives
-    /// a connection for [`Config::session_expiry`] seconds when `clean` is
+    /// a connection for `Config::session_expiry` seconds when `clean` is
     /// false, not at all when it is true (§3.1.2.11.2). So `clean_init =
     /// true, clean = false` needs no extra connection in 5.0: the first
     /// CONNECT both discards the old session and starts a lasting one.

@@ -20,7 +20,7 @@
 //! [`Config::protocol`] says so (`v5`: what 5.0 adds, on the same tables
 //! and timers). Every 5.0 path is behind `#[cfg(feature = "mqtt5")]`, so a
 //! build without the feature has none of it; a 5.0 session is given
-//! [`crate::wire::v5`] packets ([`Session::handle_v5`]) and emits them.
+//! `wire::v5` packets (`Session::handle_v5`) and emits them.
 
 mod caution;
 mod config;

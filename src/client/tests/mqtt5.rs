@@ -193,6 +193,40 @@ fn a_topic_alias_from_the_server_is_a_protocol_error() {
 }
 
 #[test]
+fn auth_from_the_server_is_a_protocol_error() {
+    // §4.12: no Authentication Method in CONNECT, so no AUTH may come; type
+    // 15 is AUTH in 5.0 (reserved in 3.1.1).
+    let mut b = Buffers::new();
+    let (mut c, mut t) = connected5(&mut b, &[]);
+    t.push_bytes(&[0xF0, 0]);
+    assert_eq!(
+        poll_kind(&mut c, at(10), &mut t),
+        Some(Event::Down(Reason::Violation(ReasonCode::ProtocolError)))
+    );
+    assert_eq!(c.counters().protocol_errors, 1);
+}
+
+#[test]
+fn a_connect_that_no_longer_fits_with_its_properties_is_refused_up_front() {
+    // The Maximum Packet Size property (5 bytes) is part of the CONNECT:
+    // a transmit buffer that fits the CONNECT only without it is refused.
+    let mut rx = [0u8; 64];
+    let mut store = [0u8; 64];
+    let mut v311 = Config::new("dev");
+    v311.keepalive = 10;
+    // CONNECT "dev", 3.1.1: 2 + 10 + 5 = 17 bytes; 5.0 adds 1 + 5.
+    let mut tx = [0u8; 20];
+    let mut config = v5_config();
+    config.keepalive = 10;
+    let c = Client::<'_, 1, 1, 0>::new(config, quick_options(), &mut rx, &mut tx, &mut store);
+    assert_eq!(c.err(), Some(crate::session::ConfigError::ConnectTooLarge));
+    let (mut rx, mut tx, mut store) = ([0u8; 64], [0u8; 20], [0u8; 64]);
+    assert!(
+        Client::<'_, 1, 1, 0>::new(v311, quick_options(), &mut rx, &mut tx, &mut store).is_ok()
+    );
+}
+
+#[test]
 fn session_taken_over_stops_the_client_until_the_application_connects() {
     // Given a server that says another connection took the session over
     // (0x8E), the client does not fight for its client id: it stays

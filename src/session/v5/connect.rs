@@ -86,6 +86,13 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         self.with_connect_v5(|c| c.encoded_len())
     }
 
+    /// True if the next CONNECT fits the transmit buffer.
+    pub(crate) fn connect_fits(&self) -> bool {
+        self.connect_len_v5()
+            .is_ok_and(|len| len <= self.max_packet)
+            || !self.config.is_v5()
+    }
+
     /// The largest packet this client accepts (its receive buffer), to
     /// announce as Maximum Packet Size (§3.1.2.11.4); 0 announces none.
     /// The `Client` sets it.
