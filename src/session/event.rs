@@ -157,7 +157,9 @@ pub enum Event<'a> {
         session_present: bool,
     },
     /// An established connection ended; the client reconnects by itself,
-    /// except after `Client::disconnect` (`Reason::Closed`).
+    /// except after `Client::disconnect` (`Reason::Closed`) and, in MQTT
+    /// 5.0, after the server said another connection took the session over
+    /// (`Reason::Server` with 0x8E: call `Client::connect` to try again).
     Down(Reason),
     /// A connection attempt failed before CONNACK was accepted; retried with backoff.
     ConnectFailed(Reason),
