@@ -11,7 +11,7 @@
 //! Sending: [`Packet::encode`] writes into a caller buffer and returns
 //! [`EncodeError::BufferTooSmall`] rather than panicking when it does not fit.
 //!
-//! MQTT 5.0 is [`v5`] (feature `mqtt5`), built on the same frame, reader,
+//! MQTT 5.0 is `v5` (feature `mqtt5`), built on the same frame, reader,
 //! writer and topic rules.
 //!
 //! Nothing here knows about sockets, time or sessions.
