@@ -1,7 +1,8 @@
 //! The whole device over TLS: the sim radio and WLAN controller, the smoltcp
 //! stack with DHCP and DNS, TLS 1.3 over the stack, and the MQTT client,
-//! through the sim gateway to a real mosquitto with a TLS listener (test
-//! certificates made by `openssl` now, never committed). The board takes
+//! through the sim gateway to two real brokers with TLS listeners in turn,
+//! mosquitto (OpenSSL) and aedes (Node's TLS) (test certificates made by
+//! `openssl` now, never committed). The board takes
 //! the device out of range, then switches its access point off; an
 //! independent `mosquitto_sub` over TLS counts what arrives.
 //!
@@ -36,22 +37,28 @@ fn the_whole_device_over_tls_rides_out_wifi_outages_with_nothing_lost() {
     let ca = make_ca(&dir, "ca", "limpet test CA");
     issue(&dir, "server", "localhost", "ca", SERVER_EXT, None);
     let path = |f: &str| dir.join(f).display().to_string();
-    let broker = Broker::start_with_config(&format!(
+    // Two brokers in turn: mosquitto (OpenSSL), aedes (Node's TLS).
+    let mosquitto = Broker::start_with_config(&format!(
         "cafile {}\ncertfile {}\nkeyfile {}\n",
         path("ca.pem"),
         path("server.pem"),
         path("server.key")
     ));
+    device_over_tls(&mosquitto, &ca, &path("ca.pem"), "mosquitto");
+    drop(mosquitto);
+    let aedes = Broker::start_aedes_tls(&dir.join("server.pem"), &dir.join("server.key"));
+    device_over_tls(&aedes, &ca, &path("ca.pem"), "aedes");
+    drop(aedes);
+    let _ = std::fs::remove_dir_all(&dir);
+}
 
+/// The device over TLS to `broker` (its CA `ca`, as a file `cafile` for the
+/// observer) through two outages; nothing lost.
+fn device_over_tls(broker: &Broker, ca: &[u8], cafile: &str, label: &str) {
     // The independent observer, over TLS too.
     let mut sub = Command::new("stdbuf")
         .args(["-oL", "mosquitto_sub", "-h", "localhost"])
-        .args([
-            "-p",
-            &broker.port().to_string(),
-            "--cafile",
-            &path("ca.pem"),
-        ])
+        .args(["-p", &broker.port().to_string(), "--cafile", cafile])
         .args(["-q", "1", "-t", TOPIC])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -99,7 +106,7 @@ fn the_whole_device_over_tls_rides_out_wifi_outages_with_nothing_lost() {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let cas = [ca.as_slice()];
+    let cas = [ca];
     let tls_config = TlsConfig::new("localhost", &cas).with_time(unix_now);
     let (mut plain, mut cipher) = ([0u8; 1024], [0u8; 1024]);
     let mail = Mailbox::new(&mut plain, &mut cipher);
@@ -161,15 +168,17 @@ fn the_whole_device_over_tls_rides_out_wifi_outages_with_nothing_lost() {
     let _ = sub.kill();
     let _ = sub.wait();
     drop(board);
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(
         acked, MESSAGES,
-        "completed over TLS ({ups} ups, {outages} outages; downs {downs:?})"
+        "{label}: completed over TLS ({ups} ups, {outages} outages; downs {downs:?})"
     );
     assert!(
         outages >= 1 && ups >= 2,
-        "rode out {outages} outages with {ups} ups"
+        "{label}: rode out {outages} outages with {ups} ups"
     );
     let missing: Vec<u32> = (0..MESSAGES).filter(|n| !seen.contains(n)).collect();
-    assert!(missing.is_empty(), "the observer is missing {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "{label}: the observer is missing {missing:?}"
+    );
 }
