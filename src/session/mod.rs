@@ -67,7 +67,8 @@ pub enum RequestError {
     /// The in-flight table or subscription table is full; retry after an
     /// acknowledgement.
     Full,
-    /// The packet would never fit the in-flight slot or the transmit buffer.
+    /// The packet would never fit the in-flight slot or the transmit buffer
+    /// (MQTT 5.0: or the server's Maximum Packet Size).
     TooLarge,
     /// The topic or filter is not one a broker accepts (§4.7, §1.5.3).
     Topic(TopicError),
@@ -480,6 +481,10 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
     /// Removes `filter`; UNSUBSCRIBE goes out when connected.
     pub fn unsubscribe(&mut self, filter: &'a str) -> Result<(), RequestError> {
         self.check_filter(filter)?;
+        #[cfg(feature = "mqtt5")]
+        if self.config.is_v5() && !self.request_fits_v5(filter, false) {
+            return Err(RequestError::TooLarge);
+        }
         self.subs
             .unsubscribe(filter)
             .map_err(|_| RequestError::Full)?;

@@ -148,6 +148,14 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         let pid = self.sub_ids.next::<N>(|p| subs.uses_pid(p))?;
         #[cfg(feature = "mqtt5")]
         if self.config.is_v5() {
+            let (index, filter, subscribe) = match request {
+                Request::Subscribe { index, topic, .. } => (index, topic, true),
+                Request::Unsubscribe { index, topic } => (index, topic, false),
+            };
+            if !self.request_fits_v5(filter, subscribe) {
+                self.give_up_request_v5(index);
+                return None;
+            }
             let (index, n) = match request {
                 Request::Subscribe { index, topic, qos } => {
                     (index, Self::encode_subscribe_v5(pid, topic, qos, out))

@@ -340,6 +340,72 @@ fn what_the_server_cannot_take_is_refused_at_the_call() {
 }
 
 #[test]
+fn a_subscribe_or_unsubscribe_over_the_servers_maximum_packet_size_is_refused_at_the_call() {
+    // Given a server whose Maximum Packet Size is 16 bytes, when the
+    // application subscribes to or unsubscribes from a filter whose packet
+    // would be larger, then the call says no: the client must not send it
+    // ([MQTT-3.2.2-15]). Found by fuzz/fuzz_targets/client_v5.rs.
+    let mut store = [0u8; 128];
+    let mut b = Broker5::<2, 4>::new(v5("c"), &mut store);
+    b.connect(at(0), &[Property::MaximumPacketSize(16)]);
+    let s = &mut b.session;
+    // SUBSCRIBE: 1 + 1 + (2 + 1 + 2 + 10 + 1) = 18 bytes; UNSUBSCRIBE 17.
+    assert_eq!(
+        s.subscribe("$share/g/t", QoS::AtMostOnce),
+        Err(RequestError::TooLarge)
+    );
+    assert_eq!(s.unsubscribe("$share/g/t"), Err(RequestError::TooLarge));
+    // 1 + 1 + (2 + 1 + 2 + 8 + 1) = 16 bytes: fits.
+    assert!(s.subscribe("abcdefgh", QoS::AtMostOnce).is_ok());
+    match b.expect_sent(at(0)) {
+        v5::Packet::Subscribe(_) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_subscription_queued_before_the_limits_were_known_is_given_up_when_too_large() {
+    // Given filters subscribed offline, when the server's CONNACK says
+    // nothing over 16 bytes, then the one whose SUBSCRIBE is larger is not
+    // sent but given up (Rejected::Subscribe, 0x95 Packet too large) and
+    // the one behind it goes out.
+    let mut store = [0u8; 128];
+    let mut b = Broker5::<2, 4>::new(v5("c"), &mut store);
+    b.session
+        .subscribe("a/long/filter", QoS::AtMostOnce)
+        .unwrap();
+    b.session.subscribe("a", QoS::AtMostOnce).unwrap();
+    b.connect(at(0), &[Property::MaximumPacketSize(16)]);
+    b.expect_quiet(at(0));
+    assert!(b.session.wants_transmit(), "the client polls again at once");
+    b.session.clear_reason_code();
+    assert_eq!(
+        b.session.take_rejected(),
+        Some(Rejected::Subscribe("a/long/filter"))
+    );
+    assert_eq!(b.session.reason_code(), Some(ReasonCode::PacketTooLarge));
+    let pid = match b.expect_sent(at(0)) {
+        v5::Packet::Subscribe(s) => {
+            assert!(s.topics.iter().map(|(f, _)| f).eq(["a"]));
+            s.pid
+        }
+        other => panic!("{other:?}"),
+    };
+    b.expect_quiet(at(0));
+    let suback = v5::Packet::SubAck(v5::SubAck {
+        pid,
+        properties: Properties::NONE,
+        codes: &[0x00],
+    });
+    assert!(matches!(
+        b.answer(at(1), suback),
+        Ok(Some(Event::Subscribed { topic: "a", .. }))
+    ));
+    assert!(b.session.subscriptions().map(|(f, _)| f).eq(["a"]));
+    assert_eq!(b.session.counters().rejected, 1);
+}
+
+#[test]
 fn an_assigned_client_identifier_is_kept_for_the_next_connections() {
     // §3.1.3.1: an empty id asks the server for one; §3.2.2.3.7: it comes
     // back in CONNACK, and a session resumes only under it.
@@ -519,6 +585,38 @@ fn a_message_queued_before_the_limits_were_known_is_given_up_with_the_servers_re
     assert_eq!(b.publish_pid(at(0)), fine.0);
     assert_eq!(b.session.counters().rejected, 3);
     assert_eq!(b.session.inflight(), 1);
+}
+
+#[test]
+fn an_acknowledgement_for_a_message_being_given_up_does_not_complete_it() {
+    // Given a message queued offline that the server's Maximum Packet Size
+    // makes the client give up (not sent; its report waiting for the next
+    // poll), when the server acknowledges its packet identifier anyway,
+    // then the acknowledgement is for nothing in flight: the message is
+    // reported once, as Rejected, never also as Published. Found by
+    // fuzz/fuzz_targets/client_v5.rs (a token completed twice).
+    type Acknowledgement = fn(Ack<'static>) -> v5::Packet<'static>;
+    let cases: [(QoS, Acknowledgement); 3] = [
+        (QoS::AtLeastOnce, v5::Packet::PubAck),
+        (QoS::ExactlyOnce, v5::Packet::PubRec),
+        (QoS::ExactlyOnce, v5::Packet::PubComp),
+    ];
+    for (qos, acknowledgement) in cases {
+        let mut store = [0u8; 4 * 64];
+        let mut b = Broker5::<4, 1>::new(v5("c"), &mut store);
+        let big = b.session.publish("t", &[0; 40], qos, false).unwrap();
+        b.connect(at(0), &[Property::MaximumPacketSize(30)]);
+        b.expect_quiet(at(0));
+        let packet = acknowledgement(ack(big.0, ReasonCode::Success));
+        assert_eq!(b.answer(at(1), packet), Ok(None), "{packet:?}");
+        b.expect_quiet(at(1));
+        b.session.clear_reason_code();
+        assert_eq!(b.session.take_rejected(), Some(Rejected::Publish(big)));
+        assert_eq!(b.session.reason_code(), Some(ReasonCode::PacketTooLarge));
+        assert_eq!(b.session.inflight(), 0);
+        assert_eq!(b.session.counters().rejected, 1);
+        b.expect_quiet(at(1));
+    }
 }
 
 // ---------------------------------------------------------------------------

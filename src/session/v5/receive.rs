@@ -80,6 +80,14 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
                     properties: p.properties,
                 }))
             }
+            // A message being given up (`sendable_v5`: never sent on this
+            // connection, its report waiting for the next poll) is not in
+            // flight: an acknowledgement of its id is for nothing.
+            Packet::PubAck(a) | Packet::PubRec(a) | Packet::PubComp(a)
+                if self.given_up == Some(Rejected::Publish(Token(a.pid))) =>
+            {
+                Ok(Handled::Nothing)
+            }
             Packet::PubAck(a) => {
                 self.v5.reason = Some(a.reason);
                 if a.reason.is_success() {

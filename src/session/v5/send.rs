@@ -6,13 +6,16 @@
 //! - at the call, once known (after the first CONNACK): a publish above
 //!   the Maximum QoS, a retained one without Retain Available
 //!   ([`RequestError::ServerUnsupported`]), one whose packet exceeds the
-//!   Maximum Packet Size ([`RequestError::TooLarge`]), a wildcard or
-//!   shared filter the server does not support;
+//!   Maximum Packet Size ([`RequestError::TooLarge`], as a SUBSCRIBE or
+//!   UNSUBSCRIBE that would), a wildcard or shared filter the server does
+//!   not support;
 //! - when sending, for a message queued before the limits were known (or
 //!   under a previous server's): it is never sent (the server would close
 //!   the connection on it, for ever), but given up and reported as
 //!   `Rejected` with the reason code the server would have sent (0x9B QoS
-//!   not supported, 0x9A Retain not supported, 0x95 Packet too large).
+//!   not supported, 0x9A Retain not supported, 0x95 Packet too large); a
+//!   subscription request too large likewise (0x95). An acknowledgement of
+//!   a message being given up is for nothing in flight (ignored).
 //!
 //! A subscription above the server's Maximum QoS is allowed: the server
 //! grants what it supports (§3.2.2.3.4, non-normative comment).
@@ -86,7 +89,8 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
 
     /// The checks a subscription passes in 5.0: a filter with wildcards
     /// needs Wildcard Subscription Available (§3.2.2.3.11), a shared one
-    /// Shared Subscription Available (§3.2.2.3.13).
+    /// Shared Subscription Available (§3.2.2.3.13); its SUBSCRIBE must fit
+    /// the server's Maximum Packet Size.
     pub(in crate::session) fn check_filter_v5(&self, filter: &str) -> Result<(), RequestError> {
         let limits = &self.v5.limits;
         let wildcard = filter.bytes().any(|b| b == b'+' || b == b'#');
@@ -94,7 +98,43 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         if (wildcard && !limits.wildcard_available) || (shared && !limits.shared_available) {
             return Err(RequestError::ServerUnsupported);
         }
+        if !self.request_fits_v5(filter, true) {
+            return Err(RequestError::TooLarge);
+        }
         Ok(())
+    }
+
+    /// The server's Maximum Packet Size against the SUBSCRIBE (or, when
+    /// not `subscribe`, the UNSUBSCRIBE) for `filter` (§3.2.2.3.6: the
+    /// client must not send a larger packet, [MQTT-3.2.2-15]).
+    pub(in crate::session) fn request_fits_v5(&self, filter: &str, subscribe: bool) -> bool {
+        // Packet id, an empty property block, the filter and (SUBSCRIBE)
+        // its options byte; then the fixed header.
+        let rest = 2 + 1 + 2 + filter.len() + usize::from(subscribe);
+        let header = 1 + match rest {
+            0..=127 => 1,
+            128..=16_383 => 2,
+            16_384..=2_097_151 => 3,
+            _ => 4,
+        };
+        (header + rest) as u64 <= u64::from(self.v5.limits.maximum_packet_size)
+    }
+
+    /// A subscription request that does not fit the server's Maximum
+    /// Packet Size (one queued before the limits were known): it is never
+    /// sent but given up, reported by the next `take_rejected` with 0x95
+    /// Packet too large, as a publish is (`sendable_v5`).
+    pub(in crate::session) fn give_up_request_v5(&mut self, index: usize) {
+        // One report at a time: the next waits until this one is taken.
+        if self.given_up.is_some() {
+            return;
+        }
+        if let Some(rejected) = self.subs.rejected(index, 1) {
+            self.given_up = Some(rejected);
+            self.v5.given_up_reason = Some(ReasonCode::PacketTooLarge);
+            bump(&mut self.counters.rejected);
+            self.changed();
+        }
     }
 
     /// SUBSCRIBE for one filter (§3.8), options: the QoS only.
