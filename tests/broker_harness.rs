@@ -201,6 +201,7 @@ fn drop_kills_broker_and_removes_dir() {
                 let ready = format!(" ready on 127.0.0.1:{}", broker.port());
                 assert!(broker.log().contains(&ready), "{}", broker.log());
             }
+            BrokerKind::Ejabberd => unreachable!("not in kinds()"),
         }
         drop(broker);
         assert!(!dir.exists());

@@ -1,9 +1,10 @@
 //! Real MQTT brokers for tests, demos and benchmarks, and independent
 //! observers. Only std is used.
 //!
-//! - [`Broker`]: a private broker of a [`BrokerKind`] (mosquitto, or aedes
-//!   under node) on a free 127.0.0.1 port, with its own log (and config) in a
-//!   temp dir; killed by PID and cleaned up on drop.
+//! - [`Broker`]: a private broker of a [`BrokerKind`] (mosquitto, aedes
+//!   under node, or ejabberd's mod_mqtt under erl) on a free 127.0.0.1 port,
+//!   with its own log (and config) in a temp dir; killed by PID and cleaned
+//!   up on drop.
 //! - [`Sub`]: a `mosquitto_sub` observer collecting `-v` lines (`topic payload`).
 //!   It is ready (subscribed) when `start()` returns. A plain MQTT 3.1.1
 //!   client: it works against either broker.
@@ -31,6 +32,13 @@ const START_TIMEOUT: Duration = Duration::from_secs(5);
 /// after spawn (measured on 2 cores: median 170 ms idle, up to 700 ms while
 /// the broker tests run beside it).
 const AEDES_START_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long ejabberd (an Erlang VM loading ejabberd, creating its Mnesia
+/// tables and opening the mod_mqtt listener) may take to accept
+/// connections after spawn (measured on 2 cores: 0.75 s idle, 0.9–1.3 s
+/// beside a build; ejabberd itself reports about 0.6 s of that).
+const EJABBERD_START_TIMEOUT: Duration = Duration::from_secs(30);
+/// The login every MQTT client gives ejabberd (see [`Broker::login`]).
+pub const EJABBERD_LOGIN: (&str, &str) = ("limpet", "limpet");
 /// How many fresh ports `Broker::start` tries when it loses a port race.
 const START_ATTEMPTS: u32 = 5;
 /// How long `Broker::restart` keeps retrying to bind the same port.
@@ -123,14 +131,21 @@ pub enum BrokerKind {
     /// aedes (Node.js, npm; pinned in `tests/brokers/aedes/package-lock.json`),
     /// run as `node tests/brokers/aedes/broker.mjs PORT`.
     Aedes,
+    /// ejabberd's `mod_mqtt` (Erlang, Debian's `ejabberd` package; MQTT
+    /// 3.1.1 and 5.0), run as a distribution-free Erlang VM (`erl -noinput
+    /// -s ejabberd`, no node name, so no epmd and no distribution port)
+    /// with its own `ejabberd.yml` and Mnesia spool in the temp dir. Not in
+    /// [`kinds`]: the MQTT 5.0 tests (`tests/mqtt5.rs`) start it by kind.
+    Ejabberd,
 }
 
 impl BrokerKind {
-    /// `"mosquitto"` or `"aedes"`.
+    /// `"mosquitto"`, `"aedes"` or `"ejabberd"`.
     pub fn name(self) -> &'static str {
         match self {
             BrokerKind::Mosquitto => "mosquitto",
             BrokerKind::Aedes => "aedes",
+            BrokerKind::Ejabberd => "ejabberd",
         }
     }
 
@@ -138,6 +153,7 @@ impl BrokerKind {
         match self {
             BrokerKind::Mosquitto => "mosquitto.log",
             BrokerKind::Aedes => "aedes.log",
+            BrokerKind::Ejabberd => "ejabberd.log",
         }
     }
 
@@ -145,13 +161,36 @@ impl BrokerKind {
         match self {
             BrokerKind::Mosquitto => START_TIMEOUT,
             BrokerKind::Aedes => AEDES_START_TIMEOUT,
+            BrokerKind::Ejabberd => EJABBERD_START_TIMEOUT,
         }
     }
 }
 
-/// Every broker kind the integration tests run against.
+/// Every broker kind the MQTT 3.1.1 integration tests run against
+/// (ejabberd is not one of them yet).
 pub fn kinds() -> Vec<BrokerKind> {
     vec![BrokerKind::Mosquitto, BrokerKind::Aedes]
+}
+
+/// The directory holding Debian's ejabberd Erlang applications
+/// (`ejabberd-VERSION/ebin/ejabberd.app` and its deps), for `ERL_LIBS`:
+/// `/usr/lib/<multiarch>/` (what `ejabberdctl` sets), or an OTP lib dir.
+fn ejabberd_libs() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.push(PathBuf::from("/usr/lib/erlang/lib"));
+    dirs.push(PathBuf::from("/usr/local/lib/erlang/lib"));
+    dirs.into_iter().find(|dir| {
+        fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
+            e.file_name().to_string_lossy().starts_with("ejabberd-")
+                && e.path().join("ebin/ejabberd.app").is_file()
+        })
+    })
 }
 
 /// The aedes launcher in this repository.
@@ -171,6 +210,23 @@ fn aedes_script() -> PathBuf {
 /// persistence (sessions, queued messages and retained messages live as long
 /// as the process, so a restart forgets them, as with mosquitto); node's
 /// stdout+stderr go to `aedes.log` in [`Broker::dir`].
+///
+/// ejabberd: `erl -noinput +K true -mnesia dir SPOOL -s ejabberd` with
+/// `ERL_LIBS` pointing at Debian's ejabberd applications and an
+/// `ejabberd.yml` (written before each start) that has one listener,
+/// `mod_mqtt` on `127.0.0.1:PORT`, and nothing else: no XMPP c2s/s2s/http
+/// listeners; one host (`localhost`) with anonymous auth
+/// (`anonymous_protocol: login_anon`), which takes any username with any
+/// non-empty password; ejabberd refuses an MQTT CONNECT without a username
+/// and password whatever its auth, so every client must give one
+/// ([`Broker::login`]). No Erlang node name is given, so the VM starts no
+/// distribution: no epmd (nothing on port 4369), no distribution port, and
+/// parallel instances cannot clash by node name. The Mnesia spool
+/// (`spool/`; mod_mqtt keeps sessions and subscriptions in RAM tables,
+/// retained messages in a disc table) is wiped before every start, so a
+/// restart forgets everything, as with the other kinds. The VM's console
+/// (info level) goes to `ejabberd.log`; ejabberd's own log files are in
+/// `logs/`.
 ///
 /// The log is printed on drop when the test is panicking.
 pub struct Broker {
@@ -209,6 +265,20 @@ impl Broker {
     /// mosquitto only: aedes has no config file.
     pub fn start_with_config(extra: &str) -> Broker {
         Broker::launch(BrokerKind::Mosquitto, extra)
+    }
+
+    /// A broker of `kind` with extra configuration, kept across restarts:
+    /// mosquitto.conf lines for mosquitto (as [`Broker::start_with_config`]);
+    /// for ejabberd, YAML lines of `mod_mqtt`'s options, e.g.
+    /// `"access_publish: {\"ok/#\": all}\n"` (each line is indented
+    /// under `modules: mod_mqtt:`; use flow style for maps). aedes takes
+    /// none (panics if `extra` is not empty).
+    pub fn start_kind_with_config(kind: BrokerKind, extra: &str) -> Broker {
+        assert!(
+            kind != BrokerKind::Aedes || extra.is_empty(),
+            "aedes has no config file"
+        );
+        Broker::launch(kind, extra)
     }
 
     /// aedes with a TLS listener (Node's TLS) serving the certificate `cert`
@@ -271,11 +341,20 @@ impl Broker {
         panic!("{name} lost the port race {START_ATTEMPTS} times; last log:\n{last}")
     }
 
-    /// The executable to spawn: mosquitto, or node (after checking that
-    /// `scripts/setup` installed aedes).
+    /// The executable to spawn: mosquitto, node (after checking that
+    /// `scripts/setup` installed aedes) or erl (after checking that
+    /// ejabberd is installed).
     fn bin(kind: BrokerKind) -> PathBuf {
         match kind {
             BrokerKind::Mosquitto => find_bin("mosquitto"),
+            BrokerKind::Ejabberd => {
+                assert!(
+                    ejabberd_libs().is_some(),
+                    "ejabberd is not installed (no ejabberd-*/ebin/ejabberd.app \
+                     under /usr/lib/*/): run `scripts/setup` (apt-get install ejabberd)"
+                );
+                find_bin("erl")
+            }
             BrokerKind::Aedes => {
                 let modules = aedes_script().with_file_name("node_modules");
                 assert!(
@@ -294,6 +373,17 @@ impl Broker {
         self.kind
     }
 
+    /// The username and password an MQTT client must give this broker:
+    /// `Some(EJABBERD_LOGIN)` for ejabberd (any username with any non-empty
+    /// password is let in, but one is needed), `None` for the others
+    /// (anonymous clients are let in).
+    pub fn login(&self) -> Option<(&'static str, &'static str)> {
+        match self.kind {
+            BrokerKind::Ejabberd => Some(EJABBERD_LOGIN),
+            BrokerKind::Mosquitto | BrokerKind::Aedes => None,
+        }
+    }
+
     /// The broker's TCP port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
@@ -304,12 +394,13 @@ impl Broker {
         SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, self.port))
     }
 
-    /// PID of the running broker process (mosquitto or node), if any.
+    /// PID of the running broker process (mosquitto, node, or ejabberd's
+    /// Erlang VM `beam.smp`: `erl` execs it), if any.
     pub fn pid(&self) -> Option<u32> {
         self.child.lock().unwrap().as_ref().map(|c| c.id())
     }
 
-    /// The broker's temp dir (log, and mosquitto's config).
+    /// The broker's temp dir (log, and mosquitto's or ejabberd's config).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -388,9 +479,9 @@ impl Broker {
 
     /// Starts the broker again on the SAME port (killing it first if it is
     /// still running) and waits until it accepts connections. Retries binding
-    /// for up to 10 s. With `persistence false` (mosquitto) or in-memory
-    /// persistence (aedes) the new broker has no sessions, subscriptions or
-    /// retained messages.
+    /// for up to 10 s. With `persistence false` (mosquitto), in-memory
+    /// persistence (aedes) or a wiped Mnesia spool (ejabberd) the new broker
+    /// has no sessions, subscriptions or retained messages.
     pub fn restart(&mut self) {
         self.kill();
         let bin = Broker::bin(self.kind);
@@ -451,6 +542,10 @@ impl Broker {
                     .args(&self.extra_args);
                 format!(" ready on 127.0.0.1:{port}")
             }
+            BrokerKind::Ejabberd => {
+                self.ejabberd_command(&mut cmd, port);
+                format!("Start accepting TCP connections at 127.0.0.1:{port} for mod_mqtt")
+            }
         };
 
         let log_path = self.dir.join(self.kind.log_file());
@@ -482,16 +577,22 @@ impl Broker {
         let timeout = self.kind.start_timeout();
         let deadline = Instant::now() + timeout;
         loop {
+            // mosquitto: "Address already in use"; broker.mjs: EADDRINUSE;
+            // ejabberd: "address already in use" (then it stops by itself).
+            let in_use =
+                |text: &str| text.contains("ddress already in use") || text.contains("EADDRINUSE");
             if let Ok(Some(_)) = child.try_wait() {
                 let text = this_run(&log_path);
-                // mosquitto: "Address already in use"; broker.mjs: EADDRINUSE.
-                return Err(
-                    if text.contains("Address already in use") || text.contains("EADDRINUSE") {
-                        SpawnError::PortInUse(text)
-                    } else {
-                        SpawnError::Failed(text)
-                    },
-                );
+                return Err(if in_use(&text) {
+                    SpawnError::PortInUse(text)
+                } else {
+                    SpawnError::Failed(text)
+                });
+            }
+            if self.kind == BrokerKind::Ejabberd && in_use(&this_run(&log_path)) {
+                // Not left to stop by itself: killed by PID now.
+                kill_child(&mut child);
+                return Err(SpawnError::PortInUse(this_run(&log_path)));
             }
             // Ready = accepts a connection AND the broker says it is serving
             // (so we did not connect to some other process on a raced port).
@@ -510,6 +611,59 @@ impl Broker {
             }
             thread::sleep(Duration::from_millis(2));
         }
+    }
+}
+
+impl Broker {
+    /// ejabberd: writes `ejabberd.yml`, wipes the Mnesia spool and sets up
+    /// `erl`'s arguments and environment for a private, distribution-free
+    /// VM serving mod_mqtt on 127.0.0.1:`port`.
+    fn ejabberd_command(&self, cmd: &mut Command, port: u16) {
+        let libs = ejabberd_libs().expect("checked by Broker::bin");
+        let spool = self.dir.join("spool");
+        let logs = self.dir.join("logs");
+        let _ = fs::remove_dir_all(&spool);
+        fs::create_dir_all(&spool).expect("create ejabberd spool dir");
+        fs::create_dir_all(&logs).expect("create ejabberd logs dir");
+        let mut module_opts = String::new();
+        for line in self.extra_config.lines().filter(|l| !l.trim().is_empty()) {
+            module_opts.push_str("      ");
+            module_opts.push_str(line);
+            module_opts.push('\n');
+        }
+        if module_opts.is_empty() {
+            module_opts.push_str("      {}\n");
+        }
+        // Only mod_mqtt is loaded and only its listener opened. loglevel
+        // info: the listener's "Start accepting" line is the ready marker.
+        let conf = format!(
+            "hosts:\n  - localhost\n\
+             loglevel: info\n\
+             log_rotate_count: 0\n\
+             auth_method: [anonymous]\n\
+             anonymous_protocol: login_anon\n\
+             allow_multiple_connections: true\n\
+             listen:\n  -\n    port: {port}\n    ip: \"127.0.0.1\"\n    module: mod_mqtt\n\
+             modules:\n  mod_mqtt:\n{module_opts}"
+        );
+        let conf_path = self.dir.join("ejabberd.yml");
+        fs::write(&conf_path, conf).expect("write ejabberd.yml");
+        cmd.current_dir(&self.dir)
+            .env("ERL_LIBS", libs)
+            .env("EJABBERD_CONFIG_PATH", &conf_path)
+            .env("EJABBERD_LOG_PATH", logs.join("ejabberd.log"))
+            .env("ERL_CRASH_DUMP", logs.join("erl_crash.dump"))
+            .env("ERL_CRASH_DUMP_BYTES", "0")
+            // Belt and braces: were distribution ever started, epmd and
+            // the node would listen on loopback only.
+            .env("ERL_EPMD_ADDRESS", "127.0.0.1")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("ERL_FLAGS")
+            .env_remove("ERL_AFLAGS")
+            .env_remove("ERL_ZFLAGS")
+            .args(["-noinput", "+K", "true", "-mnesia", "dir"])
+            .arg(format!("\"{}\"", spool.display()))
+            .args(["-s", "ejabberd"]);
     }
 }
 
