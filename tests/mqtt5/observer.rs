@@ -1,8 +1,10 @@
 //! An independent MQTT 5.0 observer: `mosquitto_sub -V mqttv5 -v`,
 //! collecting `topic payload` lines, ready (subscribed) once a probe it
 //! subscribed to came back. `limpet_testbroker::Sub` is the 3.1.1 one; this
-//! is its 5.0 twin, killed by PID on drop.
+//! is its 5.0 twin, killed by PID on drop. It and `publish5` log in when
+//! the broker wants a username and password (ejabberd: `Broker::login`).
 
+use crate::support::{Broker, BrokerKind};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,6 +16,9 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// Probes go to `$probe5/<id>`: `$` topics match no wildcard (§4.7.2).
 const PROBE_PREFIX: &str = "$probe5/";
+/// On ejabberd, `probe5/<id>`: mod_mqtt refuses any client's publish to a
+/// `$` topic. No test's device subscribes to a filter matching it.
+const EJABBERD_PROBE_PREFIX: &str = "probe5/";
 
 #[derive(Default)]
 struct Seen {
@@ -22,26 +27,41 @@ struct Seen {
     eof: bool,
 }
 
+/// A username and password (`-u`, `-P`), or anonymous.
+pub type Login = Option<(&'static str, &'static str)>;
+
+fn login_args(login: Login) -> Vec<&'static str> {
+    login.map_or(Vec::new(), |(u, p)| vec!["-u", u, "-P", p])
+}
+
 pub struct Sub5 {
     port: u16,
+    login: Login,
     probe: String,
     child: Child,
     seen: Arc<(Mutex<Seen>, Condvar)>,
 }
 
 impl Sub5 {
-    /// Subscribed to `topic` at `qos` over MQTT 5.0; returns once ready.
-    pub fn start(port: u16, topic: &str, qos: u8) -> Sub5 {
+    /// Subscribed to `topic` at `qos` over MQTT 5.0 on `broker` (with its
+    /// login, if it wants one); returns once ready.
+    pub fn start(broker: &Broker, topic: &str, qos: u8) -> Sub5 {
+        let (port, login) = (broker.port(), broker.login());
         let id = format!(
             "sub5-{}-{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        let probe = format!("{PROBE_PREFIX}{id}");
+        let prefix = match broker.kind() {
+            BrokerKind::Ejabberd => EJABBERD_PROBE_PREFIX,
+            _ => PROBE_PREFIX,
+        };
+        let probe = format!("{prefix}{id}");
         let mut child = Command::new("mosquitto_sub")
             .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-V", "mqttv5"])
             .args(["-q", &qos.to_string(), "-v", "-i", &id])
             .args(["-t", topic, "-t", &probe])
+            .args(login_args(login))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -72,6 +92,7 @@ impl Sub5 {
         });
         let sub = Sub5 {
             port,
+            login,
             probe,
             child,
             seen,
@@ -90,7 +111,7 @@ impl Sub5 {
         loop {
             let token = COUNTER.fetch_add(1, Ordering::Relaxed).to_string();
             // A broker still down just means: not ready yet.
-            let _ = publish5(self.port, &self.probe, token.as_bytes(), 0, &[]);
+            let _ = publish5(self.port, self.login, &self.probe, token.as_bytes(), 0, &[]);
             let slice =
                 Duration::from_millis(100).min(deadline.saturating_duration_since(Instant::now()));
             if self.wait_until(slice, |s| s.probes.contains(&token)) {
@@ -141,6 +162,7 @@ impl Drop for Sub5 {
 /// if it failed or took over 10 s.
 pub fn publish5(
     port: u16,
+    login: Login,
     topic: &str,
     payload: &[u8],
     qos: u8,
@@ -148,7 +170,8 @@ pub fn publish5(
 ) -> Result<(), String> {
     let mut cmd = Command::new("mosquitto_pub");
     cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-V", "mqttv5"])
-        .args(["-t", topic, "-q", &qos.to_string()]);
+        .args(["-t", topic, "-q", &qos.to_string()])
+        .args(login_args(login));
     for p in properties {
         cmd.args(["-D", "publish"]).args(p.iter());
     }
