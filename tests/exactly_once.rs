@@ -1,16 +1,21 @@
 //! QoS 2 exactly once, both ways, through link drops and a device reboot, on
 //! each broker; and a session saved into bytes across the reboot. An
 //! independent `mosquitto_sub` (or the device itself, for what it receives)
-//! counts every message.
+//! counts every message. In MQTT 3.1.1 and, with feature `mqtt5`, the
+//! central scenarios again in 5.0 (module `mqtt5`, mosquitto only: aedes
+//! 1.2.0 speaks 3.1.1 only, its CONNECT handler refuses protocol level 5
+//! and its README lists MQTT 5.0 as not supported yet). The observer
+//! (`mosquitto_sub`) speaks 3.1.1 either way: what it counts is the
+//! device's messages, whatever protocol carried them to the broker.
 
 #[macro_use]
 mod support;
 
-use limpet::session::Config;
+use limpet::session::{Config, Protocol};
 use limpet::wire::QoS;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use support::device::{leak, Device, Ev};
+use support::device::{leak, protocol_name, speaking, Device, Ev};
 use support::{publish, Broker, BrokerKind, Sub};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -21,8 +26,59 @@ on_every_broker!(
     a_session_saved_before_a_reboot_resumes_with_nothing_lost_or_delivered_twice,
 );
 
+fn qos2_published_through_link_drops_arrives_exactly_once(kind: BrokerKind) {
+    published_through_drops(kind, Protocol::V311);
+}
+
 fn qos2_received_is_delivered_exactly_once(kind: BrokerKind) {
-    received_through_drops(kind, Drops::None);
+    received_through_drops(kind, Drops::None, Protocol::V311);
+}
+
+fn a_session_saved_before_a_reboot_resumes_with_nothing_lost_or_delivered_twice(kind: BrokerKind) {
+    saved_session_resumes(kind, Protocol::V311);
+}
+
+/// The central scenarios in MQTT 5.0, on mosquitto (aedes speaks 3.1.1
+/// only: see the top of this file).
+#[cfg(feature = "mqtt5")]
+mod mqtt5 {
+    use super::*;
+
+    #[test]
+    fn qos2_published_through_link_drops_arrives_exactly_once() {
+        published_through_drops(BrokerKind::Mosquitto, Protocol::V5);
+    }
+
+    #[test]
+    fn qos2_received_is_delivered_exactly_once() {
+        received_through_drops(BrokerKind::Mosquitto, Drops::None, Protocol::V5);
+    }
+
+    #[test]
+    fn qos2_received_through_link_drops_and_lost_pubrecs_is_delivered_exactly_once() {
+        received_through_drops(BrokerKind::Mosquitto, Drops::BeforePubrec, Protocol::V5);
+    }
+
+    #[test]
+    fn qos2_received_through_link_drops_between_exchanges_is_delivered_exactly_once() {
+        received_through_drops(BrokerKind::Mosquitto, Drops::BetweenExchanges, Protocol::V5);
+    }
+
+    #[test]
+    fn a_session_saved_before_a_reboot_resumes_with_nothing_lost_or_delivered_twice() {
+        saved_session_resumes(BrokerKind::Mosquitto, Protocol::V5);
+    }
+
+    #[test]
+    fn a_burst_of_100_qos2_messages_is_delivered_exactly_once_on_a_clean_session_without_a_reconnect(
+    ) {
+        burst_on_a_clean_session(Protocol::V5);
+    }
+
+    #[test]
+    fn a_burst_of_100_qos2_messages_is_delivered_exactly_once_on_a_persistent_session() {
+        burst_on_a_persistent_session(Protocol::V5);
+    }
 }
 
 // Receiving QoS 2 through link drops runs on mosquitto only. aedes 1.2.0
@@ -34,12 +90,16 @@ fn qos2_received_is_delivered_exactly_once(kind: BrokerKind) {
 
 #[test]
 fn qos2_received_through_link_drops_and_lost_pubrecs_is_delivered_exactly_once() {
-    received_through_drops(BrokerKind::Mosquitto, Drops::BeforePubrec);
+    received_through_drops(BrokerKind::Mosquitto, Drops::BeforePubrec, Protocol::V311);
 }
 
 #[test]
 fn qos2_received_through_link_drops_between_exchanges_is_delivered_exactly_once() {
-    received_through_drops(BrokerKind::Mosquitto, Drops::BetweenExchanges);
+    received_through_drops(
+        BrokerKind::Mosquitto,
+        Drops::BetweenExchanges,
+        Protocol::V311,
+    );
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -51,9 +111,10 @@ enum Drops {
     BetweenExchanges,
 }
 
-/// A persistent session (the broker keeps it across connections).
-fn persistent(id: &str) -> Config<'static> {
-    let mut c = Config::new(leak(id));
+/// A persistent session (the broker keeps it across connections; in MQTT
+/// 5.0 for ever, `Config::session_expiry`'s default), speaking `protocol`.
+fn persistent(id: &str, protocol: Protocol) -> Config<'static> {
+    let mut c = speaking(Config::new(leak(id)), protocol);
     c.keepalive = 10;
     c.clean_init = false;
     c.clean = false;
@@ -98,11 +159,16 @@ fn poll_once(dev: &mut Device) -> Option<Ev> {
     })
 }
 
-fn qos2_published_through_link_drops_arrives_exactly_once(kind: BrokerKind) {
+/// Who ran a scenario, for messages: the broker and the device's protocol.
+fn who(kind: BrokerKind, protocol: Protocol) -> String {
+    format!("{} (MQTT {})", kind.name(), protocol_name(protocol))
+}
+
+fn published_through_drops(kind: BrokerKind, protocol: Protocol) {
     let broker = Broker::start_kind(kind);
     let topic = "eo/out";
     let observer = Sub::builder(broker.port(), topic).qos(2).start();
-    let mut dev = Device::new(persistent("eo-pub"), broker.addr());
+    let mut dev = Device::new(persistent("eo-pub", protocol), broker.addr());
     assert!(dev.up(WAIT));
     const TOTAL: u32 = 300;
     let mut next = 0u32;
@@ -155,15 +221,23 @@ fn qos2_published_through_link_drops_arrives_exactly_once(kind: BrokerKind) {
     assert!(observer.wait_for(TOTAL as usize, WAIT));
     // Anything late would show up now.
     std::thread::sleep(Duration::from_millis(300));
-    assert_exactly_once(&counts(&observer.lines(), topic), TOTAL, kind.name());
+    let n = counts(&observer.lines(), topic);
+    eprintln!(
+        "{}: {TOTAL} QoS 2 published, {} reconnects, observer got {} distinct, {} duplicated",
+        who(kind, protocol),
+        dev.client.counters().reconnects,
+        n.len(),
+        n.values().filter(|&&c| c > 1).count()
+    );
+    assert_exactly_once(&n, TOTAL, &who(kind, protocol));
 }
 
 /// 60 QoS 2 messages from an outside publisher while the device's link
 /// breaks every 7th message (`drops`).
-fn received_through_drops(kind: BrokerKind, drops_at: Drops) {
+fn received_through_drops(kind: BrokerKind, drops_at: Drops, protocol: Protocol) {
     let broker = Broker::start_kind(kind);
     let topic = "eo/in";
-    let mut dev = Device::new(persistent("eo-sub"), broker.addr());
+    let mut dev = Device::new(persistent("eo-sub", protocol), broker.addr());
     dev.tcp.trace = Some(Vec::new());
     dev.client.subscribe(topic, QoS::ExactlyOnce).unwrap();
     assert!(dev
@@ -234,7 +308,15 @@ fn received_through_drops(kind: BrokerKind, drops_at: Drops) {
             .filter(|e| matches!(e, Ev::Up { .. } | Ev::Down(_)))
             .collect::<Vec<_>>()
     );
-    assert_exactly_once(&got, TOTAL, kind.name());
+    eprintln!(
+        "{}: {TOTAL} QoS 2 received, {drops} drops, delivered {} distinct, {} twice, \
+         {} re-sends suppressed",
+        who(kind, protocol),
+        got.len(),
+        got.values().filter(|&&c| c > 1).count(),
+        dev.client.counters().duplicates
+    );
+    assert_exactly_once(&got, TOTAL, &who(kind, protocol));
     if drops_at == Drops::BeforePubrec {
         assert!(
             dev.client.counters().duplicates >= 1,
@@ -244,14 +326,14 @@ fn received_through_drops(kind: BrokerKind, drops_at: Drops) {
     }
 }
 
-fn a_session_saved_before_a_reboot_resumes_with_nothing_lost_or_delivered_twice(kind: BrokerKind) {
+fn saved_session_resumes(kind: BrokerKind, protocol: Protocol) {
     let broker = Broker::start_kind(kind);
     let (inbox, outbox) = ("sleep/in", "sleep/out");
     let observer = Sub::builder(broker.port(), outbox).qos(2).start();
     let mut saved = vec![0u8; 8192];
 
     // Power-up: subscribe, get one QoS 2 message and handle it, queue work.
-    let mut dev = Device::new(persistent("sleeper"), broker.addr());
+    let mut dev = Device::new(persistent("sleeper", protocol), broker.addr());
     dev.client.subscribe(inbox, QoS::ExactlyOnce).unwrap();
     assert!(dev
         .run_until(WAIT, |e| *e
@@ -292,7 +374,7 @@ fn a_session_saved_before_a_reboot_resumes_with_nothing_lost_or_delivered_twice(
     }
 
     // Wake-up: the same declarations, then the saved session.
-    let mut dev = Device::new(persistent("sleeper"), broker.addr());
+    let mut dev = Device::new(persistent("sleeper", protocol), broker.addr());
     dev.client.subscribe(inbox, QoS::ExactlyOnce).unwrap();
     dev.client.restore(&saved[..len]).unwrap();
     assert_eq!(dev.client.session().inflight(), 4);
@@ -409,6 +491,7 @@ const BURST: u32 = 100;
 /// PUBREL at once in a burst of 100 (256 and more in a burst of 300), as
 /// its PUBRELs fall behind new PUBLISHes. The device counts what it gets.
 fn burst_into(config: Config<'static>) -> Burst {
+    let protocol = config.protocol;
     let broker = Broker::start();
     let topic = "burst/in";
     let mut dev = Device::new(config, broker.addr());
@@ -445,8 +528,9 @@ fn burst_into(config: Config<'static>) -> Burst {
     };
     // The issue's figures: delivered, duplicated, reconnects.
     eprintln!(
-        "burst of {BURST} QoS 2: delivered {}, duplicated {}, reconnects {}, \
+        "MQTT {}: burst of {BURST} QoS 2: delivered {}, duplicated {}, reconnects {}, \
          peak awaiting release {} of 32, deferred {}, untracked {}",
+        protocol_name(protocol),
         b.got.len(),
         b.got.values().filter(|&&c| c > 1).count(),
         b.counters.reconnects,
@@ -459,16 +543,24 @@ fn burst_into(config: Config<'static>) -> Burst {
 
 #[test]
 fn a_burst_of_100_qos2_messages_is_delivered_exactly_once_on_a_clean_session_without_a_reconnect() {
-    let b = burst_into(Config::new(leak("burst-clean")));
+    burst_on_a_clean_session(Protocol::V311);
+}
+
+#[test]
+fn a_burst_of_100_qos2_messages_is_delivered_exactly_once_on_a_persistent_session() {
+    burst_on_a_persistent_session(Protocol::V311);
+}
+
+fn burst_on_a_clean_session(protocol: Protocol) {
+    let b = burst_into(speaking(Config::new(leak("burst-clean")), protocol));
     assert_exactly_once(&b.got, BURST, "mosquitto");
     // Beyond the table, delivered without keeping the id: nothing can
     // resume a clean session to send them again.
     assert_eq!((b.counters.reconnects, b.counters.deferred), (0, 0));
 }
 
-#[test]
-fn a_burst_of_100_qos2_messages_is_delivered_exactly_once_on_a_persistent_session() {
-    let b = burst_into(persistent("burst-persistent"));
+fn burst_on_a_persistent_session(protocol: Protocol) {
+    let b = burst_into(persistent("burst-persistent", protocol));
     assert_exactly_once(&b.got, BURST, "mosquitto");
     // Beyond the table, left with the broker and fetched by reconnecting
     // once the table drained: a few reconnects, nothing lost or doubled.

@@ -4,7 +4,7 @@
 use limpet::client::{Backoff, Client, Options};
 use limpet::net::std_tcp::StdTcp;
 use limpet::net::Transport;
-use limpet::session::{Config, Event, Reason, Rejected, Token};
+use limpet::session::{Config, Event, Protocol, Reason, Rejected, Token};
 use limpet::time::{Duration as Ms, Instant as Ms32};
 use limpet::wire::QoS;
 use std::net::SocketAddr;
@@ -93,6 +93,22 @@ fn buffer(len: usize) -> &'static mut [u8] {
     Box::leak(vec![0u8; len].into_boxed_slice())
 }
 
+/// `config`, speaking `protocol`: the scenarios that run in MQTT 3.1.1 and
+/// in 5.0 (feature `mqtt5`) build their device from one configuration.
+pub fn speaking(mut config: Config<'static>, protocol: Protocol) -> Config<'static> {
+    config.protocol = protocol;
+    config
+}
+
+/// The protocol's name, for messages and client ids.
+pub fn protocol_name(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::V311 => "3.1.1",
+        #[cfg(feature = "mqtt5")]
+        Protocol::V5 => "5.0",
+    }
+}
+
 /// A `&'static str` for configuration and topics built at run time.
 pub fn leak(s: impl Into<String>) -> &'static str {
     Box::leak(s.into().into_boxed_str())
@@ -107,6 +123,8 @@ pub struct Link {
     /// When set, every byte each way and every connect/close, in order (see
     /// [`Link::packets`]).
     pub trace: Option<Vec<(char, Vec<u8>)>>,
+    /// The client speaks MQTT 5.0: [`Link::packets`] decodes as 5.0.
+    pub v5: bool,
 }
 
 impl Link {
@@ -132,6 +150,22 @@ impl Link {
                     break;
                 }
                 let p: Vec<u8> = buf.drain(..f.len()).collect();
+                #[cfg(feature = "mqtt5")]
+                if self.v5 {
+                    let line = match limpet::wire::v5::Packet::decode(&p) {
+                        Ok(limpet::wire::v5::Packet::Publish(p)) => format!(
+                            "PUBLISH q{} id {:?} dup {} {}",
+                            p.qos as u8,
+                            p.pid,
+                            p.dup,
+                            String::from_utf8_lossy(p.payload)
+                        ),
+                        Ok(p) => format!("{p:?}"),
+                        Err(e) => format!("malformed {e:?}"),
+                    };
+                    out.push(format!("{dir} {line}"));
+                    continue;
+                }
                 let line = match limpet::wire::Packet::decode(&p) {
                     Ok(limpet::wire::Packet::Publish(p)) => {
                         format!(
@@ -242,6 +276,7 @@ impl Device {
         store: usize,
         options: Options,
     ) -> Device {
+        let v5 = config.protocol != Protocol::V311;
         let client = Client::new(config, options, buffer(rx), buffer(tx), buffer(store))
             .expect("client config");
         Device {
@@ -250,6 +285,7 @@ impl Device {
                 tcp: StdTcp::new(broker).with_connect_timeout(Duration::from_millis(200)),
                 up: true,
                 trace: None,
+                v5,
             },
             epoch: Instant::now(),
             log: Vec::new(),

@@ -11,13 +11,17 @@
 //! not yet written to the observer when killed would also be lost — by the
 //! broker, in a window of microseconds.)
 //!
+//! The device speaks MQTT 3.1.1 ([`run`]) or 5.0 ([`run_speaking`], feature
+//! `mqtt5`); the observer speaks 3.1.1 either way, which does not change
+//! what it sees of the device's messages.
+//!
 //! A stop asked for by a signal ([`super::stop`], the benchmark's Ctrl-C)
 //! ends the run after the current cycle, its figures partial.
 
-use super::device::{Device, Ev};
+use super::device::{speaking, Device, Ev};
 use super::{Broker, Sub};
 use limpet::client::Options;
-use limpet::session::{Config, Counters, RequestError};
+use limpet::session::{Config, Counters, Protocol, RequestError};
 use limpet::wire::QoS;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -117,11 +121,17 @@ impl Run {
     }
 }
 
+/// The scenario with a device speaking MQTT 3.1.1.
 pub fn run(plan: &Plan) -> Report {
+    run_speaking(plan, Protocol::V311)
+}
+
+/// The scenario with a device speaking `protocol`.
+pub fn run_speaking(plan: &Plan, protocol: Protocol) -> Report {
     let started = Instant::now();
     let mut broker = Broker::start();
     let observer = Sub::builder(broker.port(), TOPIC).qos(1).start();
-    let mut config = Config::new("outage-device");
+    let mut config = speaking(Config::new("outage-device"), protocol);
     config.keepalive = 10;
     let dev = Device::with_options(config, broker.addr(), 1024, 1024, 4 * 64, plan.options);
     let mut run = Run {
