@@ -262,6 +262,88 @@ impl<'a, const N: usize, const S: usize, const R: usize> Client<'a, N, S, R> {
         Ok(())
     }
 
+    /// MQTT 5.0: [`Client::publish`] with PUBLISH properties (§3.3.2.3:
+    /// Message Expiry Interval, Payload Format Indicator, Content Type,
+    /// Response Topic, Correlation Data, User Properties). They are in the
+    /// PUBLISH kept in flight, so a retransmission keeps them. Refused as
+    /// [`Session::publish_with`] refuses (`Invalid`, `TooLarge`,
+    /// `Unsupported` on a 3.1.1 connection).
+    #[cfg(feature = "mqtt5")]
+    pub fn publish_with(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: &[crate::wire::v5::Property<'_>],
+    ) -> Result<Option<Token>, RequestError> {
+        if qos != QoS::AtMostOnce {
+            return self
+                .session
+                .publish_with(topic, payload, qos, retain, properties)
+                .map(Some);
+        }
+        crate::wire::topic::check_name(topic)
+            .and_then(|()| crate::wire::topic::check_text(topic))
+            .map_err(RequestError::Topic)?;
+        let len = self
+            .session
+            .publish_len_with(topic, payload, qos, retain, properties)?;
+        if len > self.tx.buf.len() {
+            return Err(RequestError::TooLarge);
+        }
+        if !self.is_connected() {
+            return Err(RequestError::NotConnected);
+        }
+        let n = crate::session::encode_publish_with(
+            topic,
+            payload,
+            qos,
+            retain,
+            None,
+            properties,
+            self.tx.free(),
+        )
+        .ok_or(RequestError::WouldBlock)?;
+        self.tx.end += n;
+        Ok(None)
+    }
+
+    /// MQTT 5.0 request/response (§4.10): publishes a request with its
+    /// Response Topic and Correlation Data; the responder publishes its
+    /// answer to `response_topic` with the same Correlation Data, which the
+    /// received [`crate::session::Message`]'s `properties` give back
+    /// (`properties.get(PropertyId::CorrelationData)`). Subscribe to
+    /// `response_topic` first.
+    #[cfg(feature = "mqtt5")]
+    pub fn request(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        response_topic: &str,
+        correlation: &[u8],
+        qos: QoS,
+    ) -> Result<Option<Token>, RequestError> {
+        use crate::wire::v5::Property;
+        let properties = [
+            Property::ResponseTopic(response_topic),
+            Property::CorrelationData(correlation),
+        ];
+        self.publish_with(topic, payload, qos, false, &properties)
+    }
+
+    /// MQTT 5.0: [`Client::subscribe`] with Subscription Options and an
+    /// optional Subscription Identifier (see [`Session::subscribe_with`]).
+    #[cfg(feature = "mqtt5")]
+    pub fn subscribe_with(
+        &mut self,
+        filter: &'a str,
+        options: crate::wire::v5::SubscriptionOptions,
+        id: Option<u32>,
+    ) -> Result<(), RequestError> {
+        self.session.subscribe_with(filter, options, id)
+    }
+
     /// Subscribes now or as soon as connected, and again after any broker
     /// restart that lost the session. Confirmed by [`Event::Subscribed`].
     pub fn subscribe(&mut self, filter: &'a str, qos: QoS) -> Result<(), RequestError> {

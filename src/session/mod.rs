@@ -85,6 +85,13 @@ pub enum RequestError {
     /// [`ServerLimits`]).
     #[cfg(feature = "mqtt5")]
     ServerUnsupported,
+    /// MQTT 5.0: the protocol forbids it: properties a client may not send
+    /// in a PUBLISH (not in table 2-4's PUBLISH row, repeated, out of
+    /// range; a Topic Alias or Subscription Identifier), a Subscription
+    /// Identifier of 0 or above 268,435,455, a `$share/` filter that is not
+    /// a valid shared subscription or asks for No Local (§4.8.2).
+    #[cfg(feature = "mqtt5")]
+    Invalid,
 }
 
 impl core::fmt::Display for RequestError {
@@ -466,7 +473,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         self.check_filter(filter)?;
         #[cfg(feature = "mqtt5")]
         if self.config.is_v5() {
-            self.check_filter_v5(filter)?;
+            self.check_filter_v5(filter, false, 0)?;
         }
         if qos == QoS::ExactlyOnce && R == 0 {
             return Err(RequestError::Unsupported);
@@ -482,7 +489,7 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
     pub fn unsubscribe(&mut self, filter: &'a str) -> Result<(), RequestError> {
         self.check_filter(filter)?;
         #[cfg(feature = "mqtt5")]
-        if self.config.is_v5() && !self.request_fits_v5(filter, false) {
+        if self.config.is_v5() && !self.request_fits_v5(filter, false, 0) {
             return Err(RequestError::TooLarge);
         }
         self.subs
@@ -507,6 +514,9 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         Ok(())
     }
 }
+
+#[cfg(feature = "mqtt5")]
+pub(crate) use v5::encode_publish_with;
 
 /// Writes a PUBLISH of the session's protocol version (MQTT 5.0 when `v5`).
 pub(crate) fn encode_publish(

@@ -313,12 +313,15 @@ fn check_message(pid: u16, flags: u8, bytes: &[u8]) -> Result<(), RestoreError> 
 }
 
 /// [`check_message`] for an MQTT 5.0 session: its PUBLISH as 5.0 encodes
-/// it, with no properties (`publish` sets none).
+/// it, with the properties `publish_with` accepts (the decoder validated
+/// the block against table 2-4; no Topic Alias, which would name another
+/// connection's topic, no Subscription Identifier, which a client never
+/// sends [MQTT-3.3.4-6], a Response Topic that is a Topic Name).
 #[cfg(feature = "mqtt5")]
 fn check_message_v5(pid: u16, flags: u8, bytes: &[u8]) -> Result<(), RestoreError> {
     use crate::wire::v5;
     match v5::Packet::decode_from_server(bytes) {
-        Ok(v5::Packet::Publish(p)) if p.properties.is_empty() => {
+        Ok(v5::Packet::Publish(p)) if super::v5::check_properties(&p.properties).is_ok() => {
             check_entry(pid, flags, p.qos, p.pid, p.dup, p.topic)
         }
         _ => Err(RestoreError::BadMessage),

@@ -27,10 +27,24 @@ enum State {
     },
 }
 
+/// MQTT 5.0: what a subscription asks beyond its QoS, kept with it and
+/// sent again with every SUBSCRIBE for it.
+#[cfg(feature = "mqtt5")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Extra {
+    /// Bits 2 to 5 of the Subscription Options byte (§3.8.3.1): No Local,
+    /// Retain As Published, Retain Handling (the QoS is `Entry::qos`).
+    pub(crate) flags: u8,
+    /// The Subscription Identifier (§3.8.2.1.2), 0 for none.
+    pub(crate) id: u32,
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Entry<'a> {
     topic: &'a str,
     qos: QoS,
+    #[cfg(feature = "mqtt5")]
+    extra: Extra,
     state: State,
     /// Connections the broker closed while this request was the oldest one
     /// unanswered (see `Config::max_rejections`).
@@ -43,6 +57,8 @@ pub(crate) enum Request<'a> {
         index: usize,
         topic: &'a str,
         qos: QoS,
+        #[cfg(feature = "mqtt5")]
+        extra: Extra,
     },
     Unsubscribe {
         index: usize,
@@ -83,12 +99,35 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
     /// Adds or updates a filter; it is (re)subscribed on the next send.
     /// `Err` when the table is full.
     pub(crate) fn subscribe(&mut self, topic: &'a str, qos: QoS) -> Result<(), ()> {
-        let entry = Entry {
+        self.put(Entry {
             topic,
             qos,
+            #[cfg(feature = "mqtt5")]
+            extra: Extra::default(),
             state: State::Subscribe,
             rejections: 0,
-        };
+        })
+    }
+
+    /// MQTT 5.0: [`Self::subscribe`] with options and an identifier.
+    #[cfg(feature = "mqtt5")]
+    pub(crate) fn subscribe_with(
+        &mut self,
+        topic: &'a str,
+        qos: QoS,
+        extra: Extra,
+    ) -> Result<(), ()> {
+        self.put(Entry {
+            topic,
+            qos,
+            extra,
+            state: State::Subscribe,
+            rejections: 0,
+        })
+    }
+
+    fn put(&mut self, entry: Entry<'a>) -> Result<(), ()> {
+        let topic = entry.topic;
         match self.find(topic) {
             Some(i) => {
                 self.entries[i] = entry;
@@ -111,6 +150,8 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
                 .push(Entry {
                     topic,
                     qos: QoS::AtMostOnce,
+                    #[cfg(feature = "mqtt5")]
+                    extra: Extra::default(),
                     state: State::Unsubscribe,
                     rejections: 0,
                 })
@@ -159,6 +200,8 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
                     index,
                     topic: e.topic,
                     qos: e.qos,
+                    #[cfg(feature = "mqtt5")]
+                    extra: e.extra,
                 }),
                 State::Unsubscribe => Some(Request::Unsubscribe {
                     index,

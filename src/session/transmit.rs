@@ -152,14 +152,21 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
                 Request::Subscribe { index, topic, .. } => (index, topic, true),
                 Request::Unsubscribe { index, topic } => (index, topic, false),
             };
-            if !self.request_fits_v5(filter, subscribe) {
+            let extra = match request {
+                Request::Subscribe { extra, .. } => extra,
+                Request::Unsubscribe { .. } => Default::default(),
+            };
+            if !self.request_fits_v5(filter, subscribe, extra.id) {
                 self.give_up_request_v5(index);
                 return None;
             }
             let (index, n) = match request {
-                Request::Subscribe { index, topic, qos } => {
-                    (index, Self::encode_subscribe_v5(pid, topic, qos, out))
-                }
+                Request::Subscribe {
+                    index, topic, qos, ..
+                } => (
+                    index,
+                    Self::encode_subscribe_v5(pid, topic, qos, extra, out),
+                ),
                 Request::Unsubscribe { index, topic } => {
                     (index, Self::encode_unsubscribe_v5(pid, topic, out))
                 }
@@ -170,7 +177,9 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             return n;
         }
         let (index, n) = match request {
-            Request::Subscribe { index, topic, qos } => {
+            Request::Subscribe {
+                index, topic, qos, ..
+            } => {
                 let list = [(topic, qos)];
                 let packet = Subscribe {
                     pid,

@@ -279,6 +279,7 @@ fn the_servers_limits_are_read_from_connack_and_reset_by_the_next() {
             keep_alive: Some(30),
             wildcard_available: false,
             shared_available: false,
+            subscription_ids_available: true,
         }
     );
     b.session.transport_down();
@@ -1043,9 +1044,11 @@ fn a_save_of_one_mqtt_version_is_refused_by_the_other() {
 }
 
 #[test]
-fn a_5_0_save_whose_message_has_properties_is_refused() {
-    // `publish` stores no properties: a saved PUBLISH with some is not
-    // this session's, and is never sent.
+fn a_5_0_save_whose_message_has_properties_is_restored_if_a_client_may_send_them() {
+    // `publish_with` stores PUBLISH properties: a saved PUBLISH with those
+    // a client may send is restored; one with a Topic Alias (another
+    // connection's) or a Subscription Identifier (never sent by a client,
+    // [MQTT-3.3.4-6]) is not this session's, and is never sent.
     let mut store = [0u8; 64];
     let mut s = Session::<1, 1, 0>::new(v5_persistent("c"), &mut store, 128).unwrap();
     let token = s.publish("t", b"m", QoS::AtLeastOnce, false).unwrap();
@@ -1088,7 +1091,329 @@ fn a_5_0_save_whose_message_has_properties_is_refused() {
     };
     assert_eq!(restore(&forge(&[])), Ok(()));
     assert_eq!(
-        restore(&forge(&[Property::MessageExpiryInterval(9)])),
+        restore(&forge(&[
+            Property::MessageExpiryInterval(9),
+            Property::UserProperty("k", "v")
+        ])),
+        Ok(())
+    );
+    assert_eq!(
+        restore(&forge(&[Property::TopicAlias(1)])),
         Err(RestoreError::BadMessage)
     );
+    assert_eq!(
+        restore(&forge(&[Property::SubscriptionIdentifier(3)])),
+        Err(RestoreError::BadMessage)
+    );
+    assert_eq!(
+        restore(&forge(&[Property::ResponseTopic("r/#")])),
+        Err(RestoreError::BadMessage)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// PUBLISH properties on the way out (§3.3.2.3), request/response (§4.10)
+
+/// The properties a request carries in these tests.
+const REQUEST_PROPERTIES: [Property<'static>; 6] = [
+    Property::MessageExpiryInterval(60),
+    Property::PayloadFormatIndicator(1),
+    Property::ContentType("text/plain"),
+    Property::ResponseTopic("reply/c"),
+    Property::CorrelationData(b"\x00\x01req"),
+    Property::UserProperty("site", "attic"),
+];
+
+fn expect_publish_properties<const N: usize, const S: usize, const R: usize>(
+    b: &mut Broker5<'_, N, S, R>,
+    now: Instant,
+    dup: bool,
+) {
+    match b.expect_sent(now) {
+        v5::Packet::Publish(p) => {
+            assert_eq!((p.topic, p.payload, p.dup), ("req", &b"ping"[..], dup));
+            assert!(p.properties.iter().eq(REQUEST_PROPERTIES));
+        }
+        other => panic!("expected PUBLISH, got {other:?}"),
+    }
+}
+
+#[test]
+fn given_publish_with_properties_when_sent_and_resent_after_a_reconnect_then_they_go_each_time() {
+    // §3.3.2.3.2–§3.3.2.3.7 and §3.3.2.3.4: the properties are in the
+    // stored PUBLISH; §4.4: a message not acknowledged is sent again on the
+    // next connection, DUP set, the same packet otherwise.
+    let mut store = [0u8; 256];
+    let mut b = Broker5::<2, 1>::new(v5_persistent("c"), &mut store);
+    b.connect(at(0), &[]);
+    b.session
+        .publish_with("req", b"ping", QoS::AtLeastOnce, false, &REQUEST_PROPERTIES)
+        .unwrap();
+    expect_publish_properties(&mut b, at(0), false);
+    b.session.transport_down();
+    b.sends_connect(at(1));
+    b.connack(at(1), true, ReasonCode::Success, &[]).unwrap();
+    expect_publish_properties(&mut b, at(1), true);
+}
+
+#[test]
+fn given_a_saved_session_with_a_publish_with_properties_when_restored_then_they_are_resent() {
+    let mut saved = [0u8; 256];
+    let len = {
+        let mut store = [0u8; 256];
+        let mut b = Broker5::<2, 1>::new(v5_persistent("c"), &mut store);
+        b.session
+            .publish_with("req", b"ping", QoS::ExactlyOnce, false, &REQUEST_PROPERTIES)
+            .unwrap();
+        b.session.save(&mut saved).unwrap()
+    };
+    let mut store = [0u8; 256];
+    let mut b = Broker5::<2, 1>::new(v5_persistent("c"), &mut store);
+    b.session.restore(&saved[..len]).unwrap();
+    b.connect(at(0), &[]);
+    expect_publish_properties(&mut b, at(0), false);
+}
+
+#[test]
+fn given_properties_a_client_may_not_send_in_a_publish_when_published_then_refused_at_the_call() {
+    let mut store = [0u8; 256];
+    let mut b = Broker5::<2, 1>::new(v5("c"), &mut store);
+    b.connect(at(0), &[Property::MaximumPacketSize(64)]);
+    let publish = |b: &mut Broker5<'_, 2, 1>, properties: &[Property<'_>]| {
+        b.session
+            .publish_with("t", b"m", QoS::AtLeastOnce, false, properties)
+    };
+    // Table 2-4: not a PUBLISH property.
+    assert_eq!(
+        publish(&mut b, &[Property::SessionExpiryInterval(1)]),
+        Err(RequestError::Invalid)
+    );
+    // §3.3.2.3.5: Content Type at most once.
+    assert_eq!(
+        publish(
+            &mut b,
+            &[Property::ContentType("a"), Property::ContentType("b")]
+        ),
+        Err(RequestError::Invalid)
+    );
+    // §3.3.2.3.2: Payload Format Indicator 0 or 1.
+    assert_eq!(
+        publish(&mut b, &[Property::PayloadFormatIndicator(2)]),
+        Err(RequestError::Invalid)
+    );
+    // [MQTT-3.3.4-6]: never from a client; no Topic Alias is sent yet.
+    assert_eq!(
+        publish(&mut b, &[Property::SubscriptionIdentifier(1)]),
+        Err(RequestError::Invalid)
+    );
+    assert_eq!(
+        publish(&mut b, &[Property::TopicAlias(1)]),
+        Err(RequestError::Invalid)
+    );
+    // [MQTT-3.3.2-14]: the Response Topic is a Topic Name.
+    assert_eq!(
+        publish(&mut b, &[Property::ResponseTopic("r/#")]),
+        Err(RequestError::Topic(
+            crate::wire::topic::TopicError::WildcardInName
+        ))
+    );
+    // §3.2.2.3.6: over the server's Maximum Packet Size with them.
+    assert_eq!(
+        publish(&mut b, &[Property::CorrelationData(&[0; 60])]),
+        Err(RequestError::TooLarge)
+    );
+    // Over the store slot (128 bytes).
+    b.session.transport_down();
+    b.connect(at(1), &[]);
+    assert_eq!(
+        publish(&mut b, &[Property::CorrelationData(&[0; 130])]),
+        Err(RequestError::TooLarge)
+    );
+    // QoS 0 is the client's (written at once, never stored).
+    assert_eq!(
+        b.session
+            .publish_with("t", b"m", QoS::AtMostOnce, false, &[]),
+        Err(RequestError::Unsupported)
+    );
+    assert_eq!(b.session.inflight(), 0);
+    b.expect_quiet(at(1));
+}
+
+#[test]
+fn given_a_3_1_1_session_when_publish_with_or_subscribe_with_then_unsupported() {
+    let mut store = [0u8; 64];
+    let mut s = Session::<1, 1, 0>::new(Config::new("c"), &mut store, 128).unwrap();
+    assert_eq!(
+        s.publish_with("t", b"m", QoS::AtLeastOnce, false, &[]),
+        Err(RequestError::Unsupported)
+    );
+    assert_eq!(
+        s.subscribe_with("t", v5::SubscriptionOptions::qos(QoS::AtLeastOnce), None),
+        Err(RequestError::Unsupported)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// SUBSCRIBE options (§3.8.3.1), Subscription Identifier (§3.8.2.1.2),
+// shared subscriptions (§4.8.2)
+
+fn options(
+    qos: QoS,
+    no_local: bool,
+    retain_as_published: bool,
+    retain_handling: v5::RetainHandling,
+) -> v5::SubscriptionOptions {
+    v5::SubscriptionOptions {
+        qos,
+        no_local,
+        retain_as_published,
+        retain_handling,
+    }
+}
+
+/// The SUBSCRIBE the session sends next: its filter, options and
+/// Subscription Identifier.
+fn expect_subscribe<const N: usize, const S: usize, const R: usize>(
+    b: &mut Broker5<'_, N, S, R>,
+    now: Instant,
+) -> (heapless::String<32>, v5::SubscriptionOptions, Option<u32>) {
+    match b.expect_sent(now) {
+        v5::Packet::Subscribe(s) => {
+            let (filter, options) = s.topics.iter().next().unwrap();
+            let id = s.properties.subscription_identifiers().next();
+            (heapless::String::try_from(filter).unwrap(), options, id)
+        }
+        other => panic!("expected SUBSCRIBE, got {other:?}"),
+    }
+}
+
+#[test]
+fn given_subscribe_with_options_and_an_identifier_when_the_session_is_lost_then_both_are_sent_again(
+) {
+    // §3.8.3.1: No Local, Retain As Published, Retain Handling in the
+    // options byte; §3.8.2.1.2: the identifier as a SUBSCRIBE property;
+    // §3.2.2.2: a CONNACK without a session: subscribed again, the same.
+    let mut store = [0u8; 64];
+    let mut b = Broker5::<1, 2>::new(v5("c"), &mut store);
+    let opts = options(QoS::AtLeastOnce, true, true, v5::RetainHandling::DoNotSend);
+    b.session.subscribe_with("a/+", opts, Some(300)).unwrap();
+    b.connect(at(0), &[]);
+    let (filter, sent, id) = expect_subscribe(&mut b, at(0));
+    assert_eq!((filter.as_str(), sent, id), ("a/+", opts, Some(300)));
+    assert_eq!(sent.to_byte(), 0b0010_1101);
+    b.session.transport_down();
+    b.connect(at(1), &[]);
+    let (filter, sent, id) = expect_subscribe(&mut b, at(1));
+    assert_eq!((filter.as_str(), sent, id), ("a/+", opts, Some(300)));
+    // A plain subscribe replaces the options: 3.1.1's behaviour, no id.
+    b.session.subscribe("a/+", QoS::AtMostOnce).unwrap();
+    let (_, sent, id) = expect_subscribe(&mut b, at(2));
+    assert_eq!(
+        (sent, id),
+        (v5::SubscriptionOptions::qos(QoS::AtMostOnce), None)
+    );
+}
+
+#[test]
+fn given_a_server_without_subscription_identifiers_when_one_is_asked_then_refused_at_the_call() {
+    let mut store = [0u8; 64];
+    let mut b = Broker5::<1, 2>::new(v5("c"), &mut store);
+    let opts = v5::SubscriptionOptions::qos(QoS::AtLeastOnce);
+    // §3.8.2.1.2: 1 to 268,435,455; 0 is a Protocol Error.
+    assert_eq!(
+        b.session.subscribe_with("t", opts, Some(0)),
+        Err(RequestError::Invalid)
+    );
+    assert_eq!(
+        b.session.subscribe_with("t", opts, Some(268_435_456)),
+        Err(RequestError::Invalid)
+    );
+    b.session
+        .subscribe_with("t", opts, Some(268_435_455))
+        .unwrap();
+    // §3.2.2.3.12: Subscription Identifiers Available 0.
+    b.connect(at(0), &[Property::SubscriptionIdentifiersAvailable(0)]);
+    assert!(!b.session.server().subscription_ids_available);
+    assert_eq!(
+        b.session.subscribe_with("u", opts, Some(1)),
+        Err(RequestError::ServerUnsupported)
+    );
+    b.session.subscribe_with("u", opts, None).unwrap();
+}
+
+#[test]
+fn given_shared_subscriptions_when_subscribed_then_the_share_name_and_no_local_are_checked() {
+    let mut store = [0u8; 64];
+    let mut b = Broker5::<1, 3>::new(v5("c"), &mut store);
+    let qos1 = v5::SubscriptionOptions::qos(QoS::AtLeastOnce);
+    // §4.8.2: $share/{ShareName}/{filter}.
+    b.session
+        .subscribe_with("$share/g/t/#", qos1, None)
+        .unwrap();
+    b.session.subscribe("$share/g2/t", QoS::AtMostOnce).unwrap();
+    // [MQTT-4.8.2-1]: a ShareName of at least one character; a filter after it.
+    for bad in [
+        "$share//t",
+        "$share/g",
+        "$share/g/",
+        "$share/#",
+        "$share/+/t",
+    ] {
+        assert_eq!(
+            b.session.subscribe_with(bad, qos1, None),
+            Err(RequestError::Invalid),
+            "{bad}"
+        );
+        assert_eq!(
+            b.session.subscribe(bad, QoS::AtMostOnce),
+            Err(RequestError::Invalid),
+            "{bad}"
+        );
+    }
+    // [MQTT-4.8.2-2]: no wildcard in the ShareName (one not a whole level
+    // is not a filter at all, §4.7.1).
+    assert!(matches!(
+        b.session.subscribe_with("$share/g+/t", qos1, None),
+        Err(RequestError::Topic(_))
+    ));
+    // [MQTT-3.8.3-4]: No Local on a shared subscription.
+    let no_local = options(
+        QoS::AtLeastOnce,
+        true,
+        false,
+        v5::RetainHandling::SendAtSubscribe,
+    );
+    assert_eq!(
+        b.session.subscribe_with("$share/g/u", no_local, None),
+        Err(RequestError::Invalid)
+    );
+    // "$sharex/..." is no shared subscription.
+    b.session
+        .subscribe_with("$sharex/t", no_local, None)
+        .unwrap();
+    // §3.2.2.3.13: Shared Subscription Available 0.
+    b.connect(at(0), &[Property::SharedSubscriptionAvailable(0)]);
+    assert_eq!(
+        b.session.subscribe_with("$share/g/v", qos1, None),
+        Err(RequestError::ServerUnsupported)
+    );
+}
+
+#[test]
+fn given_a_subscription_identifier_when_the_subscribe_would_exceed_the_maximum_packet_size_then_too_large(
+) {
+    // §3.2.2.3.6: the identifier's bytes count ([MQTT-3.2.2-15]). SUBSCRIBE
+    // for a 4-byte filter: header 2, pid 2, properties 1, filter 6,
+    // options 1 = 12; with identifier 300, three more = 15.
+    let mut store = [0u8; 64];
+    let mut b = Broker5::<1, 2>::new(v5("c"), &mut store);
+    b.connect(at(0), &[Property::MaximumPacketSize(14)]);
+    let qos0 = v5::SubscriptionOptions::qos(QoS::AtMostOnce);
+    assert_eq!(
+        b.session.subscribe_with("abcd", qos0, Some(300)),
+        Err(RequestError::TooLarge)
+    );
+    b.session.subscribe_with("abcd", qos0, Some(3)).unwrap();
+    let (_, _, id) = expect_subscribe(&mut b, at(0));
+    assert_eq!(id, Some(3));
 }

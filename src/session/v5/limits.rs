@@ -5,8 +5,7 @@
 //! call ([`super::super::Session::publish`], `subscribe`) or shapes what is
 //! sent. The server's Topic Alias Maximum (no aliases are sent yet),
 //! Response Information, Server Reference (not followed: see the `Client`'s
-//! steering), Reason String and User Properties are not kept, nor is
-//! Subscription Identifiers Available (the client sends none).
+//! steering), Reason String and User Properties are not kept.
 
 use crate::wire::v5::{Properties, Property};
 use crate::wire::QoS;
@@ -40,6 +39,9 @@ pub struct ServerLimits {
     /// Shared Subscription Available (§3.2.2.3.13): when false a
     /// `$share/` filter is refused at the call.
     pub shared_available: bool,
+    /// Subscription Identifiers Available (§3.2.2.3.12): when false a
+    /// subscription with an identifier is refused at the call.
+    pub subscription_ids_available: bool,
 }
 
 impl ServerLimits {
@@ -52,6 +54,7 @@ impl ServerLimits {
         keep_alive: None,
         wildcard_available: true,
         shared_available: true,
+        subscription_ids_available: true,
     };
 
     /// The limits a CONNACK's properties set (validated by the codec:
@@ -69,6 +72,9 @@ impl ServerLimits {
                 Property::ServerKeepAlive(s) => limits.keep_alive = Some(s),
                 Property::WildcardSubscriptionAvailable(a) => limits.wildcard_available = a == 1,
                 Property::SharedSubscriptionAvailable(a) => limits.shared_available = a == 1,
+                Property::SubscriptionIdentifiersAvailable(a) => {
+                    limits.subscription_ids_available = a == 1
+                }
                 _ => {}
             }
         }

@@ -16,12 +16,16 @@
 //! are 3.1.1's bytes, §3.4.2.1) and DISCONNECT (a normal disconnection
 //! without properties is 3.1.1's two bytes, §3.14.2.1) are the session's.
 //!
+//! On the way out, a PUBLISH may carry properties (`Session::publish_with`:
+//! message expiry, payload format, content type, response topic and
+//! correlation data, user properties) and a subscription its options
+//! (no-local, retain-as-published, retain handling) and an identifier
+//! (`Session::subscribe_with`); shared subscriptions are validated (`send`).
+//!
 //! Not in this slice: Topic Aliases (the client announces a maximum of 0,
-//! so the server sends none; one that does breaks the protocol), user
-//! properties, will properties and request/response on the way out, AUTH
-//! (enhanced authentication), subscription options beyond the QoS
-//! (no-local, retain-as-published, retain handling) and subscription
-//! identifiers, a DISCONNECT with a reason code from the client.
+//! so the server sends none; one that does breaks the protocol), will
+//! properties, AUTH (enhanced authentication), a DISCONNECT with a reason
+//! code from the client.
 //!
 //! [`Protocol::V5`]: super::Protocol::V5
 
@@ -31,7 +35,8 @@ mod receive;
 mod send;
 
 pub use limits::{ServerLimits, MAX_ASSIGNED_ID};
-pub(super) use send::encode_publish;
+pub(crate) use send::encode_publish_with;
+pub(super) use send::{check_properties, encode_publish};
 
 use crate::wire::v5::ReasonCode;
 use limits::AssignedId;

@@ -19,12 +19,31 @@
 //!
 //! A subscription above the server's Maximum QoS is allowed: the server
 //! grants what it supports (§3.2.2.3.4, non-normative comment).
+//!
+//! What 5.0 adds to a request is checked at the call too
+//! ([`RequestError::Invalid`] when the protocol forbids it):
+//! - `publish_with`: PUBLISH properties (§3.3.2.3): what table 2-4 allows
+//!   in a PUBLISH, each at most once but User Property, checked by the
+//!   codec; not a Topic Alias (this client sends none) nor a Subscription
+//!   Identifier ([MQTT-3.3.4-6]: a client never sends one); a Response
+//!   Topic that is a Topic Name ([MQTT-3.3.2-14]). The properties are in
+//!   the PUBLISH kept in the in-flight store, so a retransmission (and a
+//!   saved session) keeps them.
+//! - `subscribe_with`: Subscription Options (§3.8.3.1) and a Subscription
+//!   Identifier (§3.8.2.1.2: 1 to 268,435,455, if the server has
+//!   Subscription Identifiers Available) kept in the subscription table
+//!   and sent with every SUBSCRIBE for the filter; a shared subscription
+//!   (§4.8.2) is `$share/{ShareName}/{filter}`, its ShareName non-empty
+//!   without `/`, `+` or `#` ([MQTT-4.8.2-1], [MQTT-4.8.2-2]), and never
+//!   No Local ([MQTT-3.8.3-4]).
 
-use super::super::{RequestError, Session};
+use super::super::{check_topic_name, RequestError, Session};
 use crate::session::counters::bump;
+use crate::session::subscriptions::Extra;
 use crate::session::{Rejected, Token};
 use crate::wire::v5::{
-    Properties, Publish, ReasonCode, Subscribe, SubscriptionOptions, Subscriptions, Unsubscribe,
+    Carrier, Properties, Property, Publish, ReasonCode, Subscribe, SubscriptionOptions,
+    Subscriptions, Unsubscribe,
 };
 use crate::wire::{QoS, UnsubscribeTopics};
 
@@ -40,7 +59,31 @@ pub(in crate::session) fn encode_publish(
     pid: Option<u16>,
     buf: &mut [u8],
 ) -> Option<usize> {
-    publish(topic, payload, qos, retain, pid).encode(buf).ok()
+    publish(topic, payload, qos, retain, pid, Properties::NONE)
+        .encode(buf)
+        .ok()
+}
+
+/// [`encode_publish`] with `properties` (checked by `check_properties`).
+pub(crate) fn encode_publish_with(
+    topic: &str,
+    payload: &[u8],
+    qos: QoS,
+    retain: bool,
+    pid: Option<u16>,
+    properties: &[Property<'_>],
+    buf: &mut [u8],
+) -> Option<usize> {
+    publish(
+        topic,
+        payload,
+        qos,
+        retain,
+        pid,
+        Properties::new(properties),
+    )
+    .encode(buf)
+    .ok()
 }
 
 fn publish<'p>(
@@ -49,6 +92,7 @@ fn publish<'p>(
     qos: QoS,
     retain: bool,
     pid: Option<u16>,
+    properties: Properties<'p>,
 ) -> Publish<'p> {
     Publish {
         dup: false,
@@ -56,9 +100,59 @@ fn publish<'p>(
         retain,
         topic,
         pid,
-        properties: Properties::NONE,
+        properties,
         payload,
     }
+}
+
+/// The PUBLISH properties a client may send (see the module's doc): the
+/// codec's table 2-4 check, no Topic Alias, no Subscription Identifier, a
+/// Response Topic that is a Topic Name.
+pub(in crate::session) fn check_properties(
+    properties: &Properties<'_>,
+) -> Result<(), RequestError> {
+    properties
+        .check(Carrier::Publish)
+        .map_err(|_| RequestError::Invalid)?;
+    for p in properties.iter() {
+        match p {
+            Property::TopicAlias(_) | Property::SubscriptionIdentifier(_) => {
+                return Err(RequestError::Invalid)
+            }
+            Property::ResponseTopic(topic) => check_topic_name(topic)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Largest Subscription Identifier (§3.8.2.1.2: a Variable Byte Integer
+/// of 1 to 268,435,455).
+const MAX_SUBSCRIPTION_ID: u32 = 268_435_455;
+
+/// Bytes of a Variable Byte Integer (§1.5.5).
+fn varint_len(n: usize) -> usize {
+    match n {
+        0..=127 => 1,
+        128..=16_383 => 2,
+        16_384..=2_097_151 => 3,
+        _ => 4,
+    }
+}
+
+/// §4.8.2: a filter starting `$share/` is a shared subscription,
+/// `$share/{ShareName}/{filter}`: a ShareName of at least one character
+/// without `/`, `+` or `#` ([MQTT-4.8.2-1], [MQTT-4.8.2-2]), then a filter;
+/// No Local on it is a Protocol Error ([MQTT-3.8.3-4]).
+fn check_shared(filter: &str, no_local: bool) -> Result<(), RequestError> {
+    let Some(rest) = filter.strip_prefix(SHARE) else {
+        return Ok(());
+    };
+    let (group, filter) = rest.split_once('/').ok_or(RequestError::Invalid)?;
+    if group.is_empty() || filter.is_empty() || group.contains(['+', '#']) || no_local {
+        return Err(RequestError::Invalid);
+    }
+    Ok(())
 }
 
 impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
@@ -72,13 +166,26 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         qos: QoS,
         retain: bool,
     ) -> Result<usize, RequestError> {
+        self.check_publish_with_v5(topic, payload, qos, retain, Properties::NONE)
+    }
+
+    /// [`Self::check_publish_v5`] for a PUBLISH with `properties` (checked
+    /// by `check_properties` first).
+    pub(crate) fn check_publish_with_v5(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: Properties<'_>,
+    ) -> Result<usize, RequestError> {
         let limits = &self.v5.limits;
         if qos > limits.maximum_qos || (retain && !limits.retain_available) {
             return Err(RequestError::ServerUnsupported);
         }
         // Any id: its two bytes are there for QoS 1 and 2 whichever it is.
         let pid = (qos != QoS::AtMostOnce).then_some(1);
-        let len = publish(topic, payload, qos, retain, pid)
+        let len = publish(topic, payload, qos, retain, pid, properties)
             .encoded_len()
             .map_err(|_| RequestError::TooLarge)?;
         if len as u64 > u64::from(limits.maximum_packet_size) {
@@ -91,33 +198,52 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
     /// needs Wildcard Subscription Available (§3.2.2.3.11), a shared one
     /// Shared Subscription Available (§3.2.2.3.13); its SUBSCRIBE must fit
     /// the server's Maximum Packet Size.
-    pub(in crate::session) fn check_filter_v5(&self, filter: &str) -> Result<(), RequestError> {
+    /// A filter starting `$share/` must be a valid shared subscription
+    /// (`check_shared`); `id`: its Subscription Identifier, 0 for none.
+    pub(in crate::session) fn check_filter_v5(
+        &self,
+        filter: &str,
+        no_local: bool,
+        id: u32,
+    ) -> Result<(), RequestError> {
+        check_shared(filter, no_local)?;
         let limits = &self.v5.limits;
         let wildcard = filter.bytes().any(|b| b == b'+' || b == b'#');
         let shared = filter.starts_with(SHARE);
         if (wildcard && !limits.wildcard_available) || (shared && !limits.shared_available) {
             return Err(RequestError::ServerUnsupported);
         }
-        if !self.request_fits_v5(filter, true) {
+        if !self.request_fits_v5(filter, true, id) {
             return Err(RequestError::TooLarge);
         }
         Ok(())
     }
 
+    /// The length of the SUBSCRIBE for `filter` with identifier `id` (0:
+    /// none): packet id, property block, filter and options byte, then the
+    /// fixed header.
+    fn subscribe_len_v5(filter: &str, subscribe: bool, id: u32) -> usize {
+        let properties = if id == 0 {
+            0
+        } else {
+            1 + varint_len(id as usize)
+        };
+        let rest = 2 + 1 + properties + 2 + filter.len() + usize::from(subscribe);
+        1 + varint_len(rest) + rest
+    }
+
     /// The server's Maximum Packet Size against the SUBSCRIBE (or, when
     /// not `subscribe`, the UNSUBSCRIBE) for `filter` (§3.2.2.3.6: the
     /// client must not send a larger packet, [MQTT-3.2.2-15]).
-    pub(in crate::session) fn request_fits_v5(&self, filter: &str, subscribe: bool) -> bool {
-        // Packet id, an empty property block, the filter and (SUBSCRIBE)
-        // its options byte; then the fixed header.
-        let rest = 2 + 1 + 2 + filter.len() + usize::from(subscribe);
-        let header = 1 + match rest {
-            0..=127 => 1,
-            128..=16_383 => 2,
-            16_384..=2_097_151 => 3,
-            _ => 4,
-        };
-        (header + rest) as u64 <= u64::from(self.v5.limits.maximum_packet_size)
+    /// `id`: the SUBSCRIBE's Subscription Identifier, 0 for none.
+    pub(in crate::session) fn request_fits_v5(
+        &self,
+        filter: &str,
+        subscribe: bool,
+        id: u32,
+    ) -> bool {
+        let len = Self::subscribe_len_v5(filter, subscribe, id);
+        len as u64 <= u64::from(self.v5.limits.maximum_packet_size)
     }
 
     /// A subscription request that does not fit the server's Maximum
@@ -137,17 +263,26 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         }
     }
 
-    /// SUBSCRIBE for one filter (§3.8), options: the QoS only.
+    /// SUBSCRIBE for one filter (§3.8) with its options and identifier.
     pub(in crate::session) fn encode_subscribe_v5(
         pid: u16,
         topic: &str,
         qos: QoS,
+        extra: Extra,
         out: &mut [u8],
     ) -> Option<usize> {
-        let list = [(topic, SubscriptionOptions::qos(qos))];
+        // The flags were a valid options byte's (`subscribe_with`).
+        let options = SubscriptionOptions::from_byte(qos as u8 | extra.flags)
+            .unwrap_or(SubscriptionOptions::qos(qos));
+        let list = [(topic, options)];
+        let ids = [Property::SubscriptionIdentifier(extra.id)];
         let packet = Subscribe {
             pid,
-            properties: Properties::NONE,
+            properties: if extra.id == 0 {
+                Properties::NONE
+            } else {
+                Properties::new(&ids)
+            },
             topics: Subscriptions::new(&list),
         };
         packet.encode(out).ok()
@@ -166,6 +301,109 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
             topics: UnsubscribeTopics::List(&list),
         };
         packet.encode(out).ok()
+    }
+
+    /// MQTT 5.0: queues a QoS 1 or QoS 2 PUBLISH with `properties`
+    /// (§3.3.2.3: Message Expiry Interval, Payload Format Indicator,
+    /// Content Type, Response Topic, Correlation Data, User Properties),
+    /// as [`Session::publish`]. Refused at the call: properties a client
+    /// may not send in a PUBLISH ([`RequestError::Invalid`], see the
+    /// module's doc), a packet above the server's Maximum Packet Size or
+    /// the store slot (`TooLarge`), a 3.1.1 session (`Unsupported`).
+    pub fn publish_with(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: &[Property<'_>],
+    ) -> Result<Token, RequestError> {
+        check_topic_name(topic)?;
+        match qos {
+            QoS::AtMostOnce => return Err(RequestError::Unsupported),
+            QoS::ExactlyOnce if R == 0 => return Err(RequestError::Unsupported),
+            _ if N == 0 => return Err(RequestError::Unsupported),
+            _ => {}
+        }
+        if self.publish_len_with(topic, payload, qos, retain, properties)? > self.max_publish() {
+            return Err(RequestError::TooLarge);
+        }
+        if self.inflight.is_full() {
+            return Err(RequestError::Full);
+        }
+        let pid = self
+            .inflight
+            .insert(qos == QoS::ExactlyOnce, |pid, buf| {
+                encode_publish_with(topic, payload, qos, retain, Some(pid), properties, buf)
+            })
+            .ok_or(RequestError::TooLarge)?;
+        self.changed();
+        Ok(Token(pid))
+    }
+
+    /// The length of a 5.0 PUBLISH of this message with `properties`, once
+    /// the call's checks passed (`Unsupported` on a 3.1.1 session).
+    pub(crate) fn publish_len_with(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: &[Property<'_>],
+    ) -> Result<usize, RequestError> {
+        if !self.config.is_v5() {
+            return Err(RequestError::Unsupported);
+        }
+        let properties = Properties::new(properties);
+        check_properties(&properties)?;
+        self.check_publish_with_v5(topic, payload, qos, retain, properties)
+    }
+
+    /// MQTT 5.0: [`Session::subscribe`] with Subscription Options
+    /// (§3.8.3.1: No Local, Retain As Published, Retain Handling beside the
+    /// QoS) and a Subscription Identifier (§3.8.2.1.2), kept with the
+    /// filter and sent again with every SUBSCRIBE for it (a resubscription
+    /// after a session was lost too). Refused at the call: an identifier
+    /// of 0 or above 268,435,455, a `$share/` filter that is not a shared
+    /// subscription or has No Local ([`RequestError::Invalid`], §4.8.2);
+    /// an identifier without Subscription Identifiers Available, a
+    /// wildcard or shared filter the server does not support
+    /// (`ServerUnsupported`); a 3.1.1 session (`Unsupported`).
+    ///
+    /// A saved session keeps each filter's QoS and state, not its options:
+    /// declare the filter with the same options after power-up.
+    pub fn subscribe_with(
+        &mut self,
+        filter: &'a str,
+        options: SubscriptionOptions,
+        id: Option<u32>,
+    ) -> Result<(), RequestError> {
+        if !self.config.is_v5() {
+            return Err(RequestError::Unsupported);
+        }
+        self.check_filter(filter)?;
+        let id = match id {
+            None => 0,
+            Some(id @ 1..=MAX_SUBSCRIPTION_ID) if self.v5.limits.subscription_ids_available => id,
+            Some(1..=MAX_SUBSCRIPTION_ID) => return Err(RequestError::ServerUnsupported),
+            Some(_) => return Err(RequestError::Invalid),
+        };
+        self.check_filter_v5(filter, options.no_local, id)?;
+        if Self::subscribe_len_v5(filter, true, id) > self.max_packet {
+            return Err(RequestError::TooLarge);
+        }
+        if options.qos == QoS::ExactlyOnce && R == 0 {
+            return Err(RequestError::Unsupported);
+        }
+        let extra = Extra {
+            flags: options.to_byte() & 0x3C,
+            id,
+        };
+        self.subs
+            .subscribe_with(filter, options.qos, extra)
+            .map_err(|_| RequestError::Full)?;
+        self.changed();
+        Ok(())
     }
 
     /// True when as many messages were sent on this connection, and not
