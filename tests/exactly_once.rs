@@ -69,6 +69,115 @@ mod mqtt5 {
         saved_session_resumes(BrokerKind::Mosquitto, Protocol::V5);
     }
 
+    /// A device that sleeps longer than its Session Expiry Interval
+    /// (§3.1.2.11.2) wakes to a broker that has discarded its session. Its
+    /// saved session still holds what it queued before sleeping: CONNACK
+    /// says Session Present 0, so the client subscribes again and sends
+    /// every message afresh; nothing is lost, the QoS 2 messages arrive
+    /// once, and the renewed subscription delivers.
+    #[test]
+    fn a_saved_session_that_outlived_its_session_expiry_starts_over_with_nothing_lost() {
+        let broker = Broker::start();
+        let (inbox, outbox) = ("expiry/in", "expiry/out");
+        let observer = Sub::builder(broker.port(), outbox).qos(2).start();
+        let mut config = persistent("expiring", Protocol::V5);
+        config.session_expiry = 1;
+        let mut saved = vec![0u8; 8192];
+        let mut dev = Device::new(config, broker.addr());
+        dev.client.subscribe(inbox, QoS::ExactlyOnce).unwrap();
+        assert!(dev
+            .run_until(WAIT, |e| *e
+                == Ev::Subscribed(inbox.into(), QoS::ExactlyOnce))
+            .is_some());
+        // The link drops (no DISCONNECT: the session's expiry starts when
+        // the broker sees the connection close); offline, the device
+        // queues work, saves and sleeps.
+        dev.tcp.up = false;
+        dev.tcp_drop();
+        for seq in 0..4u32 {
+            let qos = if seq % 2 == 0 {
+                QoS::AtLeastOnce
+            } else {
+                QoS::ExactlyOnce
+            };
+            dev.client
+                .publish(outbox, format!("seq {seq}").as_bytes(), qos, false)
+                .unwrap();
+        }
+        dev.poll();
+        let len = dev.client.save(&mut saved).unwrap();
+        drop(dev);
+        // Asleep for 2.5 s, its session lasting 1 s.
+        std::thread::sleep(Duration::from_millis(2_500));
+
+        let mut dev = Device::new(config, broker.addr());
+        dev.client.subscribe(inbox, QoS::ExactlyOnce).unwrap();
+        dev.client.restore(&saved[..len]).unwrap();
+        assert_eq!(dev.client.session().inflight(), 4);
+        let deadline = Instant::now() + WAIT;
+        let completed = |dev: &Device| {
+            dev.log
+                .iter()
+                .filter(|e| matches!(e, Ev::Published(_)))
+                .count()
+        };
+        while (completed(&dev) < 4
+            || !dev
+                .log
+                .contains(&Ev::Subscribed(inbox.into(), QoS::ExactlyOnce)))
+            && Instant::now() < deadline
+        {
+            dev.poll();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(
+            dev.log.first(),
+            Some(&Ev::Up {
+                session_present: false
+            }),
+            "{:?}",
+            dev.log
+        );
+        assert_eq!(completed(&dev), 4, "{:?}", dev.log);
+        assert!(
+            dev.log
+                .contains(&Ev::Subscribed(inbox.into(), QoS::ExactlyOnce)),
+            "the filter was not subscribed again: {:?}",
+            dev.log
+        );
+        // The renewed subscription delivers.
+        publish(broker.port(), inbox, "seq 7", 2, false);
+        assert!(
+            dev.run_until(
+                WAIT,
+                |e| matches!(e, Ev::Message { payload, .. } if payload == b"seq 7")
+            )
+            .is_some(),
+            "{:?}",
+            dev.log
+        );
+        // What it queued before sleeping arrived, QoS 2 exactly once.
+        assert!(observer.wait_for(4, WAIT), "{:?}", observer.lines());
+        std::thread::sleep(Duration::from_millis(300));
+        let n = counts(&observer.lines(), outbox);
+        eprintln!(
+            "mosquitto (MQTT 5.0): session expired while asleep; {} of 4 queued messages \
+             arrived, {} QoS 2 twice",
+            n.len(),
+            n.iter().filter(|(s, &c)| *s % 2 == 1 && c > 1).count()
+        );
+        for seq in 0..4 {
+            assert!(
+                n.get(&seq).copied().unwrap_or(0) >= 1,
+                "seq {seq} lost: {:?}",
+                observer.lines()
+            );
+            if seq % 2 == 1 {
+                assert_eq!(n[&seq], 1, "QoS 2 seq {seq} twice");
+            }
+        }
+    }
+
     #[test]
     fn a_burst_of_100_qos2_messages_is_delivered_exactly_once_on_a_clean_session_without_a_reconnect(
     ) {
@@ -474,11 +583,66 @@ fn burst(port: u16, topic: &str, n: u32) {
     }
 }
 
+/// From a traced link: the most QoS 2 messages the broker had in flight to
+/// the device at once (PUBLISH received, its PUBCOMP not yet sent: what an
+/// MQTT 5.0 server's send quota counts, §4.9, [MQTT-4.9.0-1]).
+fn broker_peak_in_flight(trace: &[(char, Vec<u8>)]) -> usize {
+    use limpet::wire::{Frame, PacketType};
+    let (mut rx, mut tx) = (Vec::new(), Vec::new());
+    let mut open = std::collections::HashSet::new();
+    let mut peak = 0;
+    for (dir, bytes) in trace {
+        let buf = match dir {
+            '<' => &mut rx,
+            '>' => &mut tx,
+            _ => {
+                rx.clear();
+                tx.clear();
+                continue;
+            }
+        };
+        buf.extend_from_slice(bytes);
+        while let Ok(Some(f)) = Frame::parse(buf) {
+            if buf.len() < f.len() {
+                break;
+            }
+            let p: Vec<u8> = buf.drain(..f.len()).collect();
+            let body = &p[f.header_len..];
+            let id = |at: usize| u16::from_be_bytes([body[at], body[at + 1]]);
+            match (dir, f.packet_type) {
+                // QoS 2: the packet identifier follows the topic name.
+                ('<', PacketType::Publish) if (f.flags >> 1) & 3 == 2 => {
+                    let topic_len = usize::from(id(0));
+                    open.insert(id(2 + topic_len));
+                    peak = peak.max(open.len());
+                }
+                ('>', PacketType::PubComp) => {
+                    open.remove(&id(0));
+                }
+                _ => {}
+            }
+        }
+    }
+    peak
+}
+
+// The broker's peak is a lower bound (the trace is the device's: a PUBCOMP
+// counts from when it was written, a PUBLISH from when it was read). In
+// MQTT 5.0 the device announces Receive Maximum 32 = R, yet mosquitto
+// 2.0.11 was measured with up to 68 QoS 2 messages in flight to it (80 in
+// 3.1.1, which has no such limit): its window seems to free a slot at
+// PUBREC, not PUBCOMP as §4.9 says. The device copes either way (what its
+// table cannot hold is delivered untracked on a clean session, left with
+// the broker on a persistent one), so this is printed, not asserted.
+
 /// What a burst did to the device.
 struct Burst {
     got: HashMap<u32, u32>,
     /// Most QoS 2 ids awaiting their PUBREL at once.
     peak: usize,
+    /// Most QoS 2 messages the broker had in flight at once (see
+    /// [`broker_peak_in_flight`]).
+    broker_peak: usize,
     counters: limpet::session::Counters,
 }
 
@@ -495,6 +659,7 @@ fn burst_into(config: Config<'static>) -> Burst {
     let broker = Broker::start();
     let topic = "burst/in";
     let mut dev = Device::new(config, broker.addr());
+    dev.tcp.trace = Some(Vec::new());
     dev.client.subscribe(topic, QoS::ExactlyOnce).unwrap();
     assert!(dev
         .run_until(WAIT, |e| *e
@@ -524,17 +689,19 @@ fn burst_into(config: Config<'static>) -> Burst {
     let b = Burst {
         got,
         peak,
+        broker_peak: broker_peak_in_flight(dev.tcp.trace.as_deref().unwrap_or_default()),
         counters: *dev.client.counters(),
     };
     // The issue's figures: delivered, duplicated, reconnects.
     eprintln!(
         "MQTT {}: burst of {BURST} QoS 2: delivered {}, duplicated {}, reconnects {}, \
-         peak awaiting release {} of 32, deferred {}, untracked {}",
+         peak awaiting release {} of 32, broker's peak in flight {}, deferred {}, untracked {}",
         protocol_name(protocol),
         b.got.len(),
         b.got.values().filter(|&&c| c > 1).count(),
         b.counters.reconnects,
         b.peak,
+        b.broker_peak,
         b.counters.deferred,
         b.counters.untracked,
     );
