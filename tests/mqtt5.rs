@@ -27,6 +27,8 @@
 mod device;
 #[path = "mqtt5/observer.rs"]
 mod observer;
+#[path = "mqtt5/properties.rs"]
+mod properties;
 mod support;
 
 use device::{config, Dev5, Got};

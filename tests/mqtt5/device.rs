@@ -19,6 +19,11 @@ pub struct Got {
     /// A message's content type and user properties.
     pub content_type: Option<String>,
     pub user_properties: Vec<(String, String)>,
+    /// A message's Response Topic, Correlation Data and Subscription
+    /// Identifiers (request/response, §4.10; §3.3.2.3.8).
+    pub response_topic: Option<String>,
+    pub correlation: Option<Vec<u8>>,
+    pub subscription_ids: Vec<u32>,
 }
 
 pub struct Dev5 {
@@ -53,6 +58,8 @@ impl Dev5 {
                 None => break,
                 Some(e) => {
                     let (mut content_type, mut user_properties) = (None, Vec::new());
+                    let (mut response_topic, mut correlation) = (None, None);
+                    let mut subscription_ids = Vec::new();
                     if let Event::Message(m) = &e {
                         for p in m.properties.iter() {
                             match p {
@@ -60,6 +67,9 @@ impl Dev5 {
                                 Property::UserProperty(k, v) => {
                                     user_properties.push((k.to_owned(), v.to_owned()))
                                 }
+                                Property::ResponseTopic(t) => response_topic = Some(t.to_owned()),
+                                Property::CorrelationData(d) => correlation = Some(d.to_vec()),
+                                Property::SubscriptionIdentifier(id) => subscription_ids.push(id),
                                 _ => {}
                             }
                         }
@@ -69,6 +79,9 @@ impl Dev5 {
                         reason: None,
                         content_type,
                         user_properties,
+                        response_topic,
+                        correlation,
+                        subscription_ids,
                     }
                 }
             };

@@ -46,6 +46,14 @@ impl Sub5 {
     /// Subscribed to `topic` at `qos` over MQTT 5.0 on `broker` (with its
     /// login, if it wants one); returns once ready.
     pub fn start(broker: &Broker, topic: &str, qos: u8) -> Sub5 {
+        Sub5::start_format(broker, topic, qos, None)
+    }
+
+    /// [`Sub5::start`] printing each message as `format` says
+    /// (`mosquitto_sub -F`, e.g. `"%t %p\t%C\t%E"` for the content type and
+    /// message expiry after the payload). `format` must begin `%t %p` and
+    /// go on after a tab, so probes are recognised.
+    pub fn start_format(broker: &Broker, topic: &str, qos: u8, format: Option<&str>) -> Sub5 {
         let (port, login) = (broker.port(), broker.login());
         let id = format!(
             "sub5-{}-{}",
@@ -59,7 +67,11 @@ impl Sub5 {
         let probe = format!("{prefix}{id}");
         let mut child = Command::new("mosquitto_sub")
             .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-V", "mqttv5"])
-            .args(["-q", &qos.to_string(), "-v", "-i", &id])
+            .args(["-q", &qos.to_string(), "-i", &id])
+            .args(match format {
+                Some(f) => vec!["-F", f],
+                None => vec!["-v"],
+            })
             .args(["-t", topic, "-t", &probe])
             .args(login_args(login))
             .stdin(Stdio::null())
@@ -80,6 +92,7 @@ impl Sub5 {
                 let (m, cv) = &*shared;
                 let mut s = m.lock().unwrap();
                 if let Some(token) = text.strip_prefix(&probe_line) {
+                    let token = token.split('\t').next().unwrap_or(token);
                     s.probes.push(token.to_owned());
                 } else {
                     s.lines.push(text);
