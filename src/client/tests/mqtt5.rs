@@ -365,3 +365,75 @@ fn a_restored_5_0_session_needs_a_5_0_client() {
     let mut c = client5(&mut b);
     assert_eq!(c.restore(&saved[..len]), Ok(()));
 }
+
+#[test]
+fn a_qos0_publish_with_properties_is_written_at_once_and_a_request_carries_its_response_topic() {
+    // §3.3.2.3: a QoS 0 PUBLISH with properties goes out on the next poll;
+    // §4.10: a request is a PUBLISH with Response Topic and Correlation
+    // Data; the Maximum Packet Size counts the properties ([MQTT-3.2.2-15]).
+    let mut b = Buffers::new();
+    let (mut c, mut t) = connected5(&mut b, &[Property::MaximumPacketSize(40)]);
+    let ct = [Property::ContentType("text/plain")];
+    assert_eq!(
+        c.publish_with("t", b"21.5", QoS::AtMostOnce, false, &ct),
+        Ok(None)
+    );
+    let token = c
+        .request("svc", b"ping", "reply/dev", b"c-1", QoS::AtLeastOnce)
+        .unwrap()
+        .unwrap();
+    // Header 2, topic 2 + 3, id 2, properties 1 + (3 + 9) + (3 + 3): 28
+    // bytes and the payload; 13 bytes of it make 41.
+    assert_eq!(
+        c.request("svc", &[0; 13], "reply/dev", b"c-1", QoS::AtLeastOnce),
+        Err(RequestError::TooLarge)
+    );
+    assert_eq!(
+        c.publish_with(
+            "t",
+            b"",
+            QoS::AtMostOnce,
+            false,
+            &[Property::ResponseTopic("r/+")]
+        ),
+        Err(RequestError::Topic(
+            crate::wire::topic::TopicError::WildcardInName
+        ))
+    );
+    let _ = poll_kind(&mut c, at(1), &mut t);
+    let mut seen = 0;
+    t.sent5(|p| match p {
+        v5::Packet::Publish(p) if p.topic == "t" => {
+            assert!(p.properties.iter().eq(ct));
+            seen += 1;
+        }
+        v5::Packet::Publish(p) => {
+            assert_eq!((p.topic, p.pid), ("svc", Some(token.0)));
+            assert!(p.properties.iter().eq([
+                Property::ResponseTopic("reply/dev"),
+                Property::CorrelationData(b"c-1"),
+            ]));
+            seen += 1;
+        }
+        other => panic!("{other:?}"),
+    });
+    assert_eq!(seen, 2);
+}
+
+#[test]
+fn a_3_1_1_client_refuses_what_only_5_0_can_send() {
+    let mut b = Buffers::new();
+    let mut c = client_with(&mut b, Config::new("dev"), quick_options());
+    assert_eq!(
+        c.publish_with("t", b"", QoS::AtMostOnce, false, &[]),
+        Err(RequestError::Unsupported)
+    );
+    assert_eq!(
+        c.request("t", b"", "r", b"c", QoS::AtLeastOnce),
+        Err(RequestError::Unsupported)
+    );
+    assert_eq!(
+        c.subscribe_with("t", v5::SubscriptionOptions::qos(QoS::AtMostOnce), None),
+        Err(RequestError::Unsupported)
+    );
+}
