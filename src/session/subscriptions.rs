@@ -43,8 +43,11 @@ pub(crate) struct Extra {
 struct Entry<'a> {
     topic: &'a str,
     qos: QoS,
+    /// MQTT 5.0: `Extra::flags` (in what was padding) and `Extra::id`.
     #[cfg(feature = "mqtt5")]
-    extra: Extra,
+    flags: u8,
+    #[cfg(feature = "mqtt5")]
+    id: u32,
     state: State,
     /// Connections the broker closed while this request was the oldest one
     /// unanswered (see `Config::max_rejections`).
@@ -103,7 +106,9 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
             topic,
             qos,
             #[cfg(feature = "mqtt5")]
-            extra: Extra::default(),
+            flags: 0,
+            #[cfg(feature = "mqtt5")]
+            id: 0,
             state: State::Subscribe,
             rejections: 0,
         })
@@ -120,7 +125,8 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
         self.put(Entry {
             topic,
             qos,
-            extra,
+            flags: extra.flags,
+            id: extra.id,
             state: State::Subscribe,
             rejections: 0,
         })
@@ -151,7 +157,9 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
                     topic,
                     qos: QoS::AtMostOnce,
                     #[cfg(feature = "mqtt5")]
-                    extra: Extra::default(),
+                    flags: 0,
+                    #[cfg(feature = "mqtt5")]
+                    id: 0,
                     state: State::Unsubscribe,
                     rejections: 0,
                 })
@@ -201,7 +209,10 @@ impl<'a, const S: usize> Subscriptions<'a, S> {
                     topic: e.topic,
                     qos: e.qos,
                     #[cfg(feature = "mqtt5")]
-                    extra: e.extra,
+                    extra: Extra {
+                        flags: e.flags,
+                        id: e.id,
+                    },
                 }),
                 State::Unsubscribe => Some(Request::Unsubscribe {
                     index,

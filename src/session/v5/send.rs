@@ -42,8 +42,8 @@ use crate::session::counters::bump;
 use crate::session::subscriptions::Extra;
 use crate::session::{Rejected, Token};
 use crate::wire::v5::{
-    Carrier, Properties, Property, Publish, ReasonCode, Subscribe, SubscriptionOptions,
-    Subscriptions, Unsubscribe,
+    Carrier, Properties, Property, Publish, ReasonCode, RetainHandling, Subscribe,
+    SubscriptionOptions, Subscriptions, Unsubscribe,
 };
 use crate::wire::{QoS, UnsubscribeTopics};
 
@@ -148,8 +148,11 @@ fn check_shared(filter: &str, no_local: bool) -> Result<(), RequestError> {
     let Some(rest) = filter.strip_prefix(SHARE) else {
         return Ok(());
     };
-    let (group, filter) = rest.split_once('/').ok_or(RequestError::Invalid)?;
-    if group.is_empty() || filter.is_empty() || group.contains(['+', '#']) || no_local {
+    let rest = rest.as_bytes();
+    let group = rest.iter().position(|&b| b == b'/').unwrap_or(0);
+    let wildcard = rest[..group].iter().any(|&b| b == b'+' || b == b'#');
+    // A group of at least one byte, then `/` and at least one more.
+    if group == 0 || group + 1 >= rest.len() || wildcard || no_local {
         return Err(RequestError::Invalid);
     }
     Ok(())
@@ -271,9 +274,17 @@ impl<'a, const N: usize, const S: usize, const R: usize> Session<'a, N, S, R> {
         extra: Extra,
         out: &mut [u8],
     ) -> Option<usize> {
-        // The flags were a valid options byte's (`subscribe_with`).
-        let options = SubscriptionOptions::from_byte(qos as u8 | extra.flags)
-            .unwrap_or(SubscriptionOptions::qos(qos));
+        // The flags are a valid options byte's bits 2 to 5 (`subscribe_with`).
+        let options = SubscriptionOptions {
+            qos,
+            no_local: extra.flags & 0x04 != 0,
+            retain_as_published: extra.flags & 0x08 != 0,
+            retain_handling: match extra.flags >> 4 {
+                1 => RetainHandling::SendIfNew,
+                2 => RetainHandling::DoNotSend,
+                _ => RetainHandling::SendAtSubscribe,
+            },
+        };
         let list = [(topic, options)];
         let ids = [Property::SubscriptionIdentifier(extra.id)];
         let packet = Subscribe {
