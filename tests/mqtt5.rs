@@ -19,6 +19,10 @@
 //! nothing lost there is the client's doing alone, as with mosquitto's
 //! `persistence false`.
 //!
+//! `mqtt5/properties.rs` (mosquitto): PUBLISH properties on the way out to
+//! an independent observer, request/response, No Local, Retain Handling 2,
+//! Subscription Identifiers, a shared subscription.
+//!
 //! Not here: a server DISCONNECT with a reason (mosquitto 2.0.11 closes a
 //! connection taken over by another without one; the unit tests in
 //! `src/client/tests/mqtt5.rs` play it).
