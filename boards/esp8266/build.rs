@@ -66,7 +66,7 @@ fn main() {
     // TLS (feature `tls`): the broker's CA from the PEM file named by
     // LIMPET_TLS_CA (empty if unset: every server is refused), and the
     // stack TLS needs: 44,732 B measured under QEMU
-    // (scripts/esp8266-sim-e2e --tls), 80 % of this reserve; with the
+    // (scripts/esp8266-sim-e2e --tls), 78 % of this reserve; with the
     // image's 19 KB of static RAM, 76 KB of the 80 KB DRAM.
     println!("cargo:rerun-if-env-changed=LIMPET_TLS_CA");
     if env::var_os("CARGO_FEATURE_TLS").is_some() {
